@@ -1,0 +1,40 @@
+# Copyright 2026 The ehttpd authors
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Thin wrapper: dependencies, build, run, test. meson does the work.
+BUILD ?= build
+
+.PHONY: all deps build run test bench fuzz clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh build
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --werror
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: build
+	BUILD=$(CURDIR)/$(BUILD) scripts/run-dev.sh
+
+test:
+	scripts/install-deps.sh test
+	$(MAKE) build
+	meson test -C $(BUILD) --print-errorlogs
+
+bench:
+	scripts/install-deps.sh bench
+	$(MAKE) build
+	bench/front.sh $(BUILD)
+
+fuzz:
+	scripts/install-deps.sh fuzz
+	CC=clang meson setup $(BUILD)-fuzz -Dfuzzing=enabled -Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C $(BUILD)-fuzz
+	@echo "fuzzers are in $(BUILD)-fuzz/fuzzing/ (e.g. $(BUILD)-fuzz/fuzzing/fuzz-framing fuzzing/corpus/framing)"
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-fuzz

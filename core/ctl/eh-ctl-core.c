@@ -1,0 +1,148 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "eh-ctl.h"
+
+#define EH_CTL_DAEMON_PATH "/org/ehttpd"
+#define EH_CTL_DAEMON_IFACE "org.ehttpd.Daemon"
+
+static GVariant *
+eh_ctl_get_status (EhCtl *ctl, int *exit_code)
+{
+  g_autoptr (GVariant) reply = eh_ctl_call (ctl, EH_CTL_DAEMON_PATH, EH_CTL_DAEMON_IFACE, "GetStatus",
+                                            NULL, G_VARIANT_TYPE ("(a{sv})"), exit_code);
+
+  return reply != NULL ? g_variant_get_child_value (reply, 0) : NULL;
+}
+
+static JsonNode *
+eh_ctl_plugins_json (GVariant *plugins)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  GVariantIter iter;
+  const char *name, *state, *error;
+
+  json_builder_begin_array (builder);
+  g_variant_iter_init (&iter, plugins);
+  while (g_variant_iter_next (&iter, "(&s&s&s)", &name, &state, &error)) {
+    json_builder_begin_object (builder);
+    json_builder_set_member_name (builder, "name");
+    json_builder_add_string_value (builder, name);
+    json_builder_set_member_name (builder, "state");
+    json_builder_add_string_value (builder, state);
+    json_builder_set_member_name (builder, "error");
+    if (error[0] != '\0')
+      json_builder_add_string_value (builder, error);
+    else
+      json_builder_add_null_value (builder);
+    json_builder_end_object (builder);
+  }
+  json_builder_end_array (builder);
+  return json_builder_get_root (builder);
+}
+
+static void
+eh_ctl_print_plugins (GVariant *plugins)
+{
+  GVariantIter iter;
+  const char *name, *state, *error;
+
+  g_print ("%-16s %-10s %s\n", "PLUGIN", "STATE", "DETAIL");
+  g_variant_iter_init (&iter, plugins);
+  while (g_variant_iter_next (&iter, "(&s&s&s)", &name, &state, &error))
+    g_print ("%-16s %-10s %s\n", name, state, error);
+}
+
+static JsonNode *
+eh_ctl_status_json (GVariant *status)
+{
+  g_autoptr (GVariant) plugins = g_variant_lookup_value (status, "plugins", G_VARIANT_TYPE ("a(sss)"));
+  g_autoptr (GVariantDict) rest = g_variant_dict_new (status);
+  JsonNode *root;
+
+  g_variant_dict_remove (rest, "plugins");
+  root = json_gvariant_serialize (g_variant_dict_end (rest));
+  json_object_set_member (json_node_get_object (root), "plugins", eh_ctl_plugins_json (plugins));
+  return root;
+}
+
+static int
+eh_ctl_status (EhCtl *ctl, int argc, char **argv)
+{
+  int exit_code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) status = eh_ctl_get_status (ctl, &exit_code);
+  g_autoptr (GVariant) plugins = NULL;
+  g_autofree const char **listeners = NULL;
+  const char *version = "", *certificate = "";
+  guint64 uptime = 0;
+  guint32 connections = 0;
+
+  if (status == NULL)
+    return exit_code;
+  if (ctl->json) {
+    g_autoptr (JsonNode) root = eh_ctl_status_json (status);
+
+    eh_ctl_print_json (root);
+    return EH_CTL_EXIT_OK;
+  }
+  g_variant_lookup (status, "version", "&s", &version);
+  g_variant_lookup (status, "uptime-seconds", "t", &uptime);
+  g_variant_lookup (status, "connections", "u", &connections);
+  g_variant_lookup (status, "certificate", "&s", &certificate);
+  g_variant_lookup (status, "listeners", "^a&s", &listeners);
+  plugins = g_variant_lookup_value (status, "plugins", G_VARIANT_TYPE ("a(sss)"));
+  g_print ("ehttpd %s, up %" G_GUINT64_FORMAT " s, %u open connections\n", version, uptime,
+           connections);
+  g_print ("certificate: %s\n", certificate[0] != '\0' ? certificate : "none yet");
+  for (guint i = 0; listeners != NULL && listeners[i] != NULL; i++)
+    g_print ("listening:   %s\n", listeners[i]);
+  g_print ("\n");
+  eh_ctl_print_plugins (plugins);
+  return EH_CTL_EXIT_OK;
+}
+
+static int
+eh_ctl_plugins (EhCtl *ctl, int argc, char **argv)
+{
+  int exit_code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) status = eh_ctl_get_status (ctl, &exit_code);
+  g_autoptr (GVariant) plugins = NULL;
+
+  if (status == NULL)
+    return exit_code;
+  plugins = g_variant_lookup_value (status, "plugins", G_VARIANT_TYPE ("a(sss)"));
+  if (ctl->json) {
+    g_autoptr (JsonNode) root = eh_ctl_plugins_json (plugins);
+
+    eh_ctl_print_json (root);
+  } else {
+    eh_ctl_print_plugins (plugins);
+  }
+  return EH_CTL_EXIT_OK;
+}
+
+static int
+eh_ctl_reload (EhCtl *ctl, int argc, char **argv)
+{
+  int exit_code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) reply = eh_ctl_call (ctl, EH_CTL_DAEMON_PATH, EH_CTL_DAEMON_IFACE, "Reload",
+                                            NULL, NULL, &exit_code);
+
+  if (reply == NULL)
+    return exit_code;
+  if (!ctl->json)
+    g_print ("reloaded\n");
+  else
+    g_print ("{ \"reloaded\" : true }\n");
+  return EH_CTL_EXIT_OK;
+}
+
+const EhCtlCommand eh_ctl_core_commands[] = {
+  { "status", "", "show the daemon, its listeners, certificate and plugins", eh_ctl_status },
+  { "plugins", "", "list plugins with their state and any failure reason", eh_ctl_plugins },
+  { "reload", "", "re-read configuration and certificate (admin)", eh_ctl_reload },
+  { NULL },
+};

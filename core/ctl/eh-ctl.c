@@ -1,0 +1,60 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "eh-ctl.h"
+
+static int
+eh_ctl_exit_code_for (const GError *error)
+{
+  g_autofree char *remote = g_dbus_error_get_remote_error (error);
+
+  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+    return EH_CTL_EXIT_NOT_RUNNING;
+  if (g_strcmp0 (remote, "org.ehttpd.Error.PermissionDenied") == 0 ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
+    return EH_CTL_EXIT_DENIED;
+  return EH_CTL_EXIT_FAILED;
+}
+
+GVariant *
+eh_ctl_call (EhCtl *ctl, const char *path, const char *interface, const char *method,
+             GVariant *parameters, const GVariantType *reply_type, int *exit_code)
+{
+  g_autoptr (GError) error = NULL;
+  GVariant *reply = g_dbus_connection_call_sync (ctl->bus, "org.ehttpd", path, interface, method,
+                                                 parameters, reply_type,
+                                                 G_DBUS_CALL_FLAGS_NO_AUTO_START, 30000, NULL,
+                                                 &error);
+
+  if (reply != NULL)
+    return reply;
+  *exit_code = eh_ctl_exit_code_for (error);
+  g_dbus_error_strip_remote_error (error);
+  switch (*exit_code) {
+  case EH_CTL_EXIT_NOT_RUNNING:
+    g_printerr ("ehttpctl: ehttpd is not running on this bus (start it, or use --session/--system)\n");
+    break;
+  case EH_CTL_EXIT_DENIED:
+    g_printerr ("ehttpctl: permission denied: %s\n", error->message);
+    break;
+  default:
+    g_printerr ("ehttpctl: %s failed: %s\n", method, error->message);
+  }
+  return NULL;
+}
+
+void
+eh_ctl_print_json (JsonNode *node)
+{
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_generator_set_pretty (generator, TRUE);
+  json_generator_set_root (generator, node);
+  text = json_generator_to_data (generator, NULL);
+  g_print ("%s\n", text);
+}

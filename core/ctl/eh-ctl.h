@@ -1,0 +1,48 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/*
+ * ehttpctl: the admin CLI. Each command is an entry in a table; a role
+ * adds its commands by contributing a table (plugins/<role>/ctl/) that
+ * ehttpctl.c lists. Commands talk to the local daemon over D-Bus only.
+ */
+
+typedef struct {
+  GDBusConnection *bus;
+  gboolean json;
+} EhCtl;
+
+typedef struct {
+  const char *name;    /* e.g. "status", or "cert revoke" */
+  const char *args;    /* argument synopsis for --help */
+  const char *summary; /* one line */
+  int (*run) (EhCtl *ctl, int argc, char **argv);
+} EhCtlCommand;
+
+/* exit codes shared by every command */
+enum {
+  EH_CTL_EXIT_OK = 0,
+  EH_CTL_EXIT_FAILED = 1,      /* the daemon refused or the call failed */
+  EH_CTL_EXIT_USAGE = 2,       /* wrong arguments */
+  EH_CTL_EXIT_NOT_RUNNING = 3, /* no daemon on the bus */
+  EH_CTL_EXIT_DENIED = 4,      /* the caller lacks the right */
+};
+
+/* calls a method on the daemon; on failure prints a clear message and sets *exit_code */
+GVariant *eh_ctl_call (EhCtl *ctl, const char *path, const char *interface, const char *method,
+                       GVariant *parameters, const GVariantType *reply_type, int *exit_code);
+
+/* prints @node as pretty JSON on stdout */
+void eh_ctl_print_json (JsonNode *node);
+
+extern const EhCtlCommand eh_ctl_core_commands[];
+
+G_END_DECLS

@@ -1,0 +1,57 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "eh-framing.h"
+
+G_BEGIN_DECLS
+
+/*
+ * EhConn: one accepted connection as libsoup sees it. Its input stream
+ * passes on only bytes that EhFraming has checked; its output stream is the
+ * connection's own. It enforces the header deadline and the idle timeout,
+ * answers refused requests itself (status line, Connection: close) and
+ * closes them with a bounded lingering drain so the client reads the
+ * answer instead of a reset.
+ */
+
+#define EH_TYPE_CONN (eh_conn_get_type ())
+G_DECLARE_FINAL_TYPE (EhConn, eh_conn, EH, CONN, GIOStream)
+
+typedef struct {
+  guint header_timeout_ms; /* from the first byte of a head to its end */
+  guint idle_timeout_ms;   /* with no request in progress */
+} EhConnTimeouts;
+
+/* called once when the connection is finally closed */
+typedef void (*EhConnClosedFunc) (EhConn *conn, gpointer user_data);
+/* called once when the peer ended (or was refused, or timed out) between
+ * requests: libsoup is waiting for a request that will never come, and must
+ * be made to let go of the connection from the main loop */
+typedef void (*EhConnEndedFunc) (EhConn *conn, gpointer user_data);
+
+/**
+ * eh_conn_new:
+ * @socket_conn: the accepted TCP connection
+ * @tls_conn: (nullable): the TLS connection on top of it, handshake done
+ * @framing: (transfer full): the request checker for this connection
+ */
+EhConn *eh_conn_new (GSocketConnection *socket_conn, GTlsConnection *tls_conn, EhFraming *framing,
+                     const EhConnTimeouts *timeouts, EhConnEndedFunc ended, EhConnClosedFunc closed,
+                     gpointer user_data);
+
+/* (nullable) the TLS connection */
+GTlsConnection *eh_conn_get_tls (EhConn *conn);
+/* ends the connection now: shutdown so libsoup sees EOF and lets go */
+void eh_conn_abort (EhConn *conn);
+/* %TRUE while a request is being read or answered (not idle between requests) */
+gboolean eh_conn_is_busy (EhConn *conn);
+/* the front tells when a request is dispatched and when its answer is written */
+void eh_conn_request_began (EhConn *conn);
+void eh_conn_request_ended (EhConn *conn);
+
+G_END_DECLS

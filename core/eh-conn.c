@@ -1,0 +1,528 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+#include <sys/socket.h>
+
+#include <libsoup/soup.h>
+
+#include "eh-conn-private.h"
+#include "eh-error.h"
+
+#define EH_CONN_READ_CHUNK 16384
+#define EH_CONN_LINGER_MS 2000
+#define EH_CONN_LINGER_MAX_BYTES (256 * 1024)
+
+/* ── the checked input stream ───────────────────────────────────────── */
+
+#define EH_TYPE_CHECKED_INPUT (eh_checked_input_get_type ())
+G_DECLARE_FINAL_TYPE (EhCheckedInput, eh_checked_input, EH, CHECKED_INPUT, GInputStream)
+
+struct _EhCheckedInput {
+  GInputStream parent_instance;
+  GInputStream *base;
+  EhConn *conn;       /* (unowned) the connection owns this stream */
+  GByteArray *pending; /* received, not yet checked */
+  GByteArray *ready;   /* checked, not yet read by libsoup */
+  EhFraming *framing;
+  GError *refusal; /* set once a request was refused */
+  gboolean ended;  /* over before libsoup saw anything of the current request */
+};
+
+static void eh_checked_input_pollable_init (GPollableInputStreamInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (EhCheckedInput, eh_checked_input, G_TYPE_INPUT_STREAM,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_INPUT_STREAM,
+                                                      eh_checked_input_pollable_init))
+
+struct _EhConn {
+  GIOStream parent_instance;
+  GSocketConnection *socket_conn;
+  GTlsConnection *tls_conn;
+  GIOStream *stream; /* tls_conn or socket_conn */
+  EhCheckedInput *input;
+  EhConnTimeouts timeouts;
+  GSource *deadline;
+  EhFramingState last_state;
+  guint answering; /* requests handed to libsoup and not yet answered */
+  gboolean refused;
+  gboolean closed;
+  EhConnClosedFunc closed_func;
+  EhConnEndedFunc ended_func;
+  gpointer closed_data;
+};
+
+G_DEFINE_FINAL_TYPE (EhConn, eh_conn, G_TYPE_IO_STREAM)
+
+static void eh_conn_framing_advanced (EhConn *conn, EhFramingState state);
+static void eh_conn_refuse (EhConn *conn, guint status, const char *reason);
+static void eh_conn_ended (EhConn *conn);
+
+static void
+eh_checked_input_finalize (GObject *object)
+{
+  EhCheckedInput *self = EH_CHECKED_INPUT (object);
+
+  g_clear_object (&self->base);
+  g_byte_array_unref (self->pending);
+  g_byte_array_unref (self->ready);
+  eh_framing_free (self->framing);
+  g_clear_error (&self->refusal);
+  G_OBJECT_CLASS (eh_checked_input_parent_class)->finalize (object);
+}
+
+/* moves checked bytes to @buffer; returns how many */
+static gssize
+eh_checked_input_take_ready (EhCheckedInput *self, void *buffer, gsize count)
+{
+  gsize n = MIN (count, self->ready->len);
+
+  memcpy (buffer, self->ready->data, n);
+  g_byte_array_remove_range (self->ready, 0, n);
+  return n;
+}
+
+/* runs the checker over what is pending; %FALSE when it refused */
+static gboolean
+eh_checked_input_check (EhCheckedInput *self, GError **error)
+{
+  g_autoptr (GError) refusal = NULL;
+  guint status = 400;
+  gssize n = eh_framing_feed (self->framing, self->pending->data, self->pending->len, &status,
+                              &refusal);
+
+  if (n < 0) {
+    eh_conn_refuse (self->conn, status, refusal != NULL ? refusal->message : "bad request");
+    self->refusal = g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "request refused (%u): %s",
+                                 status, refusal != NULL ? refusal->message : "bad request");
+    g_propagate_error (error, g_error_copy (self->refusal));
+    return FALSE;
+  }
+  if (n > 0) {
+    g_byte_array_append (self->ready, self->pending->data, n);
+    g_byte_array_remove_range (self->pending, 0, n);
+  }
+  eh_conn_framing_advanced (self->conn, eh_framing_get_state (self->framing));
+  return TRUE;
+}
+
+/* libsoup has nothing of the current request while the checker holds it back */
+static gboolean
+eh_checked_input_libsoup_is_idle (EhCheckedInput *self, EhFramingState before)
+{
+  return self->ready->len == 0 &&
+         (before == EH_FRAMING_STATE_IDLE || before == EH_FRAMING_STATE_HEAD);
+}
+
+/* libsoup 3.2 never lets go of a connection whose next request dies before
+ * its first byte, so the connection tells it "nothing yet" and lets the
+ * front detach it from the main loop instead */
+static gssize
+eh_checked_input_end (EhCheckedInput *self, GError **error)
+{
+  if (!self->ended) {
+    self->ended = TRUE;
+    eh_conn_ended (self->conn);
+  }
+  g_clear_error (error);
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "connection is ending");
+  return -1;
+}
+
+static gssize
+eh_checked_input_read_internal (EhCheckedInput *self, void *buffer, gsize count,
+                                gboolean blocking, GCancellable *cancellable, GError **error)
+{
+  guint8 chunk[EH_CONN_READ_CHUNK];
+
+  for (;;) {
+    EhFramingState before = eh_framing_get_state (self->framing);
+    gssize got;
+
+    if (self->ready->len > 0)
+      return eh_checked_input_take_ready (self, buffer, count);
+    if (self->ended && !blocking)
+      return eh_checked_input_end (self, error);
+    if (self->refusal != NULL) {
+      g_propagate_error (error, g_error_copy (self->refusal));
+      return -1;
+    }
+    if (blocking)
+      got = g_input_stream_read (self->base, chunk, sizeof chunk, cancellable, error);
+    else
+      got = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (self->base), chunk,
+                                                      sizeof chunk, cancellable, error);
+    if (got < 0 && g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+      return -1;
+    if (got <= 0) {
+      /* end of stream or a dead socket: a cut head is simply dropped */
+      if (!blocking && eh_checked_input_libsoup_is_idle (self, before))
+        return eh_checked_input_end (self, error);
+      return got;
+    }
+    g_byte_array_append (self->pending, chunk, got);
+    if (!eh_checked_input_check (self, error)) {
+      if (!blocking && eh_checked_input_libsoup_is_idle (self, before))
+        return eh_checked_input_end (self, error);
+      return -1;
+    }
+  }
+}
+
+static gssize
+eh_checked_input_read (GInputStream *stream, void *buffer, gsize count, GCancellable *cancellable,
+                       GError **error)
+{
+  return eh_checked_input_read_internal (EH_CHECKED_INPUT (stream), buffer, count, TRUE,
+                                         cancellable, error);
+}
+
+static gboolean
+eh_checked_input_close (GInputStream *stream, GCancellable *cancellable, GError **error)
+{
+  return TRUE; /* the connection closes the socket */
+}
+
+static gboolean
+eh_checked_input_is_readable (GPollableInputStream *stream)
+{
+  EhCheckedInput *self = EH_CHECKED_INPUT (stream);
+
+  if (self->ended)
+    return FALSE;
+  return self->ready->len > 0 || self->refusal != NULL ||
+         g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (self->base));
+}
+
+static GSource *
+eh_checked_input_create_source (GPollableInputStream *stream, GCancellable *cancellable)
+{
+  EhCheckedInput *self = EH_CHECKED_INPUT (stream);
+  g_autoptr (GSource) child = NULL;
+
+  if (self->ended)
+    return g_pollable_source_new_full (stream, NULL, cancellable); /* never ready */
+  if (self->ready->len > 0 || self->refusal != NULL)
+    child = g_timeout_source_new (0);
+  else
+    child = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (self->base), NULL);
+  return g_pollable_source_new_full (stream, child, cancellable);
+}
+
+static gssize
+eh_checked_input_read_nonblocking (GPollableInputStream *stream, void *buffer, gsize count,
+                                   GError **error)
+{
+  return eh_checked_input_read_internal (EH_CHECKED_INPUT (stream), buffer, count, FALSE, NULL,
+                                         error);
+}
+
+static gboolean
+eh_checked_input_can_poll (GPollableInputStream *stream)
+{
+  return TRUE;
+}
+
+static void
+eh_checked_input_pollable_init (GPollableInputStreamInterface *iface)
+{
+  iface->can_poll = eh_checked_input_can_poll;
+  iface->is_readable = eh_checked_input_is_readable;
+  iface->create_source = eh_checked_input_create_source;
+  iface->read_nonblocking = eh_checked_input_read_nonblocking;
+}
+
+static void
+eh_checked_input_class_init (EhCheckedInputClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GInputStreamClass *stream_class = G_INPUT_STREAM_CLASS (klass);
+
+  object_class->finalize = eh_checked_input_finalize;
+  stream_class->read_fn = eh_checked_input_read;
+  stream_class->close_fn = eh_checked_input_close;
+}
+
+static void
+eh_checked_input_init (EhCheckedInput *self)
+{
+  self->pending = g_byte_array_new ();
+  self->ready = g_byte_array_new ();
+}
+
+/* ── the connection ─────────────────────────────────────────────────── */
+
+static void
+eh_conn_clear_deadline (EhConn *conn)
+{
+  if (conn->deadline != NULL) {
+    g_source_destroy (conn->deadline);
+    g_clear_pointer (&conn->deadline, g_source_unref);
+  }
+}
+
+static gboolean
+eh_conn_deadline_passed (gpointer data)
+{
+  EhConn *conn = data;
+
+  g_debug ("connection deadline passed (%s)",
+           conn->last_state == EH_FRAMING_STATE_HEAD ? "header" : "idle");
+  g_clear_pointer (&conn->deadline, g_source_unref);
+  eh_conn_abort (conn);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+eh_conn_arm_deadline (EhConn *conn, guint ms)
+{
+  eh_conn_clear_deadline (conn);
+  if (ms == 0)
+    return;
+  conn->deadline = g_timeout_source_new (ms);
+  g_source_set_callback (conn->deadline, eh_conn_deadline_passed, conn, NULL);
+  g_source_attach (conn->deadline, g_main_context_get_thread_default ());
+}
+
+/* the header deadline runs from the first byte of a head to its end;
+ * between requests the idle timeout runs instead */
+static void
+eh_conn_framing_advanced (EhConn *conn, EhFramingState state)
+{
+  if (state == conn->last_state)
+    return;
+  if (state == EH_FRAMING_STATE_HEAD)
+    eh_conn_arm_deadline (conn, conn->timeouts.header_timeout_ms);
+  else if (state == EH_FRAMING_STATE_IDLE && conn->answering == 0)
+    eh_conn_arm_deadline (conn, conn->timeouts.idle_timeout_ms);
+  else
+    eh_conn_clear_deadline (conn);
+  conn->last_state = state;
+}
+
+/* writes the refusal straight to the connection; libsoup never saw the request */
+static void
+eh_conn_refuse (EhConn *conn, guint status, const char *reason)
+{
+  GOutputStream *out = g_io_stream_get_output_stream (conn->stream);
+  g_autofree char *body = g_strdup_printf ("%u %s\n", status, soup_status_get_phrase (status));
+  g_autofree char *head = g_strdup_printf ("HTTP/1.1 %u %s\r\nConnection: close\r\n"
+                                           "Content-Type: text/plain; charset=utf-8\r\n"
+                                           "Content-Length: %zu\r\n\r\n%s",
+                                           status, soup_status_get_phrase (status), strlen (body),
+                                           body);
+
+  g_info ("refused a request (%u): %s", status, reason);
+  conn->refused = TRUE;
+  eh_conn_clear_deadline (conn);
+  /* a fresh socket buffer takes a few hundred bytes; a short write only loses the courtesy */
+  g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (out), head, strlen (head),
+                                              NULL, NULL);
+}
+
+static void
+eh_conn_ended (EhConn *conn)
+{
+  eh_conn_clear_deadline (conn);
+  if (conn->ended_func != NULL)
+    conn->ended_func (conn, conn->closed_data);
+}
+
+GTlsConnection *
+eh_conn_get_tls (EhConn *conn)
+{
+  return conn->tls_conn;
+}
+
+gboolean
+eh_conn_is_busy (EhConn *conn)
+{
+  return conn->answering > 0 || conn->last_state != EH_FRAMING_STATE_IDLE ||
+         conn->input->ready->len > 0;
+}
+
+void
+eh_conn_request_began (EhConn *conn)
+{
+  /* a handler may take its time; the idle clock starts after the answer */
+  conn->answering++;
+  if (conn->last_state == EH_FRAMING_STATE_IDLE)
+    eh_conn_clear_deadline (conn);
+}
+
+void
+eh_conn_request_ended (EhConn *conn)
+{
+  if (conn->answering > 0)
+    conn->answering--;
+  if (conn->answering == 0 && conn->last_state == EH_FRAMING_STATE_IDLE && !conn->closed)
+    eh_conn_arm_deadline (conn, conn->timeouts.idle_timeout_ms);
+}
+
+void
+eh_conn_abort (EhConn *conn)
+{
+  GSocket *socket = g_socket_connection_get_socket (conn->socket_conn);
+
+  if (!g_socket_is_closed (socket))
+    g_socket_shutdown (socket, TRUE, TRUE, NULL);
+}
+
+static void
+eh_conn_notify_closed (EhConn *conn)
+{
+  if (conn->closed)
+    return;
+  conn->closed = TRUE;
+  eh_conn_clear_deadline (conn);
+  if (conn->closed_func != NULL)
+    conn->closed_func (conn, conn->closed_data);
+}
+
+typedef struct {
+  GSocketConnection *socket_conn;
+  GSource *timeout;
+  GSource *watch;
+  gsize drained;
+  guint8 buffer[4096];
+} EhLinger;
+
+/* removes both sources before closing, so no poll ever sees a reused fd */
+static void
+eh_linger_finish (EhLinger *linger)
+{
+  g_source_destroy (linger->timeout);
+  g_source_unref (linger->timeout);
+  g_source_destroy (linger->watch);
+  g_source_unref (linger->watch);
+  g_io_stream_close (G_IO_STREAM (linger->socket_conn), NULL, NULL);
+  g_object_unref (linger->socket_conn);
+  g_free (linger);
+}
+
+static gboolean
+eh_linger_drain (GSocket *socket, GIOCondition condition, gpointer data)
+{
+  EhLinger *linger = data;
+  gssize got = g_socket_receive (socket, (gchar *) linger->buffer, sizeof linger->buffer, NULL, NULL);
+
+  if (got > 0 && (linger->drained += got) < EH_CONN_LINGER_MAX_BYTES)
+    return G_SOURCE_CONTINUE;
+  if (got < 0 && (condition & (G_IO_ERR | G_IO_HUP)) == 0)
+    return G_SOURCE_CONTINUE; /* spurious wake-up */
+  eh_linger_finish (linger);
+  return G_SOURCE_CONTINUE; /* already destroyed by finish */
+}
+
+static gboolean
+eh_linger_timeout (gpointer data)
+{
+  eh_linger_finish (data);
+  return G_SOURCE_CONTINUE; /* already destroyed by finish */
+}
+
+/* after a refusal: stop sending, read and discard what the client still
+ * sends for a bounded time, then close, so our answer is not lost to a reset */
+static void
+eh_conn_linger (EhConn *conn)
+{
+  GSocket *socket = g_socket_connection_get_socket (conn->socket_conn);
+  EhLinger *linger = g_new0 (EhLinger, 1);
+
+  g_socket_shutdown (socket, FALSE, TRUE, NULL);
+  linger->socket_conn = g_object_ref (conn->socket_conn);
+  linger->timeout = g_timeout_source_new (EH_CONN_LINGER_MS);
+  g_source_set_callback (linger->timeout, eh_linger_timeout, linger, NULL);
+  g_source_attach (linger->timeout, g_main_context_get_thread_default ());
+  linger->watch = g_socket_create_source (socket, G_IO_IN | G_IO_ERR | G_IO_HUP, NULL);
+  g_source_set_callback (linger->watch, G_SOURCE_FUNC (eh_linger_drain), linger, NULL);
+  g_source_attach (linger->watch, g_main_context_get_thread_default ());
+}
+
+static gboolean
+eh_conn_close (GIOStream *stream, GCancellable *cancellable, GError **error)
+{
+  EhConn *conn = EH_CONN (stream);
+
+  if (conn->refused) {
+    eh_conn_linger (conn);
+  } else if (conn->tls_conn != NULL) {
+    /* no close_notify wait: the peer may already be gone */
+    g_io_stream_close (G_IO_STREAM (conn->tls_conn), NULL, NULL);
+  } else {
+    g_io_stream_close (G_IO_STREAM (conn->socket_conn), NULL, NULL);
+  }
+  eh_conn_notify_closed (conn);
+  return TRUE;
+}
+
+static GInputStream *
+eh_conn_get_input_stream (GIOStream *stream)
+{
+  return G_INPUT_STREAM (EH_CONN (stream)->input);
+}
+
+static GOutputStream *
+eh_conn_get_output_stream (GIOStream *stream)
+{
+  return g_io_stream_get_output_stream (EH_CONN (stream)->stream);
+}
+
+static void
+eh_conn_finalize (GObject *object)
+{
+  EhConn *conn = EH_CONN (object);
+
+  if (!conn->closed) {
+    g_io_stream_close (conn->stream, NULL, NULL);
+    eh_conn_notify_closed (conn);
+  }
+  g_clear_object (&conn->input);
+  g_clear_object (&conn->tls_conn);
+  g_clear_object (&conn->socket_conn);
+  G_OBJECT_CLASS (eh_conn_parent_class)->finalize (object);
+}
+
+static void
+eh_conn_class_init (EhConnClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GIOStreamClass *stream_class = G_IO_STREAM_CLASS (klass);
+
+  object_class->finalize = eh_conn_finalize;
+  stream_class->get_input_stream = eh_conn_get_input_stream;
+  stream_class->get_output_stream = eh_conn_get_output_stream;
+  stream_class->close_fn = eh_conn_close;
+}
+
+static void
+eh_conn_init (EhConn *conn)
+{
+  conn->last_state = EH_FRAMING_STATE_IDLE;
+}
+
+EhConn *
+eh_conn_new (GSocketConnection *socket_conn, GTlsConnection *tls_conn, EhFraming *framing,
+             const EhConnTimeouts *timeouts, EhConnEndedFunc ended, EhConnClosedFunc closed,
+             gpointer user_data)
+{
+  EhConn *conn = g_object_new (EH_TYPE_CONN, NULL);
+
+  conn->socket_conn = g_object_ref (socket_conn);
+  conn->tls_conn = tls_conn != NULL ? g_object_ref (tls_conn) : NULL;
+  conn->stream = tls_conn != NULL ? G_IO_STREAM (tls_conn) : G_IO_STREAM (socket_conn);
+  conn->timeouts = *timeouts;
+  conn->ended_func = ended;
+  conn->closed_func = closed;
+  conn->closed_data = user_data;
+  conn->input = g_object_new (EH_TYPE_CHECKED_INPUT, NULL);
+  conn->input->base = g_object_ref (g_io_stream_get_input_stream (conn->stream));
+  conn->input->conn = conn;
+  conn->input->framing = framing;
+  /* the idle timeout also bounds a connection that never sends anything */
+  eh_conn_arm_deadline (conn, timeouts->header_timeout_ms);
+  return conn;
+}

@@ -1,0 +1,76 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "eh-plugin.h"
+
+G_BEGIN_DECLS
+
+/*
+ * Endpoints. The core owns the listeners and checks every request (framing,
+ * URI and header sizes, deadlines, connection caps, body caps) before any
+ * plugin code runs. A plugin registers path prefixes; the longest matching
+ * prefix wins, on whole path segments ("/a" matches "/a" and "/a/b", not
+ * "/ab").
+ *
+ * The Range header is removed from every request before the handler runs,
+ * so libsoup never applies ranges itself; handlers that serve ranges read
+ * it with eh_request_get_range() and answer through eh-range.h.
+ */
+
+typedef enum {
+  EH_SCHEME_HTTP = 1 << 0,
+  EH_SCHEME_HTTPS = 1 << 1,
+  EH_SCHEME_BOTH = EH_SCHEME_HTTP | EH_SCHEME_HTTPS,
+} EhSchemes;
+
+#define EH_ENDPOINT_DEFAULT_MAX_BODY 0 /* no request body at all */
+
+typedef struct _EhRequest EhRequest;
+
+/* runs on the main context; may pause the message and answer later */
+typedef void (*EhEndpointHandler) (EhRequest *request, gpointer user_data);
+
+/**
+ * EhEndpoint:
+ * @method: (nullable): the one method served (HEAD follows GET); NULL: any
+ * @path_prefix: absolute path prefix, e.g. "/SMS_MP"
+ * @schemes: where it is served
+ * @max_body: largest request body accepted; larger → 413 before the handler
+ * @handler: the handler
+ */
+typedef struct {
+  const char *method;
+  const char *path_prefix;
+  EhSchemes schemes;
+  guint64 max_body;
+  EhEndpointHandler handler;
+} EhEndpoint;
+
+gboolean eh_plugin_add_endpoint (EhPlugin *plugin, const EhEndpoint *endpoint, gpointer user_data,
+                                 GError **error);
+
+/* (transfer none) the libsoup message to answer */
+SoupServerMessage *eh_request_get_message (EhRequest *request);
+/* the request path (decoded by libsoup) */
+const char *eh_request_get_path (EhRequest *request);
+/* the part of the path after the endpoint's prefix ("" or starting with '/') */
+const char *eh_request_get_subpath (EhRequest *request);
+gboolean eh_request_is_https (EhRequest *request);
+/* the Range header the client sent (removed from the message), or NULL */
+const char *eh_request_get_range (EhRequest *request);
+/* (nullable) the client's TLS certificate, when it sent one */
+GTlsCertificate *eh_request_get_peer_certificate (EhRequest *request);
+/* the peer's IP address as text */
+const char *eh_request_get_peer_address (EhRequest *request);
+/* a short id shared with the access log line of this request */
+const char *eh_request_get_id (EhRequest *request);
+
+/* answers with @status and a short text/plain body (no secrets in @text) */
+void eh_request_respond_text (EhRequest *request, guint status, const char *text);
+
+G_END_DECLS

@@ -1,0 +1,18 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "ehttpd.h"
+
+G_BEGIN_DECLS
+
+/* test-only plugins: refused by the daemon unless --allow-test-plugins */
+extern const EhPluginDesc eh_test_echo_plugin;  /* endpoints + a bus responder */
+extern const EhPluginDesc eh_test_fail_plugin;  /* registers an endpoint, then fails */
+extern const EhPluginDesc eh_test_slow_plugin;  /* starts slowly, answers slowly */
+
+#define EH_TEST_BLOB_SIZE (1024 * 1024)
+
+G_END_DECLS
