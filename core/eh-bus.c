@@ -207,9 +207,11 @@ eh_bus_checked_topic (const char *topic, EhBusTopicKind kind, GError **error)
 
 /* ── events ─────────────────────────────────────────────────────────── */
 
+/* one queued delivery to a subscriber or a responder */
 typedef struct {
   EhBusEntry *entry;
   GVariant *payload;
+  EhBusRequest *request; /* requests only */
 } EhBusDelivery;
 
 static gboolean
@@ -426,16 +428,10 @@ eh_bus_request_timed_out (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-typedef struct {
-  EhBusEntry *entry;
-  EhBusRequest *request;
-  GVariant *payload;
-} EhBusCall;
-
 static gboolean
 eh_bus_deliver_request (gpointer data)
 {
-  EhBusCall *call = data;
+  EhBusDelivery *call = data;
   EhBusRequest *request = g_steal_pointer (&call->request);
 
   if (call->entry->active) {
@@ -450,26 +446,16 @@ eh_bus_deliver_request (gpointer data)
 }
 
 static void
-eh_bus_call_free (gpointer data)
-{
-  EhBusCall *call = data;
-
-  eh_bus_entry_unref (call->entry);
-  g_variant_unref (call->payload);
-  g_free (call);
-}
-
-static void
 eh_bus_dispatch_request (EhBusHub *hub, EhBusEntry *entry, EhBusRequest *request,
                          GVariant *payload)
 {
-  EhBusCall *call = g_new0 (EhBusCall, 1);
+  EhBusDelivery *call = g_new0 (EhBusDelivery, 1);
   g_autoptr (GSource) source = g_idle_source_new ();
 
   call->entry = eh_bus_entry_ref (entry);
   call->request = request;
   call->payload = g_variant_ref (payload);
-  g_source_set_callback (source, eh_bus_deliver_request, call, eh_bus_call_free);
+  g_source_set_callback (source, eh_bus_deliver_request, call, eh_bus_delivery_free);
   g_source_attach (source, hub->context);
 }
 
