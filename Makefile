@@ -30,9 +30,12 @@ bench:
 	$(MAKE) build
 	bench/front.sh $(BUILD)
 
+$(BUILD)-fuzz/build.ninja:
+	CC=clang meson setup $(BUILD)-fuzz -Dfuzzing=enabled -Db_sanitize=address,undefined -Db_lundef=false
+
 fuzz:
 	scripts/install-deps.sh fuzz
-	CC=clang meson setup $(BUILD)-fuzz -Dfuzzing=enabled -Db_sanitize=address,undefined -Db_lundef=false
+	$(MAKE) $(BUILD)-fuzz/build.ninja
 	ninja -C $(BUILD)-fuzz
 	@echo "fuzzers are in $(BUILD)-fuzz/fuzzing/ (e.g. $(BUILD)-fuzz/fuzzing/fuzz-framing fuzzing/corpus/framing)"
 
