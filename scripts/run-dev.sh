@@ -56,10 +56,10 @@ ehttpd development site
   plugins:   $plugins
   listening: http://127.0.0.1:$http_port  https://127.0.0.1:$https_port
   state:     $dev/state
-try, in another terminal (same session bus: DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS):
+try, in another terminal:
   curl http://127.0.0.1:$http_port/test/echo
   curl --cacert $dev/dev-root.pem https://localhost:$https_port/test/echo
-  $build/core/ehttpctl --session status
+  DBUS_SESSION_BUS_ADDRESS='$DBUS_SESSION_BUS_ADDRESS' $build/core/ehttpctl --session status
 Ctrl-C stops it.
 MSG
 exec "$build/core/ehttpd" --config "$dev/ehttpd.conf" --session --allow-test-plugins
