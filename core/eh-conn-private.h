@@ -37,15 +37,13 @@ typedef void (*EhConnEndedFunc) (EhConn *conn, gpointer user_data);
 /**
  * eh_conn_new:
  * @socket_conn: the accepted TCP connection
- * @tls_conn: (nullable): the TLS connection on top of it, handshake done
+ * @tls_stream: (nullable): the TLS stream on top of it, handshake done
  * @framing: (transfer full): the request checker for this connection
  */
-EhConn *eh_conn_new (GSocketConnection *socket_conn, GTlsConnection *tls_conn, EhFraming *framing,
+EhConn *eh_conn_new (GSocketConnection *socket_conn, GIOStream *tls_stream, EhFraming *framing,
                      const EhConnTimeouts *timeouts, EhConnEndedFunc ended, EhConnClosedFunc closed,
                      gpointer user_data);
 
-/* (nullable) the TLS connection */
-GTlsConnection *eh_conn_get_tls (EhConn *conn);
 /* ends the connection now: shutdown so libsoup sees EOF and lets go */
 void eh_conn_abort (EhConn *conn);
 /* %TRUE while a request is being read or answered (not idle between requests) */

@@ -41,8 +41,8 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (EhCheckedInput, eh_checked_input, G_TYPE_INPUT_ST
 struct _EhConn {
   GIOStream parent_instance;
   GSocketConnection *socket_conn;
-  GTlsConnection *tls_conn;
-  GIOStream *stream; /* tls_conn or socket_conn */
+  GIOStream *tls_stream;
+  GIOStream *stream; /* tls_stream or socket_conn */
   EhCheckedInput *input;
   EhConnTimeouts timeouts;
   GSource *deadline;
@@ -331,12 +331,6 @@ eh_conn_ended (EhConn *conn)
     conn->ended_func (conn, conn->closed_data);
 }
 
-GTlsConnection *
-eh_conn_get_tls (EhConn *conn)
-{
-  return conn->tls_conn;
-}
-
 gboolean
 eh_conn_is_busy (EhConn *conn)
 {
@@ -449,9 +443,8 @@ eh_conn_close (GIOStream *stream, GCancellable *cancellable, GError **error)
 
   if (conn->refused) {
     eh_conn_linger (conn);
-  } else if (conn->tls_conn != NULL) {
-    /* no close_notify wait: the peer may already be gone */
-    g_io_stream_close (G_IO_STREAM (conn->tls_conn), NULL, NULL);
+  } else if (conn->tls_stream != NULL) {
+    g_io_stream_close (conn->tls_stream, NULL, NULL);
   } else {
     g_io_stream_close (G_IO_STREAM (conn->socket_conn), NULL, NULL);
   }
@@ -481,7 +474,7 @@ eh_conn_finalize (GObject *object)
     eh_conn_notify_closed (conn);
   }
   g_clear_object (&conn->input);
-  g_clear_object (&conn->tls_conn);
+  g_clear_object (&conn->tls_stream);
   g_clear_object (&conn->socket_conn);
   G_OBJECT_CLASS (eh_conn_parent_class)->finalize (object);
 }
@@ -505,15 +498,15 @@ eh_conn_init (EhConn *conn)
 }
 
 EhConn *
-eh_conn_new (GSocketConnection *socket_conn, GTlsConnection *tls_conn, EhFraming *framing,
+eh_conn_new (GSocketConnection *socket_conn, GIOStream *tls_stream, EhFraming *framing,
              const EhConnTimeouts *timeouts, EhConnEndedFunc ended, EhConnClosedFunc closed,
              gpointer user_data)
 {
   EhConn *conn = g_object_new (EH_TYPE_CONN, NULL);
 
   conn->socket_conn = g_object_ref (socket_conn);
-  conn->tls_conn = tls_conn != NULL ? g_object_ref (tls_conn) : NULL;
-  conn->stream = tls_conn != NULL ? G_IO_STREAM (tls_conn) : G_IO_STREAM (socket_conn);
+  conn->tls_stream = tls_stream != NULL ? g_object_ref (tls_stream) : NULL;
+  conn->stream = tls_stream != NULL ? tls_stream : G_IO_STREAM (socket_conn);
   conn->timeouts = *timeouts;
   conn->ended_func = ended;
   conn->closed_func = closed;

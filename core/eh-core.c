@@ -127,6 +127,7 @@ eh_core_new (EhConfig *config, gboolean allow_test_plugins, GError **error)
   g_autoptr (EhConfig) owned = config;
   EhFrontLimits limits;
   EhCore *core;
+  EhTls *tls;
 
   if (!eh_config_declare_group (config, EH_CORE_GROUP, eh_core_keys, error))
     return NULL;
@@ -134,13 +135,16 @@ eh_core_new (EhConfig *config, gboolean allow_test_plugins, GError **error)
     return NULL;
   if (!eh_core_prepare_state_dir (eh_config_get_string (config, EH_CORE_GROUP, "state-dir"), error))
     return NULL;
+  tls = eh_tls_new (eh_config_get_string (config, EH_CORE_GROUP, "tls-priority"), error);
+  if (tls == NULL)
+    return NULL;
   core = g_new0 (EhCore, 1);
   core->config = g_steal_pointer (&owned);
   core->state_dir = g_strdup (eh_config_get_string (config, EH_CORE_GROUP, "state-dir"));
   core->allow_test_plugins = allow_test_plugins;
   core->hub = eh_bus_hub_new ();
   core->bus = eh_bus_hub_connect (core->hub, "core");
-  core->tls = eh_tls_new ();
+  core->tls = tls;
   eh_core_read_limits (config, &limits);
   core->front = eh_front_new (&limits, core->tls);
   eh_tls_set_changed_func (core->tls, G_CALLBACK (eh_core_tls_changed), core);

@@ -234,9 +234,8 @@ eh_request_get_range (EhRequest *request)
 GTlsCertificate *
 eh_request_get_peer_certificate (EhRequest *request)
 {
-  GTlsConnection *tls = request->info->conn != NULL ? eh_conn_get_tls (request->info->conn) : NULL;
-
-  return tls != NULL ? g_tls_connection_get_peer_certificate (tls) : NULL;
+  /* clients are not asked for certificates yet; mutual TLS comes with the bus link */
+  return NULL;
 }
 
 const char *
@@ -504,7 +503,7 @@ eh_front_conn_ended (EhConn *conn, gpointer user_data)
 
 static void
 eh_front_serve (EhFront *front, EhListener *listener, GSocketConnection *socket_conn,
-                GTlsConnection *tls_conn, char *peer)
+                GIOStream *tls_stream, char *peer)
 {
   EhFramingLimits framing_limits = { front->limits.max_uri_bytes, front->limits.max_head_bytes,
                                      front->limits.max_header_count };
@@ -519,7 +518,7 @@ eh_front_serve (EhFront *front, EhListener *listener, GSocketConnection *socket_
   info->front = front;
   info->listener = listener;
   info->peer = peer;
-  conn = eh_conn_new (socket_conn, tls_conn,
+  conn = eh_conn_new (socket_conn, tls_stream,
                       eh_framing_new (&framing_limits, eh_front_body_cap, front), &timeouts,
                       eh_front_conn_ended, eh_front_conn_closed, info);
   info->conn = conn;
@@ -540,8 +539,7 @@ typedef struct {
   EhFront *front;
   EhListener *listener;
   GSocketConnection *socket_conn;
-  GTlsConnection *tls_conn;
-  GCancellable *cancellable;
+  EhTlsStream *tls;
   GSource *deadline;
   char *peer;
 } EhHandshake;
@@ -551,8 +549,7 @@ eh_handshake_free (EhHandshake *handshake)
 {
   g_source_destroy (handshake->deadline);
   g_source_unref (handshake->deadline);
-  g_object_unref (handshake->cancellable);
-  g_object_unref (handshake->tls_conn);
+  g_object_unref (handshake->tls);
   g_object_unref (handshake->socket_conn);
   g_free (handshake->peer);
   g_free (handshake);
@@ -561,23 +558,22 @@ eh_handshake_free (EhHandshake *handshake)
 static gboolean
 eh_handshake_deadline (gpointer data)
 {
-  g_cancellable_cancel (((EhHandshake *) data)->cancellable);
+  eh_tls_stream_cancel_handshake (((EhHandshake *) data)->tls);
   return G_SOURCE_REMOVE;
 }
 
 static void
-eh_front_handshake_done (GObject *source, GAsyncResult *result, gpointer user_data)
+eh_front_handshake_done (EhTlsStream *tls, const GError *error, gpointer user_data)
 {
   EhHandshake *handshake = user_data;
-  g_autoptr (GError) error = NULL;
 
-  if (!g_tls_connection_handshake_finish (handshake->tls_conn, result, &error)) {
+  if (error != NULL) {
     g_debug ("TLS handshake with %s failed: %s", handshake->peer, error->message);
     g_io_stream_close (G_IO_STREAM (handshake->socket_conn), NULL, NULL);
     eh_front_release_slot (handshake->front, handshake->peer);
   } else {
     eh_front_serve (handshake->front, handshake->listener, handshake->socket_conn,
-                    handshake->tls_conn, g_steal_pointer (&handshake->peer));
+                    G_IO_STREAM (tls), g_steal_pointer (&handshake->peer));
   }
   eh_handshake_free (handshake);
 }
@@ -586,10 +582,8 @@ static void
 eh_front_start_tls (EhFront *front, EhListener *listener, GSocketConnection *socket_conn,
                     char *peer)
 {
-  const char *protocols[] = { "http/1.1", NULL };
   g_autoptr (GError) error = NULL;
-  GIOStream *tls = g_tls_server_connection_new (G_IO_STREAM (socket_conn),
-                                                eh_tls_get_certificate (front->tls), &error);
+  EhTlsStream *tls = eh_tls_stream_new (socket_conn, eh_tls_get_server_params (front->tls), &error);
   EhHandshake *handshake;
 
   if (tls == NULL) {
@@ -599,21 +593,16 @@ eh_front_start_tls (EhFront *front, EhListener *listener, GSocketConnection *soc
     g_free (peer);
     return;
   }
-  /* http/1.1 only: HTTP/2 stays off */
-  g_tls_connection_set_advertised_protocols (G_TLS_CONNECTION (tls), protocols);
-  g_object_set (tls, "require-close-notify", FALSE, NULL);
   handshake = g_new0 (EhHandshake, 1);
   handshake->front = front;
   handshake->listener = listener;
   handshake->socket_conn = g_object_ref (socket_conn);
-  handshake->tls_conn = G_TLS_CONNECTION (tls);
-  handshake->cancellable = g_cancellable_new ();
+  handshake->tls = tls;
   handshake->peer = peer;
   handshake->deadline = g_timeout_source_new (front->limits.header_timeout_ms);
   g_source_set_callback (handshake->deadline, eh_handshake_deadline, handshake, NULL);
   g_source_attach (handshake->deadline, g_main_context_get_thread_default ());
-  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT,
-                                    handshake->cancellable, eh_front_handshake_done, handshake);
+  eh_tls_stream_handshake (tls, eh_front_handshake_done, handshake);
 }
 
 static char *
@@ -663,7 +652,7 @@ eh_front_update_accepting (EhFront *front)
 
   for (guint i = 0; i < front->listeners->len; i++) {
     EhListener *listener = g_ptr_array_index (front->listeners, i);
-    gboolean want = room && (!listener->https || eh_tls_get_certificate (front->tls) != NULL);
+    gboolean want = room && (!listener->https || eh_tls_get_server_params (front->tls) != NULL);
 
     if (want == listener->active)
       continue;
@@ -742,7 +731,7 @@ eh_front_listen (EhFront *front, const char *address, gboolean https, GError **e
   g_signal_connect (service, "incoming", G_CALLBACK (eh_front_incoming), listener);
   g_ptr_array_add (front->listeners, listener);
   eh_front_update_accepting (front);
-  if (https && eh_tls_get_certificate (front->tls) == NULL)
+  if (https && eh_tls_get_server_params (front->tls) == NULL)
     g_message ("%s waits for a TLS certificate", listener->url);
   else
     g_message ("listening on %s", listener->url);

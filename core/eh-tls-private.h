@@ -6,13 +6,17 @@
 
 #include <gio/gio.h>
 
+#include "eh-tls-stream-private.h"
+
 G_BEGIN_DECLS
 
 /*
- * EhTls: the host's TLS identity and policy. The GnuTLS priority is set
- * before the first TLS object exists (glib-networking reads it once). The
- * certificate can be replaced at any time: each new connection takes the
- * current one, connections already open keep theirs.
+ * EhTls: the host's TLS identity and policy. Server sessions are GnuTLS
+ * sessions of our own (eh-tls-stream) with this priority and one session
+ * ticket key; the same priority is also given to glib-networking, before
+ * its first use, for any TLS client in the process. The certificate can be
+ * replaced at any time: each new connection takes the current one,
+ * connections already open keep theirs.
  */
 
 /* TLS 1.3 and 1.2, AEAD suites with ECDHE only; glib-networking refuses renegotiation */
@@ -25,7 +29,8 @@ typedef struct _EhTls EhTls;
 /* must run before any TLS connection is created in the process */
 gboolean eh_tls_set_priority (const char *priority, GError **error);
 
-EhTls *eh_tls_new (void);
+/* @priority: the GnuTLS priority string for every server session */
+EhTls *eh_tls_new (const char *priority, GError **error);
 void eh_tls_free (EhTls *tls);
 
 /**
@@ -49,6 +54,8 @@ gboolean eh_tls_install (EhTls *tls, const char *chain_pem, const char *key_pem,
 
 /* (nullable) (transfer none) the certificate for new connections */
 GTlsCertificate *eh_tls_get_certificate (EhTls *tls);
+/* (nullable) (transfer none) what a new server session needs; NULL without a certificate */
+EhTlsServerParams *eh_tls_get_server_params (EhTls *tls);
 /* (nullable) "sha256:…" of the current leaf */
 const char *eh_tls_get_fingerprint (EhTls *tls);
 gint64 eh_tls_get_not_after (EhTls *tls);

@@ -16,8 +16,12 @@
 #include "eh-crypto.h"
 #include "eh-error.h"
 #include "eh-tls-private.h"
+#include "eh-tls-stream-private.h"
 
 struct _EhTls {
+  gnutls_priority_t priority;
+  gnutls_datum_t ticket_key; /* one per process: resumption across all connections */
+  EhTlsServerParams *params; /* what new sessions use; NULL without a certificate */
   GTlsCertificate *certificate;
   char *fingerprint;
   gint64 not_after;
@@ -44,9 +48,24 @@ eh_tls_set_priority (const char *priority, GError **error)
 }
 
 EhTls *
-eh_tls_new (void)
+eh_tls_new (const char *priority, GError **error)
 {
-  return g_new0 (EhTls, 1);
+  EhTls *tls = g_new0 (EhTls, 1);
+  const char *where = NULL;
+
+  if (gnutls_priority_init (&tls->priority, priority, &where) != GNUTLS_E_SUCCESS) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_CONFIG,
+                 "TLS priority string is invalid near \"%s\"", where != NULL ? where : priority);
+    g_free (tls);
+    return NULL;
+  }
+  if (gnutls_session_ticket_key_generate (&tls->ticket_key) < 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_TLS, "cannot make a session ticket key");
+    gnutls_priority_deinit (tls->priority);
+    g_free (tls);
+    return NULL;
+  }
+  return tls;
 }
 
 void
@@ -54,6 +73,10 @@ eh_tls_free (EhTls *tls)
 {
   if (tls == NULL)
     return;
+  eh_tls_server_params_unref (tls->params);
+  gnutls_priority_deinit (tls->priority);
+  gnutls_memset (tls->ticket_key.data, 0, tls->ticket_key.size);
+  gnutls_free (tls->ticket_key.data);
   g_clear_object (&tls->certificate);
   g_free (tls->fingerprint);
   g_free (tls);
@@ -121,23 +144,51 @@ out:
   return ok;
 }
 
+static gnutls_certificate_credentials_t
+eh_tls_credentials_new (const char *chain_pem, const char *key_pem, GError **error)
+{
+  gnutls_certificate_credentials_t credentials = NULL;
+  gnutls_datum_t chain = { (unsigned char *) chain_pem, strlen (chain_pem) };
+  gnutls_datum_t key = { (unsigned char *) key_pem, strlen (key_pem) };
+  int rc = gnutls_certificate_allocate_credentials (&credentials);
+
+  if (rc >= 0)
+    rc = gnutls_certificate_set_x509_key_mem2 (credentials, &chain, &key, GNUTLS_X509_FMT_PEM,
+                                               NULL, 0);
+  if (rc < 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_TLS, "TLS credentials: %s", gnutls_strerror (rc));
+    if (credentials != NULL)
+      gnutls_certificate_free_credentials (credentials);
+    return NULL;
+  }
+  return credentials;
+}
+
 static gboolean
 eh_tls_make_current (EhTls *tls, const char *chain_pem, const char *key_pem, GError **error)
 {
   g_autofree char *fingerprint = NULL;
   g_autofree char *both = NULL;
   g_autoptr (GTlsCertificate) certificate = NULL;
+  gnutls_certificate_credentials_t credentials;
   gint64 not_after = 0;
 
   if (!eh_tls_check_pair (chain_pem, key_pem, &fingerprint, &not_after, error))
+    return FALSE;
+  credentials = eh_tls_credentials_new (chain_pem, key_pem, error);
+  if (credentials == NULL)
     return FALSE;
   both = g_strconcat (chain_pem, "\n", key_pem, NULL);
   certificate = g_tls_certificate_new_from_pem (both, -1, error);
   explicit_bzero (both, strlen (both));
   if (certificate == NULL) {
+    gnutls_certificate_free_credentials (credentials);
     g_prefix_error (error, "TLS certificate: ");
     return FALSE;
   }
+  /* open sessions keep a reference to the parameters they started with */
+  eh_tls_server_params_unref (tls->params);
+  tls->params = eh_tls_server_params_new (credentials, tls->priority, &tls->ticket_key);
   g_set_object (&tls->certificate, certificate);
   g_free (tls->fingerprint);
   tls->fingerprint = g_steal_pointer (&fingerprint);
@@ -242,6 +293,12 @@ GTlsCertificate *
 eh_tls_get_certificate (EhTls *tls)
 {
   return tls->certificate;
+}
+
+EhTlsServerParams *
+eh_tls_get_server_params (EhTls *tls)
+{
+  return tls->params;
 }
 
 const char *

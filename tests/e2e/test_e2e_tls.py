@@ -51,6 +51,25 @@ class TlsPolicyTest(HostTestCase):
         self.assertIn("ALPN protocol: http/1.1", result.stdout)
         self.assertNotIn("ALPN protocol: h2", result.stdout)
 
+    def s_client(self, *args, stdin=""):
+        return subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{self.port}",
+                               "-CAfile", str(self.site.ca[0]), *args],
+                              input=stdin, capture_output=True, text=True, timeout=30).stdout
+
+    def test_session_resumption(self):
+        session = os.path.join(self.workdir, "session.pem")
+        for version in ("-tls1_3", "-tls1_2"):
+            self.assertIn("New, TLSv1.", self.s_client(version, "-sess_out", session))
+            self.assertIn("Reused, TLSv1.", self.s_client(version, "-sess_in", session))
+
+    def test_renegotiation_refused(self):
+        script = "(sleep 1; echo R; sleep 1; printf 'GET /test/echo HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'; sleep 1)"
+        result = subprocess.run(["sh", "-c", f"{script} | openssl s_client -connect 127.0.0.1:{self.port} "
+                                 f"-CAfile {self.site.ca[0]} -tls1_2"],
+                                capture_output=True, text=True, timeout=30)
+        self.assertIn("RENEGOTIATING", result.stdout + result.stderr)
+        self.assertNotIn("hello over https", result.stdout)
+
     def test_curl_over_tls13(self):
         result = run(["curl", "-sS", "--tlsv1.3", "--cacert", str(self.site.ca[0]),
                       self.site.url("https").replace("127.0.0.1", "localhost") + "/test/echo",
