@@ -288,8 +288,16 @@ eh_json_parse_strict (const char *data, gsize len, gsize max_bytes, guint max_de
 {
   g_autoptr (JsonParser) parser = NULL;
   g_autoptr (GError) local_error = NULL;
-  EhJsonScan scan = { (const guchar *) data, (const guchar *) data + len, NULL, max_depth, NULL };
+  EhJsonScan scan = { NULL, NULL, NULL, max_depth, NULL };
   gboolean ok;
+
+  /* empty input may come without any data pointer */
+  if (data == NULL) {
+    data = "";
+    len = 0;
+  }
+  scan.p = (const guchar *) data;
+  scan.end = scan.p + len;
 
   if (len > max_bytes) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "JSON text larger than %zu bytes", max_bytes);

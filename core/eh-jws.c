@@ -241,11 +241,16 @@ static gboolean
 eh_jws_ecdsa_to_der (GBytes *raw, guint size, gnutls_datum_t *der, GError **error)
 {
   const guint8 *data = g_bytes_get_data (raw, NULL);
-  gnutls_datum_t r = { (unsigned char *) data, size }, s = { (unsigned char *) data + size, size };
+  gnutls_datum_t r, s;
   guint8 zero[64] = { 0 };
 
-  if (g_bytes_get_size (raw) != 2 * size)
+  /* the length first: an empty signature has no data pointer at all */
+  if (data == NULL || g_bytes_get_size (raw) != 2 * size)
     return eh_jws_refuse (error, "ECDSA signature has the wrong length");
+  r.data = (unsigned char *) data;
+  r.size = size;
+  s.data = (unsigned char *) data + size;
+  s.size = size;
   if (memcmp (data, zero, size) == 0 || memcmp (data + size, zero, size) == 0)
     return eh_jws_refuse (error, "ECDSA signature with r = 0 or s = 0");
   if (gnutls_encode_rs_value (der, &r, &s) < 0)

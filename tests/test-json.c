@@ -92,6 +92,16 @@ test_deep_nesting_is_refused_without_crash (void)
 }
 
 static void
+test_empty_input_without_data (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = eh_json_parse_strict (NULL, 0, 100, 4, &error);
+
+  g_assert_null (node);
+  g_assert_nonnull (strstr (error->message, "value expected"));
+}
+
+static void
 test_size_cap (void)
 {
   g_autoptr (GError) error = NULL;
@@ -109,5 +119,6 @@ main (int argc, char **argv)
   g_test_add_func ("/eh/json/refuses-what-json-glib-accepts", test_refuses_what_json_glib_accepts);
   g_test_add_func ("/eh/json/deep-nesting-is-refused-without-crash", test_deep_nesting_is_refused_without_crash);
   g_test_add_func ("/eh/json/size-cap", test_size_cap);
+  g_test_add_func ("/eh/json/empty-input-without-data", test_empty_input_without_data);
   return g_test_run ();
 }

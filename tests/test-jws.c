@@ -149,7 +149,11 @@ test_refusals (void)
     g_autofree char *zero_r = craft ("{\"alg\":\"ES256\",\"typ\":\"client+jwt\"}", "{}", zeros, 64);
     g_autofree char *short_sig = craft ("{\"alg\":\"ES256\",\"typ\":\"client+jwt\"}", "{}", ones, 63);
 
+    g_autofree char *empty_sig = NULL;
+
     assert_refused (&k, zero_r, "r = 0 or s = 0");
+    empty_sig = g_strndup (zero_r, strrchr (zero_r, '.') - zero_r + 1);
+    assert_refused (&k, empty_sig, "wrong length");
     assert_refused (&k, short_sig, "wrong length");
   }
   good = sign (&k, "client+jwt", "{\"sub\":\"c1\"}");

@@ -5,6 +5,7 @@ import http.client
 import signal
 import socket
 import threading
+import time
 import unittest
 
 from harness import HostTestCase, fingerprint
@@ -121,10 +122,11 @@ class DaemonTest(HostTestCase):
         idle = socket.create_connection((h, p))
         worker = threading.Thread(target=slow_request)
         worker.start()
-        # wait until the slow request is in the daemon
-        for _ in range(200):
-            if host.ctl_json("status")["connections"] >= 2:
-                break
+        # wait until the slow request is in the daemon (bounded, so a hang fails rather than stalls)
+        deadline = time.monotonic() + 20
+        while host.ctl_json("status")["connections"] < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(host.ctl_json("status")["connections"], 2)
         host.proc.send_signal(signal.SIGTERM)
         worker.join(30)
         self.assertEqual(result.get("status"), 200)
