@@ -4,7 +4,7 @@
 # Thin wrapper: dependencies, build, run, test. meson does the work.
 BUILD ?= build
 
-.PHONY: all deps build run test bench fuzz clean
+.PHONY: all deps build run test check-sanitized bench fuzz clean
 
 all: build
 
@@ -25,6 +25,15 @@ test:
 	$(MAKE) build
 	meson test -C $(BUILD) --print-errorlogs
 
+# every suite again with AddressSanitizer and UBSan (leak reports off: GLib
+# keeps one-time allocations for the process's life)
+check-sanitized:
+	scripts/install-deps.sh test
+	[ -f $(BUILD)-asan/build.ninja ] || meson setup $(BUILD)-asan -Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C $(BUILD)-asan
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  meson test -C $(BUILD)-asan --print-errorlogs
+
 bench:
 	scripts/install-deps.sh bench
 	$(MAKE) build
@@ -40,4 +49,4 @@ fuzz:
 	@echo "fuzzers are in $(BUILD)-fuzz/fuzzing/ (e.g. $(BUILD)-fuzz/fuzzing/fuzz-framing fuzzing/corpus/framing)"
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-fuzz
+	rm -rf $(BUILD) $(BUILD)-fuzz $(BUILD)-asan
