@@ -11,16 +11,22 @@
 #include "eh-crypto.h"
 #include "eh-error.h"
 
-#define EH_CRYPTO_MAX_CHAIN 16
+#define EH_CRYPTO_MAX_CHAIN       16
+#define EH_CRYPTO_SHA256_LEN      32
+#define EH_CRYPTO_FINGERPRINT_TAG "sha256:"
 
 static const struct {
   EhKeyType type;
   const char *name;
+  gnutls_pk_algorithm_t algorithm;
+  unsigned int bits;
 } eh_key_types[] = {
-  { EH_KEY_ECDSA_P256, "ecdsa-p256" },
-  { EH_KEY_RSA_2048, "rsa-2048" },
-  { EH_KEY_RSA_3072, "rsa-3072" },
-  { EH_KEY_ED25519, "ed25519" },
+  { EH_KEY_ECDSA_P256, "ecdsa-p256", GNUTLS_PK_ECDSA,
+    GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP256R1) },
+  { EH_KEY_RSA_2048, "rsa-2048", GNUTLS_PK_RSA, 2048 },
+  { EH_KEY_RSA_3072, "rsa-3072", GNUTLS_PK_RSA, 3072 },
+  { EH_KEY_ED25519, "ed25519", GNUTLS_PK_EDDSA_ED25519,
+    GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_ED25519) },
 };
 
 gboolean
@@ -33,7 +39,7 @@ eh_key_type_from_string (const char *name, EhKeyType *type, GError **error)
     }
   }
   g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
-               "unknown key type \"%s\" (ecdsa-p256, rsa-2048, rsa-3072, ed25519)",
+               "unknown key type \"%s\" (known: ecdsa-p256, rsa-2048, rsa-3072, ed25519)",
                name != NULL ? name : "");
   return FALSE;
 }
@@ -45,9 +51,10 @@ eh_key_type_to_string (EhKeyType type)
     if (eh_key_types[i].type == type)
       return eh_key_types[i].name;
   }
-  return "unknown";
+  return NULL;
 }
 
+/* a GnuTLS return code as a GError; TRUE when it is not an error */
 static gboolean
 eh_crypto_check (int rc, const char *what, GError **error)
 {
@@ -61,31 +68,19 @@ gnutls_x509_privkey_t
 eh_crypto_generate_key (EhKeyType type, GError **error)
 {
   g_auto (gnutls_x509_privkey_t) key = NULL;
-  gnutls_pk_algorithm_t algorithm = GNUTLS_PK_ECDSA;
-  unsigned int bits = GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP256R1);
 
-  switch (type) {
-  case EH_KEY_RSA_2048:
-    algorithm = GNUTLS_PK_RSA;
-    bits = 2048;
-    break;
-  case EH_KEY_RSA_3072:
-    algorithm = GNUTLS_PK_RSA;
-    bits = 3072;
-    break;
-  case EH_KEY_ED25519:
-    algorithm = GNUTLS_PK_EDDSA_ED25519;
-    bits = GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_ED25519);
-    break;
-  case EH_KEY_ECDSA_P256:
-  default:
-    break;
+  for (guint i = 0; i < G_N_ELEMENTS (eh_key_types); i++) {
+    if (eh_key_types[i].type != type)
+      continue;
+    if (!eh_crypto_check (gnutls_x509_privkey_init (&key), "cannot create a key", error) ||
+        !eh_crypto_check (gnutls_x509_privkey_generate2 (key, eh_key_types[i].algorithm,
+                                                         eh_key_types[i].bits, 0, NULL, 0),
+                          "key generation failed", error))
+      return NULL;
+    return g_steal_pointer (&key);
   }
-  if (!eh_crypto_check (gnutls_x509_privkey_init (&key), "key", error) ||
-      !eh_crypto_check (gnutls_x509_privkey_generate2 (key, algorithm, bits, 0, NULL, 0),
-                        "key generation", error))
-    return NULL;
-  return g_steal_pointer (&key);
+  g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "unknown key type %d", (int) type);
+  return NULL;
 }
 
 void
@@ -97,7 +92,7 @@ eh_crypto_free_secret (char *secret)
   g_free (secret);
 }
 
-/* copies a gnutls export into a NUL-terminated GLib string, wiping the original */
+/* a GnuTLS export as a NUL-terminated GLib string; the export is wiped */
 static char *
 eh_crypto_take_datum (gnutls_datum_t *datum)
 {
@@ -105,6 +100,8 @@ eh_crypto_take_datum (gnutls_datum_t *datum)
 
   gnutls_memset (datum->data, 0, datum->size);
   gnutls_free (datum->data);
+  datum->data = NULL;
+  datum->size = 0;
   return text;
 }
 
@@ -113,9 +110,11 @@ eh_crypto_key_to_pem (gnutls_x509_privkey_t key, GError **error)
 {
   gnutls_datum_t out = { NULL, 0 };
 
+  g_return_val_if_fail (key != NULL, NULL);
+
   if (!eh_crypto_check (gnutls_x509_privkey_export2_pkcs8 (key, GNUTLS_X509_FMT_PEM, NULL,
                                                             GNUTLS_PKCS_PLAIN, &out),
-                        "key export", error))
+                        "cannot export the private key", error))
     return NULL;
   return eh_crypto_take_datum (&out);
 }
@@ -126,11 +125,16 @@ eh_crypto_key_from_pem (const char *pem, gsize len, GError **error)
   g_auto (gnutls_x509_privkey_t) key = NULL;
   gnutls_datum_t in = { (unsigned char *) pem, len };
 
-  if (!eh_crypto_check (gnutls_x509_privkey_init (&key), "key", error))
+  if (pem == NULL || len == 0 || len > G_MAXUINT) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "no private key given");
     return NULL;
-  if (len == 0 || gnutls_x509_privkey_import2 (key, &in, GNUTLS_X509_FMT_PEM, NULL,
-                                               GNUTLS_PKCS_PLAIN) < 0) {
-    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "no readable unencrypted private key");
+  }
+  if (!eh_crypto_check (gnutls_x509_privkey_init (&key), "cannot create a key", error))
+    return NULL;
+  /* no password: an encrypted key is refused, not prompted for */
+  if (gnutls_x509_privkey_import2 (key, &in, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN) < 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                 "no readable unencrypted private key in the PEM text");
     return NULL;
   }
   return g_steal_pointer (&key);
@@ -141,8 +145,10 @@ eh_crypto_cert_to_pem (gnutls_x509_crt_t cert, GError **error)
 {
   gnutls_datum_t out = { NULL, 0 };
 
+  g_return_val_if_fail (cert != NULL, NULL);
+
   if (!eh_crypto_check (gnutls_x509_crt_export2 (cert, GNUTLS_X509_FMT_PEM, &out),
-                        "certificate export", error))
+                        "cannot export the certificate", error))
     return NULL;
   return eh_crypto_take_datum (&out);
 }
@@ -151,14 +157,16 @@ GBytes *
 eh_crypto_cert_to_der (gnutls_x509_crt_t cert, GError **error)
 {
   gnutls_datum_t out = { NULL, 0 };
-  GBytes *bytes;
+  GBytes *der;
+
+  g_return_val_if_fail (cert != NULL, NULL);
 
   if (!eh_crypto_check (gnutls_x509_crt_export2 (cert, GNUTLS_X509_FMT_DER, &out),
-                        "certificate export", error))
+                        "cannot export the certificate", error))
     return NULL;
-  bytes = g_bytes_new (out.data, out.size);
+  der = g_bytes_new (out.data, out.size);
   gnutls_free (out.data);
-  return bytes;
+  return der;
 }
 
 static gnutls_x509_crt_t
@@ -167,10 +175,15 @@ eh_crypto_cert_import (const void *data, gsize len, gnutls_x509_crt_fmt_t format
   g_auto (gnutls_x509_crt_t) cert = NULL;
   gnutls_datum_t in = { (unsigned char *) data, len };
 
-  if (!eh_crypto_check (gnutls_x509_crt_init (&cert), "certificate", error))
+  if (data == NULL || len == 0 || len > G_MAXUINT) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "no certificate given");
     return NULL;
-  if (len == 0 || gnutls_x509_crt_import (cert, &in, format) < 0) {
-    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "not a readable certificate");
+  }
+  if (!eh_crypto_check (gnutls_x509_crt_init (&cert), "cannot create a certificate", error))
+    return NULL;
+  if (gnutls_x509_crt_import (cert, &in, format) < 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "not a readable %s certificate",
+                 format == GNUTLS_X509_FMT_PEM ? "PEM" : "DER");
     return NULL;
   }
   return g_steal_pointer (&cert);
@@ -186,7 +199,7 @@ gnutls_x509_crt_t
 eh_crypto_cert_from_der (GBytes *der, GError **error)
 {
   gsize len = 0;
-  const void *data = g_bytes_get_data (der, &len);
+  const void *data = der != NULL ? g_bytes_get_data (der, &len) : NULL;
 
   return eh_crypto_cert_import (data, len, GNUTLS_X509_FMT_DER, error);
 }
@@ -194,25 +207,35 @@ eh_crypto_cert_from_der (GBytes *der, GError **error)
 gnutls_x509_crt_t *
 eh_crypto_chain_from_pem (const char *pem, gsize len, guint *n_certs, GError **error)
 {
-  gnutls_x509_crt_t *chain = NULL;
-  unsigned int count = 0;
+  /* room for one more than allowed, to tell "too many" from "just enough" */
+  g_autofree gnutls_x509_crt_t *chain = g_new0 (gnutls_x509_crt_t, EH_CRYPTO_MAX_CHAIN + 1);
+  unsigned int count = EH_CRYPTO_MAX_CHAIN + 1;
   gnutls_datum_t in = { (unsigned char *) pem, len };
+  int rc;
+
+  g_return_val_if_fail (n_certs != NULL, NULL);
 
   *n_certs = 0;
-  /* no sorting: the order in the file is the order that was sent and is checked */
-  if (len == 0 || gnutls_x509_crt_list_import2 (&chain, &count, &in, GNUTLS_X509_FMT_PEM, 0) < 0 ||
-      count == 0) {
-    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "no readable certificate in the chain");
+  if (pem == NULL || len == 0 || len > G_MAXUINT) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "no certificate chain given");
     return NULL;
   }
-  if (count > EH_CRYPTO_MAX_CHAIN) {
-    eh_crypto_chain_free (chain, count);
-    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "chain has %u certificates, at most %u allowed",
-                 count, EH_CRYPTO_MAX_CHAIN);
+  /* no sorting flag: the order in the file is the order that is sent */
+  rc = gnutls_x509_crt_list_import (chain, &count, &in, GNUTLS_X509_FMT_PEM, 0);
+  if (rc <= 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                 "no readable PEM certificate chain");
     return NULL;
   }
-  *n_certs = count;
-  return chain;
+  if (rc > EH_CRYPTO_MAX_CHAIN) {
+    for (int i = 0; i < rc; i++)
+      gnutls_x509_crt_deinit (chain[i]);
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                 "the chain has more than %u certificates", EH_CRYPTO_MAX_CHAIN);
+    return NULL;
+  }
+  *n_certs = rc;
+  return g_steal_pointer (&chain);
 }
 
 void
@@ -222,76 +245,85 @@ eh_crypto_chain_free (gnutls_x509_crt_t *chain, guint n_certs)
     return;
   for (guint i = 0; i < n_certs; i++)
     gnutls_x509_crt_deinit (chain[i]);
-  gnutls_free (chain);
-}
-
-static char *
-eh_crypto_hex (const guint8 *data, gsize len)
-{
-  GString *text = g_string_sized_new (len * 2);
-
-  for (gsize i = 0; i < len; i++)
-    g_string_append_printf (text, "%02x", data[i]);
-  return g_string_free (text, FALSE);
+  g_free (chain);
 }
 
 char *
 eh_crypto_cert_fingerprint (gnutls_x509_crt_t cert, GError **error)
 {
-  guint8 digest[32];
+  guint8 digest[EH_CRYPTO_SHA256_LEN];
   size_t size = sizeof digest;
-  g_autofree char *hex = NULL;
+  GString *text;
+
+  g_return_val_if_fail (cert != NULL, NULL);
 
   if (!eh_crypto_check (gnutls_x509_crt_get_fingerprint (cert, GNUTLS_DIG_SHA256, digest, &size),
-                        "fingerprint", error))
+                        "cannot hash the certificate", error))
     return NULL;
-  hex = eh_crypto_hex (digest, size);
-  return g_strconcat ("sha256:", hex, NULL);
+  text = g_string_new (EH_CRYPTO_FINGERPRINT_TAG);
+  for (gsize i = 0; i < size; i++)
+    g_string_append_printf (text, "%02x", digest[i]);
+  return g_string_free (text, FALSE);
 }
 
 gboolean
 eh_crypto_parse_fingerprint (const char *text, guint8 out[32], GError **error)
 {
-  const char *p = text;
-  guint n = 0;
+  const gsize tag_len = strlen (EH_CRYPTO_FINGERPRINT_TAG);
+  guint8 digest[EH_CRYPTO_SHA256_LEN];
+  const char *hex;
+  gsize len;
+  gboolean colons;
 
-  if (text == NULL || g_ascii_strncasecmp (text, "sha256:", 7) != 0) {
+  if (text == NULL || g_ascii_strncasecmp (text, EH_CRYPTO_FINGERPRINT_TAG, tag_len) != 0) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
-                 "a fingerprint looks like sha256:<64 hex digits>");
+                 "a fingerprint starts with \"sha256:\"");
     return FALSE;
   }
-  p += 7;
-  while (*p != '\0') {
-    if (*p == ':' && n > 0 && g_ascii_isxdigit (p[1])) {
-      p++;
-      continue;
-    }
-    if (n == 32 || !g_ascii_isxdigit (p[0]) || !g_ascii_isxdigit (p[1])) {
+  hex = text + tag_len;
+  len = strlen (hex);
+  /* either 64 digits, or 32 pairs with one ':' between each two */
+  colons = len == 3 * EH_CRYPTO_SHA256_LEN - 1;
+  if (len != 2 * EH_CRYPTO_SHA256_LEN && !colons) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                 "a SHA-256 fingerprint has 64 hex digits");
+    return FALSE;
+  }
+  for (guint i = 0; i < EH_CRYPTO_SHA256_LEN; i++) {
+    const char *at = hex + i * (colons ? 3 : 2);
+
+    if ((colons && i > 0 && at[-1] != ':') || !g_ascii_isxdigit (at[0]) ||
+        !g_ascii_isxdigit (at[1])) {
       g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
-                   "a fingerprint looks like sha256:<64 hex digits>");
+                   "a fingerprint has only hex digits, optionally with ':' between bytes");
       return FALSE;
     }
-    out[n++] = g_ascii_xdigit_value (p[0]) * 16 + g_ascii_xdigit_value (p[1]);
-    p += 2;
+    digest[i] = g_ascii_xdigit_value (at[0]) << 4 | g_ascii_xdigit_value (at[1]);
   }
-  if (n != 32) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
-                 "a SHA-256 fingerprint has 32 bytes, this one %u", n);
-    return FALSE;
-  }
+  memcpy (out, digest, sizeof digest);
   return TRUE;
 }
 
 gboolean
 eh_crypto_key_matches_cert (gnutls_x509_privkey_t key, gnutls_x509_crt_t cert, GError **error)
 {
-  guint8 key_id[64], cert_id[64];
-  size_t key_len = sizeof key_id, cert_len = sizeof cert_id;
+  guint8 key_id[EH_CRYPTO_SHA256_LEN];
+  guint8 cert_id[EH_CRYPTO_SHA256_LEN];
+  size_t key_len = sizeof key_id;
+  size_t cert_len = sizeof cert_id;
 
-  if (gnutls_x509_privkey_get_key_id (key, GNUTLS_KEYID_USE_SHA256, key_id, &key_len) < 0 ||
-      gnutls_x509_crt_get_key_id (cert, GNUTLS_KEYID_USE_SHA256, cert_id, &cert_len) < 0 ||
-      key_len != cert_len || memcmp (key_id, cert_id, key_len) != 0) {
-    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "the private key does not match the certificate");
+  g_return_val_if_fail (key != NULL && cert != NULL, FALSE);
+
+  if (!eh_crypto_check (gnutls_x509_privkey_get_key_id (key, GNUTLS_KEYID_USE_SHA256, key_id,
+                                                        &key_len),
+                        "cannot read the private key's id", error) ||
+      !eh_crypto_check (gnutls_x509_crt_get_key_id (cert, GNUTLS_KEYID_USE_SHA256, cert_id,
+                                                    &cert_len),
+                        "cannot read the certificate's key id", error))
+    return FALSE;
+  if (key_len != cert_len || memcmp (key_id, cert_id, key_len) != 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO,
+                 "the private key does not belong to the certificate");
     return FALSE;
   }
   return TRUE;
@@ -300,8 +332,8 @@ eh_crypto_key_matches_cert (gnutls_x509_privkey_t key, gnutls_x509_crt_t cert, G
 void
 eh_crypto_sha256 (const void *data, gsize len, guint8 out[32])
 {
-  gsize size = 32;
   g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  gsize size = EH_CRYPTO_SHA256_LEN;
 
   g_checksum_update (checksum, data, len);
   g_checksum_get_digest (checksum, out, &size);
@@ -314,32 +346,37 @@ char *
 eh_base64url_encode (const void *data, gsize len)
 {
   const guint8 *in = data;
-  GString *out = g_string_sized_new ((len * 4) / 3 + 4);
+  GString *out = g_string_sized_new (len / 3 * 4 + 4);
 
   for (gsize i = 0; i < len; i += 3) {
-    guint32 group = in[i] << 16;
     gsize left = len - i;
+    guint32 group = (guint32) in[i] << 16;
 
     if (left > 1)
-      group |= in[i + 1] << 8;
+      group |= (guint32) in[i + 1] << 8;
     if (left > 2)
       group |= in[i + 2];
-    g_string_append_c (out, eh_base64url_alphabet[(group >> 18) & 63]);
-    g_string_append_c (out, eh_base64url_alphabet[(group >> 12) & 63]);
-    if (left > 1)
-      g_string_append_c (out, eh_base64url_alphabet[(group >> 6) & 63]);
-    if (left > 2)
-      g_string_append_c (out, eh_base64url_alphabet[group & 63]);
+    /* n input bytes give n + 1 characters; no padding */
+    for (gsize c = 0; c < MIN (left, 3) + 1; c++)
+      g_string_append_c (out, eh_base64url_alphabet[(group >> (18 - 6 * c)) & 0x3f]);
   }
   return g_string_free (out, FALSE);
 }
 
 static int
-eh_base64url_value (char c)
+eh_base64url_value (guchar c)
 {
-  const char *at = c != '\0' ? strchr (eh_base64url_alphabet, c) : NULL;
-
-  return at != NULL ? at - eh_base64url_alphabet : -1;
+  if (c >= 'A' && c <= 'Z')
+    return c - 'A';
+  if (c >= 'a' && c <= 'z')
+    return c - 'a' + 26;
+  if (c >= '0' && c <= '9')
+    return c - '0' + 52;
+  if (c == '-')
+    return 62;
+  if (c == '_')
+    return 63;
+  return -1;
 }
 
 GBytes *
@@ -349,29 +386,38 @@ eh_base64url_decode (const char *text, gsize text_len, gsize max_len, GError **e
   guint32 group = 0;
   guint bits = 0;
 
-  if (text_len > max_len || text_len % 4 == 1) {
+  if (text_len > max_len) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                 "base64url text longer than %" G_GSIZE_FORMAT " characters", max_len);
+    return NULL;
+  }
+  /* one character alone cannot hold a byte */
+  if (text_len % 4 == 1) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "base64url text has a bad length");
     return NULL;
   }
-  out = g_byte_array_sized_new (text_len * 3 / 4);
+  out = g_byte_array_sized_new (text_len / 4 * 3 + 2);
   for (gsize i = 0; i < text_len; i++) {
     int value = eh_base64url_value (text[i]);
+    guint8 byte;
 
     if (value < 0) {
       g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
-                   "base64url text has a character outside its alphabet");
+                   "base64url text has a character outside [A-Za-z0-9_-]");
       return NULL;
     }
-    group = (group << 6) | value;
+    group = (group << 6 | value) & 0xffffff;
     bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      g_byte_array_append (out, (guint8[]) { (group >> bits) & 0xff }, 1);
-    }
+    if (bits < 8)
+      continue;
+    bits -= 8;
+    byte = group >> bits;
+    g_byte_array_append (out, &byte, 1);
   }
-  /* canonical form only: the unused low bits of the last character are zero */
+  /* canonical only: the bits the last character carries beyond the data are zero */
   if ((group & ((1u << bits) - 1)) != 0) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "base64url text is not canonical");
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                 "base64url text is not canonical (non-zero trailing bits)");
     return NULL;
   }
   return g_byte_array_free_to_bytes (g_steal_pointer (&out));

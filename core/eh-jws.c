@@ -13,60 +13,89 @@
 #include "eh-jws.h"
 
 #define EH_JWS_MAX_HEADER_BYTES 4096
+#define EH_JWS_MAX_HEADER_DEPTH 4
+/* RFC 7518 §3.3: RSA keys of 2048 bits or more */
+#define EH_JWS_MIN_RSA_BITS     2048
+#define EH_JWS_ED25519_SIG_LEN  64
 
-static const struct {
+typedef struct {
   EhJwsAlg alg;
   const char *name;
   gnutls_sign_algorithm_t sign;
-  guint ec_size; /* bytes of R and of S for ECDSA, 0 otherwise */
-} eh_jws_algs[] = {
-  { EH_JWS_ALG_ES256, "ES256", GNUTLS_SIGN_ECDSA_SHA256, 32 },
-  { EH_JWS_ALG_ES384, "ES384", GNUTLS_SIGN_ECDSA_SHA384, 48 },
-  { EH_JWS_ALG_RS256, "RS256", GNUTLS_SIGN_RSA_SHA256, 0 },
-  { EH_JWS_ALG_PS256, "PS256", GNUTLS_SIGN_RSA_PSS_RSAE_SHA256, 0 },
-  { EH_JWS_ALG_EDDSA, "EdDSA", GNUTLS_SIGN_EDDSA_ED25519, 0 },
+  gnutls_pk_algorithm_t pk;
+  guint ec_size; /* bytes of R and of S (and the curve's size) for ECDSA, else 0 */
+} EhJwsAlgInfo;
+
+static const EhJwsAlgInfo eh_jws_algs[] = {
+  { EH_JWS_ALG_ES256, "ES256", GNUTLS_SIGN_ECDSA_SHA256, GNUTLS_PK_ECDSA, 32 },
+  { EH_JWS_ALG_ES384, "ES384", GNUTLS_SIGN_ECDSA_SHA384, GNUTLS_PK_ECDSA, 48 },
+  { EH_JWS_ALG_RS256, "RS256", GNUTLS_SIGN_RSA_SHA256, GNUTLS_PK_RSA, 0 },
+  { EH_JWS_ALG_PS256, "PS256", GNUTLS_SIGN_RSA_PSS_RSAE_SHA256, GNUTLS_PK_RSA, 0 },
+  { EH_JWS_ALG_EDDSA, "EdDSA", GNUTLS_SIGN_EDDSA_ED25519, GNUTLS_PK_EDDSA_ED25519, 0 },
 };
 
-static gint
-eh_jws_alg_index (EhJwsAlg alg)
+/* one part of a compact token, not NUL-terminated */
+typedef struct {
+  const char *data;
+  gsize len;
+} EhJwsSegment;
+
+static const EhJwsAlgInfo *
+eh_jws_alg_info (EhJwsAlg alg)
 {
   for (guint i = 0; i < G_N_ELEMENTS (eh_jws_algs); i++) {
     if (eh_jws_algs[i].alg == alg)
-      return i;
+      return &eh_jws_algs[i];
   }
-  return -1;
+  return NULL;
 }
 
 const char *
 eh_jws_alg_to_string (EhJwsAlg alg)
 {
-  gint i = eh_jws_alg_index (alg);
+  const EhJwsAlgInfo *info = eh_jws_alg_info (alg);
 
-  return i >= 0 ? eh_jws_algs[i].name : NULL;
+  return info != NULL ? info->name : NULL;
+}
+
+/* does a key of type @pk and size @bits suit @info? */
+static gboolean
+eh_jws_key_fits (const EhJwsAlgInfo *info, int pk, guint bits, GError **error)
+{
+  gboolean fits = pk == (int) info->pk;
+
+  if (fits && info->ec_size > 0)
+    fits = bits == info->ec_size * 8;
+  else if (fits && pk == GNUTLS_PK_RSA)
+    fits = bits >= EH_JWS_MIN_RSA_BITS;
+  if (!fits)
+    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "the key does not fit JWS algorithm %s",
+                 info->name);
+  return fits;
 }
 
 gboolean
 eh_jws_alg_for_key (gnutls_privkey_t key, EhJwsAlg *alg, GError **error)
 {
   unsigned int bits = 0;
-  int pk = gnutls_privkey_get_pk_algorithm (key, &bits);
+  int pk;
 
-  if (pk == GNUTLS_PK_ECDSA && bits == 256)
-    *alg = EH_JWS_ALG_ES256;
-  else if (pk == GNUTLS_PK_ECDSA && bits == 384)
-    *alg = EH_JWS_ALG_ES384;
-  else if (pk == GNUTLS_PK_RSA)
-    *alg = EH_JWS_ALG_RS256;
-  else if (pk == GNUTLS_PK_EDDSA_ED25519)
-    *alg = EH_JWS_ALG_EDDSA;
-  else {
-    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "no JWS algorithm for this key");
-    return FALSE;
+  g_return_val_if_fail (key != NULL && alg != NULL, FALSE);
+
+  pk = gnutls_privkey_get_pk_algorithm (key, &bits);
+  /* the first algorithm in the table that fits: RS256 before PS256 for RSA */
+  for (guint i = 0; i < G_N_ELEMENTS (eh_jws_algs); i++) {
+    if (eh_jws_key_fits (&eh_jws_algs[i], pk, bits, NULL)) {
+      *alg = eh_jws_algs[i].alg;
+      return TRUE;
+    }
   }
-  return TRUE;
+  g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "no JWS algorithm for a %s key of %u bits",
+               gnutls_pk_get_name (pk) != NULL ? gnutls_pk_get_name (pk) : "unknown", bits);
+  return FALSE;
 }
 
-/* @value as exactly @size big-endian bytes (DER integers may carry a leading zero) */
+/* a DER integer as exactly @size big-endian bytes */
 static gboolean
 eh_jws_fixed_width (const gnutls_datum_t *value, guint size, guint8 *out)
 {
@@ -84,88 +113,121 @@ eh_jws_fixed_width (const gnutls_datum_t *value, guint size, guint8 *out)
   return TRUE;
 }
 
-/* ECDSA: DER from GnuTLS → R || S as JWS wants */
+/* ECDSA: GnuTLS's DER signature as the R || S that JWS wants */
 static GBytes *
-eh_jws_ecdsa_to_raw (const gnutls_datum_t *der, guint size, GError **error)
+eh_jws_ecdsa_der_to_raw (const gnutls_datum_t *der, guint size, GError **error)
 {
-  gnutls_datum_t r = { NULL, 0 }, s = { NULL, 0 };
+  gnutls_datum_t r = { NULL, 0 };
+  gnutls_datum_t s = { NULL, 0 };
   guint8 *raw = g_malloc (2 * size);
-  gboolean ok = gnutls_decode_rs_value (der, &r, &s) >= 0 && eh_jws_fixed_width (&r, size, raw) &&
-                eh_jws_fixed_width (&s, size, raw + size);
+  gboolean ok = gnutls_decode_rs_value (der, &r, &s) >= 0 &&
+                eh_jws_fixed_width (&r, size, raw) && eh_jws_fixed_width (&s, size, raw + size);
 
   gnutls_free (r.data);
   gnutls_free (s.data);
   if (!ok) {
     g_free (raw);
-    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "ECDSA signature has an unexpected form");
+    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "the ECDSA signature has an unexpected form");
     return NULL;
   }
   return g_bytes_new_take (raw, 2 * size);
 }
 
+/* the protected header as compact JSON, checked to be what eh_jws_verify() reads */
 static char *
-eh_jws_encode_header (JsonObject *extra_header, EhJwsAlg alg, const char *typ)
+eh_jws_header_json (const EhJwsAlgInfo *info, const char *typ, JsonObject *extra_header,
+                    GError **error)
 {
   g_autoptr (JsonObject) header = json_object_new ();
   g_autoptr (JsonNode) root = json_node_new (JSON_NODE_OBJECT);
   g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) check = NULL;
+  g_autoptr (GList) members = NULL;
   g_autofree char *text = NULL;
+  gsize len = 0;
 
-  json_object_set_string_member (header, "alg", eh_jws_alg_to_string (alg));
+  json_object_set_string_member (header, "alg", info->name);
   if (typ != NULL)
     json_object_set_string_member (header, "typ", typ);
-  if (extra_header != NULL) {
-    g_autoptr (GList) members = json_object_get_members (extra_header);
-
-    for (GList *l = members; l != NULL; l = l->next) {
-      if (g_strcmp0 (l->data, "alg") != 0 && g_strcmp0 (l->data, "typ") != 0)
-        json_object_set_member (header, l->data,
-                                json_node_copy (json_object_get_member (extra_header, l->data)));
-    }
+  if (extra_header != NULL)
+    members = json_object_get_members (extra_header);
+  for (GList *l = members; l != NULL; l = l->next) {
+    if (g_strcmp0 (l->data, "alg") != 0 && g_strcmp0 (l->data, "typ") != 0)
+      json_object_set_member (header, l->data,
+                              json_node_copy (json_object_get_member (extra_header, l->data)));
   }
   json_node_set_object (root, header);
   json_generator_set_root (generator, root);
-  text = json_generator_to_data (generator, NULL);
-  return eh_base64url_encode (text, strlen (text));
+  text = json_generator_to_data (generator, &len);
+  /* json-glib can write what no strict reader accepts (e.g. 1e20 as "1e+20.0") */
+  check = eh_json_parse_strict (text, len, EH_JWS_MAX_HEADER_BYTES, EH_JWS_MAX_HEADER_DEPTH, error);
+  if (check == NULL) {
+    g_prefix_error (error, "JWS header: ");
+    return NULL;
+  }
+  return g_steal_pointer (&text);
+}
+
+/* the signature over @input in its JWS form */
+static GBytes *
+eh_jws_sign_input (gnutls_privkey_t key, const EhJwsAlgInfo *info, const char *input,
+                   GError **error)
+{
+  gnutls_datum_t data = { (unsigned char *) input, strlen (input) };
+  gnutls_datum_t sig = { NULL, 0 };
+  GBytes *raw;
+  int rc = gnutls_privkey_sign_data2 (key, info->sign, 0, &data, &sig);
+
+  if (rc < 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "signing with %s failed: %s", info->name,
+                 gnutls_strerror (rc));
+    return NULL;
+  }
+  if (info->ec_size > 0)
+    raw = eh_jws_ecdsa_der_to_raw (&sig, info->ec_size, error);
+  else
+    raw = g_bytes_new (sig.data, sig.size);
+  gnutls_free (sig.data);
+  return raw;
 }
 
 char *
 eh_jws_sign (gnutls_privkey_t key, EhJwsAlg alg, const char *typ, JsonObject *extra_header,
              GBytes *payload, GError **error)
 {
-  gint index = eh_jws_alg_index (alg);
+  const EhJwsAlgInfo *info = eh_jws_alg_info (alg);
   g_autofree char *header = NULL;
-  g_autofree char *body = NULL;
+  g_autofree char *header_b64 = NULL;
+  g_autofree char *payload_b64 = NULL;
   g_autofree char *input = NULL;
-  g_autofree char *signature = NULL;
-  g_autoptr (GBytes) raw = NULL;
-  gnutls_datum_t data, sig = { NULL, 0 };
+  g_autofree char *sig_b64 = NULL;
+  g_autoptr (GBytes) sig = NULL;
+  unsigned int bits = 0;
+  int pk;
   gsize payload_len = 0;
-  const void *payload_data = g_bytes_get_data (payload, &payload_len);
+  const void *payload_data;
 
-  if (index < 0) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "unknown JWS algorithm");
+  g_return_val_if_fail (key != NULL && payload != NULL, NULL);
+
+  if (info == NULL) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "unknown JWS algorithm %d", alg);
     return NULL;
   }
-  header = eh_jws_encode_header (extra_header, alg, typ);
-  body = eh_base64url_encode (payload_data, payload_len);
-  input = g_strconcat (header, ".", body, NULL);
-  data.data = (unsigned char *) input;
-  data.size = strlen (input);
-  if (gnutls_privkey_sign_data2 (key, eh_jws_algs[index].sign, 0, &data, &sig) < 0) {
-    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "signing with %s failed (does the key fit?)",
-                 eh_jws_algs[index].name);
+  pk = gnutls_privkey_get_pk_algorithm (key, &bits);
+  if (!eh_jws_key_fits (info, pk, bits, error))
     return NULL;
-  }
-  if (eh_jws_algs[index].ec_size > 0)
-    raw = eh_jws_ecdsa_to_raw (&sig, eh_jws_algs[index].ec_size, error);
-  else
-    raw = g_bytes_new (sig.data, sig.size);
-  gnutls_free (sig.data);
-  if (raw == NULL)
+  header = eh_jws_header_json (info, typ, extra_header, error);
+  if (header == NULL)
     return NULL;
-  signature = eh_base64url_encode (g_bytes_get_data (raw, NULL), g_bytes_get_size (raw));
-  return g_strconcat (input, ".", signature, NULL);
+  payload_data = g_bytes_get_data (payload, &payload_len);
+  header_b64 = eh_base64url_encode (header, strlen (header));
+  payload_b64 = eh_base64url_encode (payload_data, payload_len);
+  input = g_strconcat (header_b64, ".", payload_b64, NULL);
+  sig = eh_jws_sign_input (key, info, input, error);
+  if (sig == NULL)
+    return NULL;
+  sig_b64 = eh_base64url_encode (g_bytes_get_data (sig, NULL), g_bytes_get_size (sig));
+  return g_strconcat (input, ".", sig_b64, NULL);
 }
 
 static gboolean
@@ -175,106 +237,213 @@ eh_jws_refuse (GError **error, const char *why)
   return FALSE;
 }
 
-/* the protected header, strictly parsed and free of members we never honour */
-static JsonObject *
-eh_jws_read_header (const char *segment, gsize len, GError **error)
+/* the size cap, then exactly three segments */
+static gboolean
+eh_jws_split (const char *token, gsize max_bytes, EhJwsSegment parts[3], GError **error)
 {
-  const char *forbidden[] = { "crit", "jku", "jwk", "x5u", "x5c" };
-  g_autoptr (GBytes) bytes = eh_base64url_decode (segment, len, EH_JWS_MAX_HEADER_BYTES, NULL);
-  g_autoptr (JsonNode) root = NULL;
-  JsonObject *header;
+  gsize cap = max_bytes < G_MAXSIZE ? max_bytes + 1 : max_bytes;
+  gsize len;
+  const char *at = token;
+  const char *end;
 
-  if (bytes == NULL) {
-    eh_jws_refuse (error, "header is not strict base64url");
-    return NULL;
+  if (token == NULL || (len = strnlen (token, cap)) == 0 || len > max_bytes)
+    return eh_jws_refuse (error, "empty or too large");
+  end = token + len;
+  for (guint i = 0; i < 3; i++) {
+    const char *dot = memchr (at, '.', end - at);
+
+    if ((i < 2 && dot == NULL) || (i == 2 && dot != NULL))
+      return eh_jws_refuse (error, "not exactly three segments");
+    parts[i].data = at;
+    parts[i].len = (dot != NULL ? dot : end) - at;
+    if (dot != NULL)
+      at = dot + 1;
   }
-  root = eh_json_parse_strict (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
-                               EH_JWS_MAX_HEADER_BYTES, 4, NULL);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
-    eh_jws_refuse (error, "header is not a strict JSON object");
-    return NULL;
-  }
-  header = json_node_get_object (root);
-  for (guint i = 0; i < G_N_ELEMENTS (forbidden); i++) {
-    if (json_object_has_member (header, forbidden[i])) {
-      g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "token refused: header member \"%s\"",
-                   forbidden[i]);
-      return NULL;
-    }
-  }
-  return json_object_ref (header);
+  return TRUE;
 }
 
 static gboolean
-eh_jws_typ_matches (JsonObject *header, const char *expected)
+eh_jws_decode (const EhJwsSegment parts[3], GBytes *bytes[3], GError **error)
 {
-  const char *typ = NULL;
+  /* base64url of the largest header accepted */
+  const gsize header_chars = (EH_JWS_MAX_HEADER_BYTES * 4 + 2) / 3;
 
-  if (expected == NULL)
-    return TRUE;
-  if (!eh_json_object_get_string_checked (header, "typ", &typ, NULL))
-    return FALSE;
-  if (g_ascii_strncasecmp (typ, "application/", 12) == 0)
-    typ += 12;
-  return g_ascii_strcasecmp (typ, expected) == 0;
+  if (parts[0].len > header_chars)
+    return eh_jws_refuse (error, "header too large");
+  for (guint i = 0; i < 3; i++) {
+    bytes[i] = eh_base64url_decode (parts[i].data, parts[i].len, parts[i].len, NULL);
+    if (bytes[i] == NULL)
+      return eh_jws_refuse (error, "a segment is not strict base64url");
+  }
+  return TRUE;
 }
 
-static gint
+static JsonObject *
+eh_jws_parse_header (GBytes *bytes, GError **error)
+{
+  g_autoptr (GError) json_error = NULL;
+  g_autoptr (JsonNode) root = eh_json_parse_strict (g_bytes_get_data (bytes, NULL),
+                                                    g_bytes_get_size (bytes),
+                                                    EH_JWS_MAX_HEADER_BYTES,
+                                                    EH_JWS_MAX_HEADER_DEPTH, &json_error);
+
+  if (root == NULL) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN,
+                 "token refused: header is not strict JSON (%s)", json_error->message);
+    return NULL;
+  }
+  if (!JSON_NODE_HOLDS_OBJECT (root)) {
+    eh_jws_refuse (error, "header is not a JSON object");
+    return NULL;
+  }
+  return json_object_ref (json_node_get_object (root));
+}
+
+/* the header's alg, if allowed at all */
+static const EhJwsAlgInfo *
 eh_jws_header_alg (JsonObject *header, guint allowed_algs, GError **error)
 {
   const char *name = NULL;
 
   if (!eh_json_object_get_string_checked (header, "alg", &name, NULL)) {
-    eh_jws_refuse (error, "header has no alg");
-    return -1;
+    eh_jws_refuse (error, "header has no string \"alg\"");
+    return NULL;
+  }
+  if (g_ascii_strcasecmp (name, "none") == 0) {
+    eh_jws_refuse (error, "alg \"none\" is never accepted");
+    return NULL;
   }
   for (guint i = 0; i < G_N_ELEMENTS (eh_jws_algs); i++) {
     if (strcmp (name, eh_jws_algs[i].name) == 0 && (allowed_algs & eh_jws_algs[i].alg) != 0)
-      return i;
+      return &eh_jws_algs[i];
   }
-  g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "token refused: alg \"%s\" is not allowed", name);
-  return -1;
+  eh_jws_refuse (error, "alg is not allowed");
+  return NULL;
 }
 
-/* R || S back to DER; all-zero R or S is refused before any maths */
-static gboolean
-eh_jws_ecdsa_to_der (GBytes *raw, guint size, gnutls_datum_t *der, GError **error)
+/* RFC 7515 §4.1.9: "application/" may be left out where no other '/' follows */
+static const char *
+eh_jws_typ_short (const char *typ)
 {
-  const guint8 *data = g_bytes_get_data (raw, NULL);
-  gnutls_datum_t r, s;
-  guint8 zero[64] = { 0 };
+  const gsize prefix = strlen ("application/");
 
-  /* the length first: an empty signature has no data pointer at all */
-  if (data == NULL || g_bytes_get_size (raw) != 2 * size)
-    return eh_jws_refuse (error, "ECDSA signature has the wrong length");
-  r.data = (unsigned char *) data;
-  r.size = size;
-  s.data = (unsigned char *) data + size;
-  s.size = size;
-  if (memcmp (data, zero, size) == 0 || memcmp (data + size, zero, size) == 0)
-    return eh_jws_refuse (error, "ECDSA signature with r = 0 or s = 0");
-  if (gnutls_encode_rs_value (der, &r, &s) < 0)
-    return eh_jws_refuse (error, "ECDSA signature unreadable");
-  return TRUE;
+  if (g_ascii_strncasecmp (typ, "application/", prefix) == 0 && strchr (typ + prefix, '/') == NULL)
+    return typ + prefix;
+  return typ;
+}
+
+/* members we never honour, alg and typ */
+static const EhJwsAlgInfo *
+eh_jws_check_header (JsonObject *header, guint allowed_algs, const char *expected_typ,
+                     GError **error)
+{
+  static const char *const never[] = { "crit", "jku", "jwk", "x5u", "x5c" };
+  const EhJwsAlgInfo *info = eh_jws_header_alg (header, allowed_algs, error);
+  const char *typ = NULL;
+
+  if (info == NULL)
+    return NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (never); i++) {
+    if (json_object_has_member (header, never[i])) {
+      g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN,
+                   "token refused: header member \"%s\" is not accepted", never[i]);
+      return NULL;
+    }
+  }
+  if (expected_typ != NULL &&
+      (!eh_json_object_get_string_checked (header, "typ", &typ, NULL) ||
+       g_ascii_strcasecmp (eh_jws_typ_short (typ), eh_jws_typ_short (expected_typ)) != 0)) {
+    eh_jws_refuse (error, "wrong or missing typ");
+    return NULL;
+  }
+  return info;
+}
+
+/* the caller's key for this token, of the header's own algorithm */
+static gnutls_pubkey_t
+eh_jws_lookup_key (JsonObject *header, const EhJwsAlgInfo *info, EhJwsKeyLookupFunc lookup,
+                   gpointer user_data, GError **error)
+{
+  g_autoptr (GError) lookup_error = NULL;
+  g_auto (gnutls_pubkey_t) key = NULL;
+  EhJwsAlg key_alg = 0;
+  unsigned int bits = 0;
+  int pk;
+
+  key = lookup (header, &key_alg, user_data, &lookup_error);
+  if (key == NULL) {
+    if (lookup_error != NULL)
+      g_propagate_error (error, g_steal_pointer (&lookup_error));
+    else
+      eh_jws_refuse (error, "no key for this token");
+    return NULL;
+  }
+  /* the key's one algorithm decides, never the token alone */
+  if (key_alg != info->alg) {
+    eh_jws_refuse (error, "alg is not the key's algorithm");
+    return NULL;
+  }
+  pk = gnutls_pubkey_get_pk_algorithm (key, &bits);
+  if (!eh_jws_key_fits (info, pk, bits, NULL)) {
+    eh_jws_refuse (error, "the key does not fit its algorithm");
+    return NULL;
+  }
+  return g_steal_pointer (&key);
 }
 
 static gboolean
-eh_jws_check_signature (gnutls_pubkey_t key, gint index, const char *input, gsize input_len,
+eh_jws_is_zero (const guint8 *data, gsize len)
+{
+  guint8 any = 0;
+
+  for (gsize i = 0; i < len; i++)
+    any |= data[i];
+  return any == 0;
+}
+
+/* the one length a signature of @info by @key has */
+static gsize
+eh_jws_signature_len (gnutls_pubkey_t key, const EhJwsAlgInfo *info)
+{
+  unsigned int bits = 0;
+
+  if (info->ec_size > 0)
+    return 2 * info->ec_size;
+  if (info->pk == GNUTLS_PK_EDDSA_ED25519)
+    return EH_JWS_ED25519_SIG_LEN;
+  gnutls_pubkey_get_pk_algorithm (key, &bits);
+  return (bits + 7) / 8;
+}
+
+static gboolean
+eh_jws_check_signature (gnutls_pubkey_t key, const EhJwsAlgInfo *info, const EhJwsSegment *input,
                         GBytes *signature, GError **error)
 {
-  gnutls_datum_t data = { (unsigned char *) input, input_len };
-  gnutls_datum_t sig = { (unsigned char *) g_bytes_get_data (signature, NULL), g_bytes_get_size (signature) };
+  gsize sig_len = 0;
+  const guint8 *sig_data = g_bytes_get_data (signature, &sig_len);
+  gnutls_datum_t data = { (unsigned char *) input->data, input->len };
+  gnutls_datum_t sig = { (unsigned char *) sig_data, sig_len };
   gnutls_datum_t der = { NULL, 0 };
-  gboolean ok;
+  int rc;
 
-  if (eh_jws_algs[index].ec_size > 0) {
-    if (!eh_jws_ecdsa_to_der (signature, eh_jws_algs[index].ec_size, &der, error))
-      return FALSE;
+  /* one length only: extra leading zeros would make a second valid token */
+  if (sig_len != eh_jws_signature_len (key, info))
+    return eh_jws_refuse (error, "signature has the wrong length");
+  if (info->ec_size > 0) {
+    gnutls_datum_t r = { sig.data, info->ec_size };
+    gnutls_datum_t s = { sig.data + info->ec_size, info->ec_size };
+
+    if (eh_jws_is_zero (r.data, r.size) || eh_jws_is_zero (s.data, s.size))
+      return eh_jws_refuse (error, "ECDSA signature with r = 0 or s = 0");
+    if (gnutls_encode_rs_value (&der, &r, &s) < 0)
+      return eh_jws_refuse (error, "ECDSA signature cannot be encoded");
     sig = der;
   }
-  ok = gnutls_pubkey_verify_data2 (key, eh_jws_algs[index].sign, 0, &data, &sig) >= 0;
+  rc = gnutls_pubkey_verify_data2 (key, info->sign, 0, &data, &sig);
   gnutls_free (der.data);
-  return ok || eh_jws_refuse (error, "bad signature");
+  if (rc < 0)
+    return eh_jws_refuse (error, "bad signature");
+  return TRUE;
 }
 
 gboolean
@@ -282,41 +451,39 @@ eh_jws_verify (const char *token, gsize max_bytes, guint allowed_algs, const cha
                EhJwsKeyLookupFunc lookup, gpointer user_data, JsonObject **header_out,
                GBytes **payload, GError **error)
 {
-  gsize len = token != NULL ? strnlen (token, max_bytes + 1) : 0;
-  const char *dot1, *dot2;
+  EhJwsSegment parts[3];
+  EhJwsSegment input;
+  GBytes *bytes[3] = { NULL, NULL, NULL };
   g_autoptr (JsonObject) header = NULL;
-  g_autoptr (GBytes) body = NULL;
-  g_autoptr (GBytes) signature = NULL;
   g_auto (gnutls_pubkey_t) key = NULL;
-  EhJwsAlg key_alg = 0;
-  gint index;
+  const EhJwsAlgInfo *info = NULL;
+  gboolean ok = FALSE;
 
-  if (len == 0 || len > max_bytes)
-    return eh_jws_refuse (error, "empty or too large");
-  dot1 = memchr (token, '.', len);
-  dot2 = dot1 != NULL ? memchr (dot1 + 1, '.', token + len - dot1 - 1) : NULL;
-  if (dot2 == NULL || memchr (dot2 + 1, '.', token + len - dot2 - 1) != NULL)
-    return eh_jws_refuse (error, "not three segments");
-  header = eh_jws_read_header (token, dot1 - token, error);
+  g_return_val_if_fail (lookup != NULL, FALSE);
+
+  if (!eh_jws_split (token, max_bytes, parts, error) || !eh_jws_decode (parts, bytes, error))
+    goto out;
+  header = eh_jws_parse_header (bytes[0], error);
   if (header == NULL)
-    return FALSE;
-  body = eh_base64url_decode (dot1 + 1, dot2 - dot1 - 1, max_bytes, NULL);
-  signature = eh_base64url_decode (dot2 + 1, token + len - dot2 - 1, max_bytes, NULL);
-  if (body == NULL || signature == NULL)
-    return eh_jws_refuse (error, "payload or signature is not strict base64url");
-  if ((index = eh_jws_header_alg (header, allowed_algs, error)) < 0)
-    return FALSE;
-  if (!eh_jws_typ_matches (header, expected_typ))
-    return eh_jws_refuse (error, "wrong typ");
-  key = lookup (header, &key_alg, user_data, error);
+    goto out;
+  info = eh_jws_check_header (header, allowed_algs, expected_typ, error);
+  if (info == NULL)
+    goto out;
+  key = eh_jws_lookup_key (header, info, lookup, user_data, error);
   if (key == NULL)
-    return FALSE;
-  if (key_alg != eh_jws_algs[index].alg)
-    return eh_jws_refuse (error, "alg does not match the key's");
-  if (!eh_jws_check_signature (key, index, token, dot2 - token, signature, error))
-    return FALSE;
+    goto out;
+  /* signed: the ASCII of header "." payload, as they came */
+  input.data = token;
+  input.len = parts[1].data + parts[1].len - token;
+  if (!eh_jws_check_signature (key, info, &input, bytes[2], error))
+    goto out;
   if (header_out != NULL)
     *header_out = g_steal_pointer (&header);
-  *payload = g_steal_pointer (&body);
-  return TRUE;
+  if (payload != NULL)
+    *payload = g_bytes_ref (bytes[1]);
+  ok = TRUE;
+out:
+  for (guint i = 0; i < 3; i++)
+    g_clear_pointer (&bytes[i], g_bytes_unref);
+  return ok;
 }
