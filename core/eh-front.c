@@ -437,7 +437,9 @@ eh_front_dispatch (SoupServer *server, SoupServerMessage *msg, const char *path,
   request->dispatched = request->info->conn != NULL;
   if (request->dispatched)
     eh_conn_request_began (request->info->conn);
-  if (front->shutting_down)
+  /* say so when the connection ends after this answer: libsoup closes it
+   * without telling the client, which then writes into a closed connection */
+  if (front->shutting_down || soup_message_headers_header_contains (headers, "Connection", "close"))
     soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
                                   "close");
   if (!eh_front_admit (front, request, method))

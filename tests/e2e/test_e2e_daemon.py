@@ -47,6 +47,15 @@ class DaemonTest(HostTestCase):
         self.assertIs(conn.sock, first)
         self.assertEqual(host.ctl_json("status")["connections"], 1)
 
+    def test_connection_close_is_answered_in_kind(self):
+        host = self.host().start()
+        h, p = host.address("https")
+        conn = http.client.HTTPSConnection(h, p, timeout=10, context=host.ssl_context())
+        conn.request("GET", "/test/echo", headers={"Connection": "close"})
+        response = conn.getresponse()
+        self.assertEqual(response.getheader("Connection"), "close")
+        self.assertEqual(response.read(), b"hello over https\n")
+
     def test_routing_refusals(self):
         host = self.host().start()
         h, p = host.address("http")
