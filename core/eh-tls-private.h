@@ -19,10 +19,13 @@ G_BEGIN_DECLS
  * connections already open keep theirs.
  */
 
-/* TLS 1.3 and 1.2, AEAD suites with ECDHE only; glib-networking refuses renegotiation */
+/* TLS 1.3 and 1.2, AEAD suites with ECDHE only, X25519 first (the cheapest
+ * key exchange, as other servers negotiate it); renegotiation is refused by
+ * eh-tls-stream */
 #define EH_TLS_DEFAULT_PRIORITY                                                                    \
   "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"           \
-  "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
+  "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"                          \
+  "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:%SERVER_PRECEDENCE"
 
 typedef struct _EhTls EhTls;
 
