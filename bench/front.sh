@@ -1,0 +1,573 @@
+#!/bin/bash
+# Copyright 2026 The ehttpd authors
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Front benchmark: ehttpd next to nginx on loopback, in one run.
+#   1. 1 KiB over HTTPS keep-alive (wrk), ehttpd vs nginx
+#   2. new TLS connections per second (wrk with "Connection: close",
+#      openssl s_time without and with session resumption)
+#   3. ehttpd's RSS before and after 100,000 connections (ab), HTTP and HTTPS
+# usage: bench/front.sh [BUILD_DIR]      (default: build)
+# See bench/README.md for the knobs (environment variables) and how to read
+# the figures.
+set -eu
+
+# our own private session bus, so that an ehttpd already running on the
+# caller's session bus is never in the way
+if [ -z "${EH_BENCH_ON_BUS:-}" ]; then
+  command -v dbus-run-session >/dev/null 2>&1 || {
+    echo "front.sh: dbus-run-session is missing (Debian package dbus-bin)" >&2
+    exit 1
+  }
+  EH_BENCH_ON_BUS=1 exec dbus-run-session -- "$0" "$@"
+fi
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$top/build}" 2>/dev/null && pwd) || {
+  echo "front.sh: build directory '${1:-$top/build}' does not exist (run make build)" >&2
+  exit 1
+}
+
+# knobs
+threads=${BENCH_THREADS:-2}
+conns=${BENCH_CONNECTIONS:-50}
+keepalive_secs=${BENCH_SECONDS:-15}
+close_secs=${BENCH_CLOSE_SECONDS:-10}
+stime_secs=${BENCH_STIME_SECONDS:-10}
+warmup_secs=${BENCH_WARMUP_SECONDS:-3}
+rss_conns=${BENCH_RSS_CONNECTIONS:-100000}
+rss_batches=${BENCH_RSS_BATCHES:-5}
+rss_warmup=${BENCH_RSS_WARMUP:-2000}
+ab_limit_secs=${BENCH_AB_TIME_LIMIT:-150}
+
+started_at=$(date +%s)
+work=""
+eh_pid=""
+ngx_pid=""
+
+# ---------------------------------------------------------------- helpers
+
+say() { printf '%s\n' "$*"; }
+step() { printf '\n== %s\n' "$*"; }
+die() {
+  printf 'front.sh: %s\n' "$*" >&2
+  exit 1
+}
+
+need_tool() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 is missing (Debian package $2; make bench installs it)"
+}
+
+cleanup() {
+  local status=$?
+  set +e
+  stop_nginx
+  stop_ehttpd
+  if [ -n "$work" ]; then
+    if [ -n "${BENCH_KEEP:-}" ] || [ "$status" -ne 0 ]; then
+      echo "front.sh: logs and configs kept in $work" >&2
+    else
+      rm -rf "$work"
+    fi
+  fi
+  exit "$status"
+}
+
+# a TCP port that is free right now: the kernel picks it, we release it
+free_port() {
+  python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+# VmRSS of a process, in KiB
+rss_kib() {
+  awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+# value of KEY in a line of KEY=VALUE pairs read from FILE
+field() {
+  sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" "$1" | tail -n 1
+}
+
+ratio() {
+  awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'
+}
+
+now() {
+  date +%s.%N
+}
+
+# ---------------------------------------------------------------- setup
+
+check_tools() {
+  need_tool python3 python3
+  need_tool openssl openssl
+  need_tool curl curl
+  need_tool wrk wrk
+  need_tool nginx nginx-light
+  need_tool ab apache2-utils
+  [ -x "$build/core/ehttpd" ] || die "$build/core/ehttpd is missing (run make build)"
+  [ -x "$build/core/ehttpctl" ] || die "$build/core/ehttpctl is missing (run make build)"
+  [ -f "$build/core/libehttpd-core.so" ] || die "$build/core/libehttpd-core.so is missing (run make build)"
+  [ -f "$build/plugins/test/ehttpd-plugin-test-echo.so" ] ||
+    die "$build/plugins/test/ehttpd-plugin-test-echo.so is missing (run make build)"
+}
+
+# the binaries under test are copied first, so that a rebuild during the run
+# cannot change them half way
+snapshot_build() {
+  mkdir -p "$work/bin" "$work/plugins"
+  cp "$build/core/ehttpd" "$build/core/ehttpctl" "$build/core/libehttpd-core.so" "$work/bin/"
+  install -m 0644 "$build/plugins/test/ehttpd-plugin-test-echo.so" "$work/plugins/"
+  ehttpd="$work/bin/ehttpd"
+  ehttpctl="$work/bin/ehttpctl"
+  build_type=$(python3 - "$build/meson-info/intro-buildoptions.json" <<'PY' 2>/dev/null || echo unknown
+import json, sys
+options = {o["name"]: o["value"] for o in json.load(open(sys.argv[1]))}
+print("%s, -O%s, sanitize=%s" % (options["buildtype"], options["optimization"], options["b_sanitize"]))
+PY
+)
+  build_id=$(sha256sum "$work/bin/ehttpd" "$work/bin/libehttpd-core.so" | sha256sum | cut -c1-12)
+}
+
+# one self-signed ECDSA P-256 certificate for both servers
+make_certificate() {
+  mkdir -p "$work/tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj /CN=localhost -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+    -keyout "$work/tls/key.pem" -out "$work/tls/cert.pem" 2>/dev/null ||
+    die "openssl could not make the certificate"
+  chmod 0600 "$work/tls/key.pem"
+}
+
+# ---------------------------------------------------------------- ehttpd
+
+# start_ehttpd NAME: a fresh daemon with its own state directory; sets
+# eh_pid, eh_http_port, eh_https_port, eh_log
+start_ehttpd() {
+  local dir="$work/$1" deadline listeners
+  mkdir -p "$dir/state/tls"
+  chmod 0700 "$dir/state" "$dir/state/tls"
+  cat "$work/tls/cert.pem" "$work/tls/key.pem" >"$dir/state/tls/host.pem"
+  chmod 0600 "$dir/state/tls/host.pem"
+  cat >"$dir/ehttpd.conf" <<CONF
+[core]
+state-dir=$dir/state
+plugin-dir=$work/plugins
+plugins=test-echo
+http-listen=127.0.0.1:0
+https-listen=127.0.0.1:0
+access-log=false
+max-connections-per-address=100000
+CONF
+  eh_log="$dir/ehttpd.log"
+  "$ehttpd" --config "$dir/ehttpd.conf" --session --allow-test-plugins >"$eh_log" 2>&1 &
+  eh_pid=$!
+  deadline=$(($(date +%s) + 20))
+  listeners=""
+  while [ -z "$listeners" ]; do
+    kill -0 "$eh_pid" 2>/dev/null || {
+      cat "$eh_log" >&2
+      eh_pid=""
+      die "ehttpd exited at start (log above)"
+    }
+    [ "$(date +%s)" -lt "$deadline" ] || die "ehttpd did not answer 'ehttpctl status' within 20 s"
+    listeners=$("$ehttpctl" --session --json status 2>/dev/null | python3 -c '
+import json, sys
+urls = json.load(sys.stdin)["listeners"]
+if any(u.startswith("https://") for u in urls) and any(u.startswith("http://") for u in urls):
+    print("\n".join(urls))' 2>/dev/null) || true
+    [ -n "$listeners" ] || sleep 0.2
+  done
+  eh_http_port=$(printf '%s\n' "$listeners" | sed -n 's|^http://127\.0\.0\.1:||p')
+  eh_https_port=$(printf '%s\n' "$listeners" | sed -n 's|^https://127\.0\.0\.1:||p')
+  if [ -z "$eh_http_port" ] || [ -z "$eh_https_port" ]; then
+    die "unexpected listeners: $listeners"
+  fi
+  eh_version=$("$ehttpctl" --session --json status | python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
+}
+
+eh_open_connections() {
+  "$ehttpctl" --session --json status 2>/dev/null |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["connections"])' 2>/dev/null || echo "?"
+}
+
+# dies with the end of the log if the daemon is gone
+check_ehttpd_alive() {
+  if ! kill -0 "$eh_pid" 2>/dev/null; then
+    tail -n 40 "$eh_log" >&2
+    eh_pid=""
+    die "ehttpd died during: $1 (end of its log above)"
+  fi
+}
+
+stop_ehttpd() {
+  [ -n "$eh_pid" ] || return 0
+  if kill -0 "$eh_pid" 2>/dev/null; then
+    kill -TERM "$eh_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      kill -0 "$eh_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$eh_pid" 2>/dev/null || true
+  fi
+  wait "$eh_pid" 2>/dev/null || true
+  eh_pid=""
+  return 0
+}
+
+# ---------------------------------------------------------------- nginx
+
+prepare_nginx_docroot() {
+  mkdir -p "$work/www/test"
+  head -c 1024 /dev/urandom | base64 -w 0 | head -c 1024 >"$work/www/test/1k"
+  # nginx workers run as nobody when started by root: the document root
+  # must be readable by them
+  chmod 0755 "$work" "$work/www" "$work/www/test"
+  chmod 0644 "$work/www/test/1k"
+}
+
+# start_nginx WORKERS: nginx in the foreground of its own prefix; sets
+# ngx_pid, ngx_port
+start_nginx() {
+  local dir="$work/nginx-$1"
+  mkdir -p "$dir/temp"
+  ngx_port=$(free_port)
+  cat >"$dir/nginx.conf" <<CONF
+worker_processes $1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events {
+    worker_connections 4096;
+}
+http {
+    access_log off;
+    default_type application/octet-stream;
+    client_body_temp_path $dir/temp/body;
+    proxy_temp_path $dir/temp/proxy;
+    fastcgi_temp_path $dir/temp/fastcgi;
+    uwsgi_temp_path $dir/temp/uwsgi;
+    scgi_temp_path $dir/temp/scgi;
+    keepalive_timeout 60s;
+    keepalive_requests 10000000;
+    server {
+        listen 127.0.0.1:$ngx_port ssl;
+        server_name localhost;
+        root $work/www;
+        ssl_certificate $work/tls/cert.pem;
+        ssl_certificate_key $work/tls/key.pem;
+        ssl_protocols TLSv1.3;
+        ssl_prefer_server_ciphers on;
+        ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256;
+        ssl_session_cache shared:bench:10m;
+        ssl_session_timeout 10m;
+        ssl_session_tickets on;
+    }
+}
+CONF
+  nginx -t -q -p "$dir" -c "$dir/nginx.conf" 2>"$dir/check.log" || {
+    cat "$dir/check.log" >&2
+    die "nginx refused its configuration (above)"
+  }
+  nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' >"$dir/stdout.log" 2>&1 &
+  ngx_pid=$!
+  wait_for_https "$ngx_port" /test/1k || die "nginx ($1 workers) did not answer on port $ngx_port"
+}
+
+stop_nginx() {
+  [ -n "$ngx_pid" ] || return 0
+  if kill -0 "$ngx_pid" 2>/dev/null; then
+    kill -TERM "$ngx_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      kill -0 "$ngx_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$ngx_pid" 2>/dev/null || true
+  fi
+  wait "$ngx_pid" 2>/dev/null || true
+  ngx_pid=""
+  return 0
+}
+
+wait_for_https() {
+  for _ in $(seq 1 100); do
+    curl -sfk -o /dev/null "https://127.0.0.1:$1$2" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# ---------------------------------------------------------------- checks
+
+# body size, head size and negotiated TLS parameters of one server
+describe_https() {
+  local port=$1 head_bytes body_bytes tls
+  body_bytes=$(curl -sfk -o /dev/null -w '%{size_download}' "https://127.0.0.1:$port/test/1k")
+  head_bytes=$(curl -sfk -o /dev/null -w '%{size_header}' "https://127.0.0.1:$port/test/1k")
+  tls=$(openssl s_client -brief -connect "127.0.0.1:$port" -servername localhost </dev/null 2>&1 |
+    awk -F': ' '/^Protocol version/ { p = $2 } /^Ciphersuite/ { c = $2 }
+      /^(Server|Peer) Temp Key/ { k = $2 } END { print p, c, k }')
+  printf 'body %s B, response head %s B, %s' "$body_bytes" "$head_bytes" "$tls"
+}
+
+# ---------------------------------------------------------------- load
+
+# run_wrk NAME URL SECONDS [wrk options]: results in $work/wrk-NAME.txt
+run_wrk() {
+  local name=$1 url=$2 seconds=$3 out
+  shift 3
+  out="$work/wrk-$name.txt"
+  wrk -t"$threads" -c"$conns" -d"${seconds}s" --latency -s "$top/bench/wrk-report.lua" "$@" "$url" \
+    >"$out" 2>&1 || {
+    cat "$out" >&2
+    die "wrk failed against $url"
+  }
+  grep -q '^wrk-result ' "$out" || {
+    cat "$out" >&2
+    die "wrk printed no result against $url"
+  }
+  sed -n 's/^/    /; /Requests\/sec\|Socket errors\|Non-2xx\|Latency  /p' "$out"
+}
+
+# wrk_line NAME: a table row from $work/wrk-NAME.txt
+wrk_line() {
+  local f="$work/wrk-$1.txt"
+  printf '%-24s %10s %9s %9s   %s/%s/%s/%s  %s\n' "$2" "$(field "$f" rps)" "$(field "$f" p50_ms)" \
+    "$(field "$f" p99_ms)" "$(field "$f" connect)" "$(field "$f" read)" "$(field "$f" write)" \
+    "$(field "$f" timeout)" "$(field "$f" status)"
+}
+
+# run_stime NAME PORT MODE(new|reuse): one client, one connection after the
+# other, each GET /test/1k (HTTP/1.0) then close; results in $work/stime-NAME.txt
+run_stime() {
+  local name=$1 port=$2 mode=$3 out t0 t1 n reused
+  out="$work/stime-$name.raw"
+  t0=$(now)
+  openssl s_time -connect "127.0.0.1:$port" "-$mode" -time "$stime_secs" -www /test/1k \
+    >"$out" 2>&1 || {
+    cat "$out" >&2
+    die "openssl s_time -$mode failed against port $port"
+  }
+  t1=$(now)
+  n=$(sed -n 's/^\([0-9]*\) connections in .* real seconds.*/\1/p' "$out" | tail -n 1)
+  [ -n "$n" ] || {
+    cat "$out" >&2
+    die "openssl s_time printed no count against port $port"
+  }
+  # one character per connection: 'r' when the session was resumed
+  reused=$(grep -v 'connections\|starting\|Collecting' "$out" | tr -cd 'r' | wc -c)
+  awk -v n="$n" -v t0="$t0" -v t1="$t1" -v r="$reused" \
+    'BEGIN { printf "stime-result connections=%d seconds=%.2f rate=%.1f reused=%d\n", n, t1 - t0, n / (t1 - t0), r }' \
+    >"$work/stime-$name.txt"
+  sed 's/^stime-result /    /' "$work/stime-$name.txt"
+}
+
+# run_ab NAME URL N: N connections, each one request then close; results in
+# $work/ab-NAME.txt
+run_ab() {
+  local name=$1 url=$2 n=$3 out
+  out="$work/ab-$name.raw"
+  # -t bounds the time; the -n after it sets the count (-t alone means 50,000)
+  ab -r -q -c "$conns" -t "$ab_limit_secs" -n "$n" "$url" >"$out" 2>&1 || {
+    cat "$out" >&2
+    die "ab failed against $url"
+  }
+  awk '/^Complete requests:/ { c = $3 } /^Failed requests:/ { f = $3 } /^Non-2xx responses:/ { x = $3 }
+       /^Requests per second:/ { r = $4 }
+       END { printf "ab-result complete=%d failed=%d non2xx=%d rps=%s\n", c, f, x, r }' \
+    "$out" >"$work/ab-$name.txt"
+}
+
+# ---------------------------------------------------------------- phases
+
+phase_keepalive() {
+  step "1. 1 KiB over HTTPS, keep-alive: wrk -t$threads -c$conns -d${keepalive_secs}s"
+  say "  ehttpd https://127.0.0.1:$eh_https_port/test/1k"
+  run_wrk warm-eh "https://127.0.0.1:$eh_https_port/test/1k" "$warmup_secs" >/dev/null
+  run_wrk ka-eh "https://127.0.0.1:$eh_https_port/test/1k" "$keepalive_secs"
+  check_ehttpd_alive "the keep-alive run"
+  for workers in 1 auto; do
+    start_nginx "$workers"
+    say "  nginx worker_processes $workers, https://127.0.0.1:$ngx_port/test/1k"
+    run_wrk "warm-ngx-$workers" "https://127.0.0.1:$ngx_port/test/1k" "$warmup_secs" >/dev/null
+    run_wrk "ka-ngx-$workers" "https://127.0.0.1:$ngx_port/test/1k" "$keepalive_secs"
+    stop_nginx
+  done
+}
+
+phase_handshakes() {
+  step "2a. new TLS connection per request: wrk -t$threads -c$conns -d${close_secs}s -H 'Connection: close'"
+  say "  ehttpd"
+  run_wrk close-eh "https://127.0.0.1:$eh_https_port/test/1k" "$close_secs" -H 'Connection: close'
+  check_ehttpd_alive "the Connection: close run"
+  sleep 1
+  close_eh_open=$(eh_open_connections)
+  for workers in 1 auto; do
+    start_nginx "$workers"
+    say "  nginx worker_processes $workers"
+    run_wrk "close-ngx-$workers" "https://127.0.0.1:$ngx_port/test/1k" "$close_secs" -H 'Connection: close'
+    if [ "$workers" = 1 ]; then
+      step "2b. one client, serial connections: openssl s_time -new / -reuse, ${stime_secs}s each"
+      say "  nginx worker_processes 1, -new"
+      run_stime new-ngx "$ngx_port" new
+      say "  nginx worker_processes 1, -reuse"
+      run_stime reuse-ngx "$ngx_port" reuse
+    fi
+    stop_nginx
+  done
+  say "  ehttpd, -new"
+  run_stime new-eh "$eh_https_port" new
+  say "  ehttpd, -reuse"
+  run_stime reuse-eh "$eh_https_port" reuse
+  check_ehttpd_alive "the s_time runs"
+}
+
+# rss_run SCHEME PORT: warm-up, then rss_conns connections in batches, the
+# RSS noted after each; results in $work/rss-SCHEME.txt
+rss_run() {
+  local scheme=$1 port=$2 url batch i start warm end rss done_total=0 failed_total=0 line
+  url="$scheme://127.0.0.1:$port/test/1k"
+  batch=$((rss_conns / rss_batches))
+  start=$(rss_kib "$eh_pid")
+  run_ab "$scheme-warm" "$url" "$rss_warmup"
+  check_ehttpd_alive "the $scheme warm-up"
+  sleep 1
+  warm=$(rss_kib "$eh_pid")
+  say "  $scheme: RSS at start ${start} KiB, after $rss_warmup warm-up connections ${warm} KiB"
+  line=""
+  for i in $(seq 1 "$rss_batches"); do
+    run_ab "$scheme-$i" "$url" "$batch"
+    check_ehttpd_alive "the $scheme connection run"
+    done_total=$((done_total + $(field "$work/ab-$scheme-$i.txt" complete)))
+    failed_total=$((failed_total + $(field "$work/ab-$scheme-$i.txt" failed)))
+    rss=$(rss_kib "$eh_pid")
+    line="$line $rss"
+    say "    after $((i * batch)) connections: RSS ${rss} KiB ($(field "$work/ab-$scheme-$i.txt" rps) conn/s, $(field "$work/ab-$scheme-$i.txt" failed) failed)"
+  done
+  sleep 2
+  end=$(rss_kib "$eh_pid")
+  printf 'rss-result start=%s warm=%s end=%s complete=%s failed=%s open=%s\n' \
+    "$start" "$warm" "$end" "$done_total" "$failed_total" "$(eh_open_connections)" >"$work/rss-$scheme.txt"
+  printf '%s\n' "${line# }" >"$work/rss-$scheme-batches.txt"
+  say "    2 s later: RSS ${end} KiB, open connections: $(field "$work/rss-$scheme.txt" open)"
+}
+
+phase_rss() {
+  step "3. ehttpd RSS over $rss_conns connections (ab -c$conns, no keep-alive), fresh daemon"
+  start_ehttpd rss
+  say "  ehttpd pid $eh_pid, http port $eh_http_port, https port $eh_https_port"
+  sleep 1
+  rss_run http "$eh_http_port"
+  rss_run https "$eh_https_port"
+  rss_log="$eh_log"
+  stop_ehttpd
+}
+
+# ---------------------------------------------------------------- summary
+
+print_versions() {
+  local nginx_v wrk_v ab_v
+  nginx_v=$(nginx -v 2>&1 | sed 's/^nginx version: //')
+  wrk_v=$(wrk -v 2>&1 | head -n 1 | sed 's/ \[.*//')
+  ab_v=$(ab -V 2>&1 | head -n 1 | sed 's/^This is ApacheBench, //; s/ <.*//')
+  say "date:     $(date -u '+%Y-%m-%d %H:%M UTC')"
+  say "machine:  $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), Linux $(uname -r)"
+  say "ehttpd:   $eh_version ($build_type; binaries sha256 $build_id) from $build"
+  say "libs:     libsoup $(pkg-config --modversion libsoup-3.0 2>/dev/null || echo '?'), GnuTLS $(pkg-config --modversion gnutls 2>/dev/null || echo '?'), GLib $(pkg-config --modversion glib-2.0 2>/dev/null || echo '?')"
+  say "nginx:    $nginx_v ($(nginx -V 2>&1 | sed -n 's/^built with //p'))"
+  say "wrk:      $wrk_v;  ab: $ab_v;  openssl: $(openssl version)"
+}
+
+rss_row() {
+  local f="$work/rss-$1.txt" start warm end
+  start=$(field "$f" start)
+  warm=$(field "$f" warm)
+  end=$(field "$f" end)
+  printf '%-6s %9s %9s %9s %+10d %+10d   %s / %s failed, %s open\n' "$1" "$start" "$warm" "$end" \
+    $((end - start)) $((end - warm)) "$(field "$f" complete)" "$(field "$f" failed)" "$(field "$f" open)"
+}
+
+print_summary() {
+  local eh n1 na
+  eh=$(field "$work/wrk-ka-eh.txt" rps)
+  n1=$(field "$work/wrk-ka-ngx-1.txt" rps)
+  na=$(field "$work/wrk-ka-ngx-auto.txt" rps)
+  step "SUMMARY"
+  print_versions
+  say "TLS:      ehttpd: $eh_tls"
+  say "          nginx:  $ngx_tls"
+  say "same ECDSA P-256 certificate and key for both; loopback only; client and servers share the $(nproc) cores"
+  say ""
+  say "1. 1 KiB GET over HTTPS, keep-alive, wrk -t$threads -c$conns -d${keepalive_secs}s"
+  printf '%-24s %10s %9s %9s   %s\n' server "req/s" "p50 ms" "p99 ms" "socket errors c/r/w/t  non-2xx"
+  wrk_line ka-eh "ehttpd (1 process)"
+  wrk_line ka-ngx-1 "nginx worker_processes 1"
+  wrk_line ka-ngx-auto "nginx worker_processes auto ($(nproc))"
+  say "ratio ehttpd / nginx(1 worker) = $(ratio "$eh" "$n1")   <- headline: ehttpd is one process"
+  say "ratio ehttpd / nginx(auto)     = $(ratio "$eh" "$na")"
+  say ""
+  say "2a. new TLS 1.3 connection per request (full handshake, no resumption), wrk -H 'Connection: close' -c$conns -d${close_secs}s"
+  printf '%-24s %10s %9s %9s   %s\n' server "conn/s" "p50 ms" "p99 ms" "socket errors c/r/w/t  non-2xx"
+  wrk_line close-eh "ehttpd (1 process)"
+  wrk_line close-ngx-1 "nginx worker_processes 1"
+  wrk_line close-ngx-auto "nginx worker_processes auto ($(nproc))"
+  say "ratio ehttpd / nginx(1 worker) = $(ratio "$(field "$work/wrk-close-eh.txt" rps)" "$(field "$work/wrk-close-ngx-1.txt" rps)")"
+  say "ratio ehttpd / nginx(auto)     = $(ratio "$(field "$work/wrk-close-eh.txt" rps)" "$(field "$work/wrk-close-ngx-auto.txt" rps)")"
+  say "ehttpd open connections 1 s after the run: $close_eh_open"
+  say ""
+  say "2b. one client, serial connections, GET /test/1k each: openssl s_time, ${stime_secs}s"
+  printf '%-24s %12s %12s %14s\n' server "-new conn/s" "-reuse conn/s" "resumed/total"
+  for s in eh ngx; do
+    printf '%-24s %12s %12s %14s\n' "$([ $s = eh ] && echo 'ehttpd' || echo 'nginx worker_processes 1')" \
+      "$(field "$work/stime-new-$s.txt" rate)" "$(field "$work/stime-reuse-$s.txt" rate)" \
+      "$(field "$work/stime-reuse-$s.txt" reused)/$(field "$work/stime-reuse-$s.txt" connections)"
+  done
+  say "ratio ehttpd / nginx: -new $(ratio "$(field "$work/stime-new-eh.txt" rate)" "$(field "$work/stime-new-ngx.txt" rate)"), -reuse $(ratio "$(field "$work/stime-reuse-eh.txt" rate)" "$(field "$work/stime-reuse-ngx.txt" rate)")"
+  say ""
+  say "3. ehttpd VmRSS (KiB), fresh daemon, $rss_warmup warm-up then $rss_conns connections of one GET each (ab -c$conns)"
+  printf '%-6s %9s %9s %9s %10s %10s   %s\n' scheme start warm end "raw delta" "post-warm" "connections"
+  rss_row http
+  rss_row https
+  say "RSS after each $((rss_conns / rss_batches)) connections: http $(cat "$work/rss-http-batches.txt"); https $(cat "$work/rss-https-batches.txt")"
+  say ""
+  say "ehttpd logs: $(grep -c -E 'WARNING|CRITICAL|ERROR' "$bench_log" "$rss_log" | awk -F: '{ s += $NF } END { print s + 0 }') warning/critical lines"
+  say "elapsed:  $(($(date +%s) - started_at)) s"
+}
+
+# ---------------------------------------------------------------- main
+
+main() {
+  check_tools
+  work=$(mktemp -d /tmp/ehttpd-bench.XXXXXX)
+  trap cleanup EXIT
+  set -E
+  trap 'echo "front.sh: unexpected failure at line $LINENO: $BASH_COMMAND" >&2' ERR
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  snapshot_build
+  make_certificate
+  prepare_nginx_docroot
+
+  step "starting ehttpd"
+  start_ehttpd main
+  bench_log="$eh_log"
+  say "  ehttpd $eh_version pid $eh_pid, http port $eh_http_port, https port $eh_https_port"
+  wait_for_https "$eh_https_port" /test/1k || die "ehttpd does not answer GET /test/1k over HTTPS"
+  eh_tls=$(describe_https "$eh_https_port")
+  say "  $eh_tls"
+  start_nginx 1
+  ngx_tls=$(describe_https "$ngx_port")
+  say "  nginx: $ngx_tls"
+  stop_nginx
+
+  phase_keepalive
+  phase_handshakes
+  stop_ehttpd
+  phase_rss
+  print_summary
+}
+
+main
