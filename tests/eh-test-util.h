@@ -4,8 +4,12 @@
  */
 #pragma once
 
+#include <string.h>
+#include <time.h>
+
 #include <glib/gstdio.h>
 #include <gio/gio.h>
+#include <gnutls/x509.h>
 
 /* removes a test's temporary directory and everything in it */
 static inline void
@@ -28,4 +32,34 @@ eh_test_remove_tree (const char *path)
     g_object_unref (info);
   }
   g_rmdir (path);
+}
+
+/* a one-hour certificate for @key, signed by @issuer_key (itself when NULL) */
+static inline gnutls_x509_crt_t
+eh_test_make_certificate (gnutls_x509_privkey_t key, const char *cn, gnutls_x509_crt_t issuer,
+                          gnutls_x509_privkey_t issuer_key, gboolean ca)
+{
+  gnutls_x509_privkey_t signer = issuer_key != NULL ? issuer_key : key;
+  gnutls_x509_crt_t cert = NULL;
+  guint8 serial[16];
+  time_t now = time (NULL);
+  /* Ed25519 has its hash built in */
+  gnutls_digest_algorithm_t digest = gnutls_x509_privkey_get_pk_algorithm (signer) == GNUTLS_PK_EDDSA_ED25519
+                                         ? GNUTLS_DIG_SHA512
+                                         : GNUTLS_DIG_SHA256;
+
+  for (guint i = 0; i < sizeof serial; i++)
+    serial[i] = g_random_int_range (0, 256);
+  serial[0] = 0x40; /* positive, no leading zero */
+  g_assert_cmpint (gnutls_x509_crt_init (&cert), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_version (cert, 3), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_serial (cert, serial, sizeof serial), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_activation_time (cert, now - 60), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_expiration_time (cert, now + 3600), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_dn_by_oid (cert, GNUTLS_OID_X520_COMMON_NAME, 0, cn, strlen (cn)),
+                   ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_key (cert, key), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_basic_constraints (cert, ca, -1), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_sign2 (cert, issuer != NULL ? issuer : cert, signer, digest, 0), ==, 0);
+  return cert;
 }

@@ -10,35 +10,6 @@
 #include "eh-error.h"
 #include "eh-test-util.h"
 
-/* a certificate for @key, signed by @issuer_key (itself when NULL) */
-static gnutls_x509_crt_t
-make_cert (gnutls_x509_privkey_t key, const char *cn, gnutls_x509_crt_t issuer,
-           gnutls_x509_privkey_t issuer_key, gboolean ca)
-{
-  gnutls_x509_crt_t cert = NULL;
-  guint8 serial[16];
-  time_t now = time (NULL);
-
-  for (guint i = 0; i < sizeof serial; i++)
-    serial[i] = g_random_int_range (0, 256);
-  serial[0] = 0x40; /* positive, no leading zero */
-  g_assert_cmpint (gnutls_x509_crt_init (&cert), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_version (cert, 3), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_serial (cert, serial, sizeof serial), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_activation_time (cert, now - 60), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_expiration_time (cert, now + 3600), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_dn_by_oid (cert, GNUTLS_OID_X520_COMMON_NAME, 0, cn,
-                                                  strlen (cn)),
-                   ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_key (cert, key), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_basic_constraints (cert, ca, -1), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_sign2 (cert, issuer != NULL ? issuer : cert,
-                                          issuer_key != NULL ? issuer_key : key, GNUTLS_DIG_SHA256,
-                                          0),
-                   ==, 0);
-  return cert;
-}
-
 static gnutls_x509_privkey_t
 make_key (EhKeyType type)
 {
@@ -140,7 +111,7 @@ test_key_from_bundle (void)
 {
   g_auto (gnutls_x509_privkey_t) key = make_key (EH_KEY_ECDSA_P256);
   g_auto (gnutls_x509_privkey_t) back = NULL;
-  g_auto (gnutls_x509_crt_t) cert = make_cert (key, "bundle", NULL, NULL, FALSE);
+  g_auto (gnutls_x509_crt_t) cert = eh_test_make_certificate (key, "bundle", NULL, NULL, FALSE);
   g_autofree char *crt = cert_pem (cert);
   g_autoptr (GError) error = NULL;
   gnutls_x509_crt_t *chain;
@@ -174,7 +145,7 @@ static void
 test_key_from_pem_refusals (void)
 {
   g_auto (gnutls_x509_privkey_t) key = make_key (EH_KEY_ECDSA_P256);
-  g_auto (gnutls_x509_crt_t) cert = make_cert (key, "refusals", NULL, NULL, FALSE);
+  g_auto (gnutls_x509_crt_t) cert = eh_test_make_certificate (key, "refusals", NULL, NULL, FALSE);
   g_autofree char *crt = cert_pem (cert);
   gnutls_datum_t encrypted = { NULL, 0 };
   char *pem;
@@ -198,7 +169,7 @@ static void
 test_cert_pem_der_round_trip (void)
 {
   g_auto (gnutls_x509_privkey_t) key = make_key (EH_KEY_ECDSA_P256);
-  g_auto (gnutls_x509_crt_t) cert = make_cert (key, "round-trip", NULL, NULL, FALSE);
+  g_auto (gnutls_x509_crt_t) cert = eh_test_make_certificate (key, "round-trip", NULL, NULL, FALSE);
   g_auto (gnutls_x509_crt_t) from_pem = NULL;
   g_auto (gnutls_x509_crt_t) from_der = NULL;
   g_autoptr (GBytes) der = NULL;
@@ -261,7 +232,7 @@ test_fingerprint_matches_openssl (void)
   g_autofree char *dir = g_dir_make_tmp ("eh-crypto-XXXXXX", NULL);
   g_autofree char *path = g_build_filename (dir, "cert.pem", NULL);
   g_auto (gnutls_x509_privkey_t) key = make_key (EH_KEY_ECDSA_P256);
-  g_auto (gnutls_x509_crt_t) cert = make_cert (key, "fingerprint", NULL, NULL, FALSE);
+  g_auto (gnutls_x509_crt_t) cert = eh_test_make_certificate (key, "fingerprint", NULL, NULL, FALSE);
   g_autofree char *pem = cert_pem (cert);
   g_autofree char *ours = NULL;
   g_autofree char *theirs = NULL;
@@ -357,7 +328,7 @@ test_chain_init (TestChain *c)
 
   for (guint i = 0; i < 3; i++) {
     c->keys[i] = make_key (EH_KEY_ECDSA_P256);
-    c->certs[i] = make_cert (c->keys[i], names[i], i > 0 ? c->certs[i - 1] : NULL,
+    c->certs[i] = eh_test_make_certificate (c->keys[i], names[i], i > 0 ? c->certs[i - 1] : NULL,
                              i > 0 ? c->keys[i - 1] : NULL, i < 2);
     c->pems[i] = cert_pem (c->certs[i]);
   }
@@ -469,8 +440,8 @@ test_key_matches_cert (gconstpointer data)
   g_auto (gnutls_x509_privkey_t) key = make_key (type);
   g_auto (gnutls_x509_privkey_t) other = make_key (type);
   g_auto (gnutls_x509_privkey_t) ca_key = make_key (EH_KEY_ECDSA_P256);
-  g_auto (gnutls_x509_crt_t) ca = make_cert (ca_key, "ca", NULL, NULL, TRUE);
-  g_auto (gnutls_x509_crt_t) cert = make_cert (key, "match", ca, ca_key, FALSE);
+  g_auto (gnutls_x509_crt_t) ca = eh_test_make_certificate (ca_key, "ca", NULL, NULL, TRUE);
+  g_auto (gnutls_x509_crt_t) cert = eh_test_make_certificate (key, "match", ca, ca_key, FALSE);
   g_autoptr (GError) error = NULL;
 
   g_assert_true (eh_crypto_key_matches_cert (key, cert, &error));

@@ -816,24 +816,8 @@ write_file (const char *dir, const char *name, const char *text)
 static char *
 self_signed_pem (TestKey *k)
 {
-  g_auto (gnutls_x509_crt_t) cert = NULL;
-  guint8 serial[] = { 0x42, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07 };
-  time_t now = time (NULL);
-  const char *cn = "interop";
-  gnutls_digest_algorithm_t dig;
+  g_auto (gnutls_x509_crt_t) cert = eh_test_make_certificate (k->x509, "interop", NULL, NULL, FALSE);
 
-  g_assert_cmpint (gnutls_x509_crt_init (&cert), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_version (cert, 3), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_serial (cert, serial, sizeof serial), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_activation_time (cert, now - 60), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_expiration_time (cert, now + 3600), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_dn_by_oid (cert, GNUTLS_OID_X520_COMMON_NAME, 0, cn,
-                                                  strlen (cn)),
-                   ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_key (cert, k->x509), ==, 0);
-  /* Ed25519 has its hash built in */
-  dig = k->alg == EH_JWS_ALG_EDDSA ? GNUTLS_DIG_SHA512 : GNUTLS_DIG_SHA256;
-  g_assert_cmpint (gnutls_x509_crt_sign2 (cert, cert, k->x509, dig, 0), ==, 0);
   return eh_crypto_cert_to_pem (cert, NULL);
 }
 
