@@ -38,9 +38,10 @@ warmup_secs=${BENCH_WARMUP_SECONDS:-3}
 rss_conns=${BENCH_RSS_CONNECTIONS:-100000}
 rss_batches=${BENCH_RSS_BATCHES:-5}
 rss_warmup=${BENCH_RSS_WARMUP:-2000}
-ab_limit_secs=${BENCH_AB_TIME_LIMIT:-150}
+rss_tls_secs=${BENCH_RSS_TLS_SECONDS:-150}
 
 started_at=$(date +%s)
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 work=""
 eh_pid=""
 ngx_pid=""
@@ -304,13 +305,26 @@ wait_for_https() {
 
 # body size, head size and negotiated TLS parameters of one server
 describe_https() {
-  local port=$1 head_bytes body_bytes tls
+  local port=$1 head_bytes body_bytes tls trace hellos tickets close_echo
   body_bytes=$(curl -sfk -o /dev/null -w '%{size_download}' "https://127.0.0.1:$port/test/1k")
   head_bytes=$(curl -sfk -o /dev/null -w '%{size_header}' "https://127.0.0.1:$port/test/1k")
   tls=$(openssl s_client -brief -connect "127.0.0.1:$port" -servername localhost </dev/null 2>&1 |
     awk -F': ' '/^Protocol version/ { p = $2 } /^Ciphersuite/ { c = $2 }
       /^(Server|Peer) Temp Key/ { k = $2 } END { print p, c, k }')
-  printf 'body %s B, response head %s B, %s' "$body_bytes" "$head_bytes" "$tls"
+  # a second ClientHello means the server asked for a HelloRetryRequest
+  trace=$( (printf 'GET /test/1k HTTP/1.1\r\nHost: localhost\r\n\r\n'; sleep 1) |
+    openssl s_client -trace -connect "127.0.0.1:$port" -servername localhost 2>&1 | tr -d '\0')
+  hellos=$(printf '%s\n' "$trace" | grep -c '^ *ClientHello,' || true)
+  tickets=$(printf '%s\n' "$trace" | grep -c 'NewSessionTicket' || true)
+  # does the server confirm a client's "Connection: close" in its answer?
+  if curl -sfk -o /dev/null -D - -H 'Connection: close' "https://127.0.0.1:$port/test/1k" |
+    grep -qi '^connection: *close'; then
+    close_echo=yes
+  else
+    close_echo=no
+  fi
+  printf '%s; body %s B, response head %s B; ClientHellos %s (2 = HelloRetryRequest), session tickets sent %s, answers "Connection: close" with it: %s' \
+    "$tls" "$body_bytes" "$head_bytes" "$hellos" "$tickets" "$close_echo"
 }
 
 # ---------------------------------------------------------------- load
@@ -335,7 +349,7 @@ run_wrk() {
 # wrk_line NAME: a table row from $work/wrk-NAME.txt
 wrk_line() {
   local f="$work/wrk-$1.txt"
-  printf '%-24s %10s %9s %9s   %s/%s/%s/%s  %s\n' "$2" "$(field "$f" rps)" "$(field "$f" p50_ms)" \
+  printf '%-32s %10s %9s %9s   %s/%s/%s/%s  %s\n' "$2" "$(field "$f" rps)" "$(field "$f" p50_ms)" \
     "$(field "$f" p99_ms)" "$(field "$f" connect)" "$(field "$f" read)" "$(field "$f" write)" \
     "$(field "$f" timeout)" "$(field "$f" status)"
 }
@@ -358,20 +372,20 @@ run_stime() {
     die "openssl s_time printed no count against port $port"
   }
   # one character per connection: 'r' when the session was resumed
-  reused=$(grep -v 'connections\|starting\|Collecting' "$out" | tr -cd 'r' | wc -c)
+  reused=$(grep -E '^[*rt3]+$' "$out" | tr -cd 'r' | wc -c)
   awk -v n="$n" -v t0="$t0" -v t1="$t1" -v r="$reused" \
     'BEGIN { printf "stime-result connections=%d seconds=%.2f rate=%.1f reused=%d\n", n, t1 - t0, n / (t1 - t0), r }' \
     >"$work/stime-$name.txt"
   sed 's/^stime-result /    /' "$work/stime-$name.txt"
 }
 
-# run_ab NAME URL N: N connections, each one request then close; results in
-# $work/ab-NAME.txt
+# run_ab NAME URL N SECONDS: N connections, each one request then close, for
+# SECONDS at most; results in $work/ab-NAME.txt
 run_ab() {
-  local name=$1 url=$2 n=$3 out
+  local name=$1 url=$2 n=$3 limit=$4 out
   out="$work/ab-$name.raw"
   # -t bounds the time; the -n after it sets the count (-t alone means 50,000)
-  ab -r -q -c "$conns" -t "$ab_limit_secs" -n "$n" "$url" >"$out" 2>&1 || {
+  ab -r -q -c "$conns" -t "$limit" -n "$n" "$url" >"$out" 2>&1 || {
     cat "$out" >&2
     die "ab failed against $url"
   }
@@ -425,27 +439,29 @@ phase_handshakes() {
   check_ehttpd_alive "the s_time runs"
 }
 
-# rss_run SCHEME PORT: warm-up, then rss_conns connections in batches, the
-# RSS noted after each; results in $work/rss-SCHEME.txt
+# rss_run SCHEME PORT SECONDS: warm-up, then rss_conns connections in
+# batches (each batch bounded to SECONDS / rss_batches), the RSS noted after
+# each; results in $work/rss-SCHEME.txt
 rss_run() {
-  local scheme=$1 port=$2 url batch i start warm end rss done_total=0 failed_total=0 line
+  local scheme=$1 port=$2 limit=$(($3 / rss_batches)) url batch i start warm end rss
+  local done_total=0 failed_total=0 line
   url="$scheme://127.0.0.1:$port/test/1k"
   batch=$((rss_conns / rss_batches))
   start=$(rss_kib "$eh_pid")
-  run_ab "$scheme-warm" "$url" "$rss_warmup"
+  run_ab "$scheme-warm" "$url" "$rss_warmup" 60
   check_ehttpd_alive "the $scheme warm-up"
   sleep 1
   warm=$(rss_kib "$eh_pid")
   say "  $scheme: RSS at start ${start} KiB, after $rss_warmup warm-up connections ${warm} KiB"
   line=""
   for i in $(seq 1 "$rss_batches"); do
-    run_ab "$scheme-$i" "$url" "$batch"
+    run_ab "$scheme-$i" "$url" "$batch" "$limit"
     check_ehttpd_alive "the $scheme connection run"
     done_total=$((done_total + $(field "$work/ab-$scheme-$i.txt" complete)))
     failed_total=$((failed_total + $(field "$work/ab-$scheme-$i.txt" failed)))
     rss=$(rss_kib "$eh_pid")
     line="$line $rss"
-    say "    after $((i * batch)) connections: RSS ${rss} KiB ($(field "$work/ab-$scheme-$i.txt" rps) conn/s, $(field "$work/ab-$scheme-$i.txt" failed) failed)"
+    say "    after $done_total connections: RSS ${rss} KiB ($(field "$work/ab-$scheme-$i.txt" rps) conn/s, $(field "$work/ab-$scheme-$i.txt" failed) failed)"
   done
   sleep 2
   end=$(rss_kib "$eh_pid")
@@ -456,12 +472,12 @@ rss_run() {
 }
 
 phase_rss() {
-  step "3. ehttpd RSS over $rss_conns connections (ab -c$conns, no keep-alive), fresh daemon"
+  step "3. ehttpd RSS over $rss_conns connections (ab -c$conns, no keep-alive; HTTPS bounded to ${rss_tls_secs}s), fresh daemon"
   start_ehttpd rss
   say "  ehttpd pid $eh_pid, http port $eh_http_port, https port $eh_https_port"
   sleep 1
-  rss_run http "$eh_http_port"
-  rss_run https "$eh_https_port"
+  rss_run http "$eh_http_port" 600
+  rss_run https "$eh_https_port" "$rss_tls_secs"
   rss_log="$eh_log"
   stop_ehttpd
 }
@@ -502,7 +518,7 @@ print_summary() {
   say "same ECDSA P-256 certificate and key for both; loopback only; client and servers share the $(nproc) cores"
   say ""
   say "1. 1 KiB GET over HTTPS, keep-alive, wrk -t$threads -c$conns -d${keepalive_secs}s"
-  printf '%-24s %10s %9s %9s   %s\n' server "req/s" "p50 ms" "p99 ms" "socket errors c/r/w/t  non-2xx"
+  printf '%-32s %10s %9s %9s   %s\n' server "req/s" "p50 ms" "p99 ms" "socket errors c/r/w/t  non-2xx"
   wrk_line ka-eh "ehttpd (1 process)"
   wrk_line ka-ngx-1 "nginx worker_processes 1"
   wrk_line ka-ngx-auto "nginx worker_processes auto ($(nproc))"
@@ -510,7 +526,7 @@ print_summary() {
   say "ratio ehttpd / nginx(auto)     = $(ratio "$eh" "$na")"
   say ""
   say "2a. new TLS 1.3 connection per request (full handshake, no resumption), wrk -H 'Connection: close' -c$conns -d${close_secs}s"
-  printf '%-24s %10s %9s %9s   %s\n' server "conn/s" "p50 ms" "p99 ms" "socket errors c/r/w/t  non-2xx"
+  printf '%-32s %10s %9s %9s   %s\n' server "conn/s" "p50 ms" "p99 ms" "socket errors c/r/w/t  non-2xx"
   wrk_line close-eh "ehttpd (1 process)"
   wrk_line close-ngx-1 "nginx worker_processes 1"
   wrk_line close-ngx-auto "nginx worker_processes auto ($(nproc))"
@@ -519,21 +535,24 @@ print_summary() {
   say "ehttpd open connections 1 s after the run: $close_eh_open"
   say ""
   say "2b. one client, serial connections, GET /test/1k each: openssl s_time, ${stime_secs}s"
-  printf '%-24s %12s %12s %14s\n' server "-new conn/s" "-reuse conn/s" "resumed/total"
+  printf '%-32s %12s %12s %14s\n' server "-new conn/s" "-reuse conn/s" "resumed/total"
   for s in eh ngx; do
-    printf '%-24s %12s %12s %14s\n' "$([ $s = eh ] && echo 'ehttpd' || echo 'nginx worker_processes 1')" \
+    printf '%-32s %12s %12s %14s\n' "$([ $s = eh ] && echo 'ehttpd' || echo 'nginx worker_processes 1')" \
       "$(field "$work/stime-new-$s.txt" rate)" "$(field "$work/stime-reuse-$s.txt" rate)" \
       "$(field "$work/stime-reuse-$s.txt" reused)/$(field "$work/stime-reuse-$s.txt" connections)"
   done
   say "ratio ehttpd / nginx: -new $(ratio "$(field "$work/stime-new-eh.txt" rate)" "$(field "$work/stime-new-ngx.txt" rate)"), -reuse $(ratio "$(field "$work/stime-reuse-eh.txt" rate)" "$(field "$work/stime-reuse-ngx.txt" rate)")"
   say ""
-  say "3. ehttpd VmRSS (KiB), fresh daemon, $rss_warmup warm-up then $rss_conns connections of one GET each (ab -c$conns)"
+  say "3. ehttpd VmRSS (KiB), fresh daemon, $rss_warmup warm-up connections then up to $rss_conns of one GET each"
+  say "   (ab -c$conns, no keep-alive; the HTTPS run stops after ${rss_tls_secs}s: see the connections column)"
   printf '%-6s %9s %9s %9s %10s %10s   %s\n' scheme start warm end "raw delta" "post-warm" "connections"
   rss_row http
   rss_row https
-  say "RSS after each $((rss_conns / rss_batches)) connections: http $(cat "$work/rss-http-batches.txt"); https $(cat "$work/rss-https-batches.txt")"
+  say "RSS after each of $rss_batches batches: http $(cat "$work/rss-http-batches.txt"); https $(cat "$work/rss-https-batches.txt")"
   say ""
-  say "ehttpd logs: $(grep -c -E 'WARNING|CRITICAL|ERROR' "$bench_log" "$rss_log" | awk -F: '{ s += $NF } END { print s + 0 }') warning/critical lines"
+  say "ehttpd logs: $(cat "$bench_log" "$rss_log" | grep -c -E 'WARNING|CRITICAL|ERROR' || true) warning/critical/error lines"
+  cat "$bench_log" "$rss_log" | grep -E 'WARNING|CRITICAL|ERROR' | head -n 5 | sed 's/^/  /' || true
+  say "load:     $load_at_start at start (1/5/15 min), $(cut -d' ' -f1-3 /proc/loadavg) at the end"
   say "elapsed:  $(($(date +%s) - started_at)) s"
 }
 
