@@ -28,6 +28,61 @@ static const EhBusField plugin_state[] = {
   { EH_KEY_ERROR, "s", FALSE },
   { NULL },
 };
+static const EhBusField link_state[] = {
+  { EH_KEY_STATE, "s", TRUE },
+  { EH_KEY_AUTHENTICATED, "b", TRUE },
+  { NULL },
+};
+static const EhBusField role_certificate_request[] = {
+  { EH_KEY_CSR_PEM, "s", TRUE },
+  { EH_KEY_NAMES, "as", TRUE },
+  { EH_KEY_ROLES, "as", TRUE },
+  { EH_KEY_JOIN_TOKEN, "s", FALSE },
+  { NULL },
+};
+static const EhBusField issued_certificate[] = {
+  { EH_KEY_CHAIN_PEM, "s", TRUE },
+  { EH_KEY_SERIAL, "s", TRUE },
+  { EH_KEY_NOT_AFTER, "x", TRUE },
+  { NULL },
+};
+static const EhBusField token_signing_request[] = {
+  { EH_KEY_CSR_PEM, "s", TRUE },
+  { EH_KEY_HOST, "s", TRUE },
+  { NULL },
+};
+static const EhBusField site_signing_request[] = {
+  { EH_KEY_PAYLOAD, "ay", TRUE },
+  { EH_KEY_TYP, "s", TRUE },
+  { NULL },
+};
+static const EhBusField site_signing_reply[] = {
+  { EH_KEY_JWS, "s", TRUE },
+  { NULL },
+};
+static const EhBusField empty[] = {
+  { NULL },
+};
+static const EhBusField trust_bundle[] = {
+  { EH_KEY_BUNDLE_JSON, "s", TRUE },
+  { EH_KEY_BUNDLE_PEM, "s", TRUE },
+  { EH_KEY_VERSION, "t", TRUE },
+  { NULL },
+};
+static const EhBusField link_peer_request[] = {
+  { EH_KEY_CERTIFICATE_PEM, "s", TRUE },
+  { NULL },
+};
+static const EhBusField link_peer_reply[] = {
+  { EH_KEY_SERIAL, "s", TRUE },
+  { EH_KEY_ROLES, "as", TRUE },
+  { NULL },
+};
+static const EhBusField certificate_revoked[] = {
+  { EH_KEY_SERIAL, "s", TRUE },
+  { EH_KEY_REASON, "s", TRUE },
+  { NULL },
+};
 static const EhBusField text_only[] = {
   { EH_KEY_TEXT, "s", TRUE },
   { NULL },
@@ -44,6 +99,22 @@ static const EhBusTopic eh_bus_topics[] = {
     "the HTTPS certificate in use changed" },
   { EH_TOPIC_PLUGIN_STATE, EH_BUS_EVENT, EH_BUS_LOCAL, plugin_state, NULL,
     "a plugin changed state" },
+  { EH_TOPIC_LINK_STATE, EH_BUS_EVENT, EH_BUS_LOCAL, link_state, NULL,
+    "the bus link to the upstream site went up or down" },
+  { EH_TOPIC_CA_ROLE_CERTIFICATE_ISSUE, EH_BUS_REQUEST, EH_BUS_LINKABLE_OPEN,
+    role_certificate_request, issued_certificate, "issue a role certificate from a CSR" },
+  { EH_TOPIC_CA_TOKEN_SIGNING_ISSUE, EH_BUS_REQUEST, EH_BUS_LINKABLE, token_signing_request,
+    issued_certificate, "issue a token signing certificate from a CSR" },
+  { EH_TOPIC_CA_SITE_SIGNING_SIGN, EH_BUS_REQUEST, EH_BUS_LINKABLE, site_signing_request,
+    site_signing_reply, "sign with the site signing key" },
+  { EH_TOPIC_CA_TRUST_BUNDLE_GET, EH_BUS_REQUEST, EH_BUS_LINKABLE_OPEN, empty, trust_bundle,
+    "the site's trust bundle" },
+  { EH_TOPIC_CA_TRUST_BUNDLE_CHANGED, EH_BUS_EVENT, EH_BUS_LINKABLE, trust_bundle, NULL,
+    "the site's trust bundle changed" },
+  { EH_TOPIC_CA_LINK_PEER_CHECK, EH_BUS_REQUEST, EH_BUS_LOCAL, link_peer_request,
+    link_peer_reply, "is this link peer's certificate a current role certificate?" },
+  { EH_TOPIC_CA_CERTIFICATE_REVOKED, EH_BUS_EVENT, EH_BUS_LINKABLE, certificate_revoked, NULL,
+    "a certificate was revoked" },
   { EH_TOPIC_TEST_ECHO, EH_BUS_REQUEST, EH_BUS_LINKABLE, text_only, text_only,
     "test: echo the text back" },
   { EH_TOPIC_TEST_PING, EH_BUS_EVENT, EH_BUS_LINKABLE, ping, NULL, "test: a counted event" },

@@ -21,7 +21,8 @@ G_BEGIN_DECLS
  * responder, one reply). LINKABLE topics may cross the bus link to the
  * upstream site: a request with no local responder goes up the link, and
  * events published upstream come down every link. Only linkable topics
- * ever leave the process.
+ * ever leave the process. Over a link whose peer has not enrolled yet (no
+ * role certificate), only LINKABLE_OPEN requests are accepted.
  */
 
 typedef enum {
@@ -31,7 +32,9 @@ typedef enum {
 
 typedef enum {
   EH_BUS_LOCAL = 0,
-  EH_BUS_LINKABLE = 1,
+  EH_BUS_LINKABLE = 1 << 0,
+  /* linkable, and a downstream host that has not enrolled yet may use it */
+  EH_BUS_LINKABLE_OPEN = EH_BUS_LINKABLE | 1 << 1,
 } EhBusScope;
 
 typedef struct {
@@ -79,6 +82,82 @@ typedef struct {
 #define EH_KEY_PLUGIN "plugin" /* s */
 #define EH_KEY_STATE "state"   /* s: loaded, starting, running, failed, disabled */
 #define EH_KEY_ERROR "error"   /* s, optional: why it failed */
+
+/*
+ * core.link.state (event, local; the core publishes)
+ * The bus link to the upstream site went up or down.
+ */
+#define EH_TOPIC_LINK_STATE "core.link.state"
+/* keys: EH_KEY_STATE (s: "up" or "down"), EH_KEY_AUTHENTICATED (b: the link
+ * presented a role certificate the site accepted) */
+#define EH_KEY_AUTHENTICATED "authenticated"
+
+/* ── ca (plugins/ca/) ─────────────────────────────────────────────────── */
+
+/*
+ * ca.role-certificate.issue (request, linkable, open; the ca plugin responds)
+ * Issue a role certificate from a CSR. From this host: for the names and
+ * roles given. Over the link: an enrolled peer renews (roles must be among
+ * those of its current certificate); a peer that has not enrolled must
+ * bring a join token, and gets at most the token's roles and names.
+ */
+#define EH_TOPIC_CA_ROLE_CERTIFICATE_ISSUE "ca.role-certificate.issue"
+#define EH_KEY_CSR_PEM "csr-pem"       /* s: PKCS#10 request, PEM */
+#define EH_KEY_NAMES "names"           /* as: DNS names and IP addresses for the SANs */
+#define EH_KEY_ROLES "roles"           /* as: the roles enabled on the host */
+#define EH_KEY_JOIN_TOKEN "join-token" /* s, optional: one-time enrolment token */
+/* reply: EH_KEY_CHAIN_PEM (leaf, then root), EH_KEY_SERIAL, EH_KEY_NOT_AFTER */
+#define EH_KEY_SERIAL "serial" /* s: lower-case hex */
+
+/*
+ * ca.token-signing.issue (request, linkable; the ca plugin responds)
+ * Issue a token signing certificate for a token-issuing host. Every
+ * unexpired one is in the trust bundle from the moment it is issued, so a
+ * host announces its next key by asking for it before it signs with it.
+ * Over the link only an enrolled peer with the mp role may ask.
+ */
+#define EH_TOPIC_CA_TOKEN_SIGNING_ISSUE "ca.token-signing.issue"
+#define EH_KEY_HOST "host" /* s: the token-issuing host's name */
+/* request: csr-pem, host; reply: chain-pem, serial, not-after */
+
+/*
+ * ca.site-signing.sign (request, linkable; the ca plugin responds)
+ * Sign @payload as a compact JWS with the site signing key (policy).
+ * Over the link only an enrolled peer with the mp role may ask.
+ */
+#define EH_TOPIC_CA_SITE_SIGNING_SIGN "ca.site-signing.sign"
+#define EH_KEY_PAYLOAD "payload" /* ay: the bytes to sign */
+#define EH_KEY_TYP "typ"         /* s: the JWS typ header */
+#define EH_KEY_JWS "jws"         /* s: compact serialization (reply) */
+
+/*
+ * ca.trust-bundle.get (request, linkable, open; the ca plugin responds)
+ * ca.trust-bundle.changed (event, linkable; the ca plugin publishes)
+ * The site's public trust material: root, site signing and token signing
+ * certificates, revoked serials. Public, so an unenrolled peer may ask.
+ */
+#define EH_TOPIC_CA_TRUST_BUNDLE_GET "ca.trust-bundle.get"
+#define EH_TOPIC_CA_TRUST_BUNDLE_CHANGED "ca.trust-bundle.changed"
+#define EH_KEY_BUNDLE_JSON "bundle-json" /* s: JWKS with x5c, plus "revoked" */
+#define EH_KEY_BUNDLE_PEM "bundle-pem"   /* s: the certificates, PEM */
+#define EH_KEY_VERSION "version"         /* t: grows with every change */
+
+/*
+ * ca.link-peer.check (request, local; the ca plugin responds)
+ * The link server asks whether a client certificate presented on the link
+ * is a current role certificate of this site (issued by the root, in date,
+ * not revoked), and which roles it carries.
+ */
+#define EH_TOPIC_CA_LINK_PEER_CHECK "ca.link-peer.check"
+#define EH_KEY_CERTIFICATE_PEM "certificate-pem" /* s */
+/* reply: serial (s), roles (as) */
+
+/*
+ * ca.certificate.revoked (event, linkable; the ca plugin publishes)
+ * A certificate was revoked; links authenticated with it are closed.
+ */
+#define EH_TOPIC_CA_CERTIFICATE_REVOKED "ca.certificate.revoked"
+#define EH_KEY_REASON "reason" /* s */
 
 /* ── test plugins (plugins/test/) ─────────────────────────────────────── */
 

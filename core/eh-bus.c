@@ -40,6 +40,7 @@ struct _EhBusRequest {
   const EhBusTopic *topic;
   GSource *timeout;
   gboolean done; /* the task has returned */
+  EhBusOrigin *origin; /* NULL: asked on this host */
 };
 
 static EhBusEntry *
@@ -267,7 +268,7 @@ eh_bus_publish (EhBus *bus, const char *topic, GVariant *payload, GError **error
   if (def == NULL || !eh_bus_check_payload (topic, def->payload, owned, error))
     return FALSE;
   eh_bus_hub_deliver_local (bus->hub, topic, owned);
-  if (def->scope == EH_BUS_LINKABLE && bus->hub->link_funcs != NULL)
+  if ((def->scope & EH_BUS_LINKABLE) != 0 && bus->hub->link_funcs != NULL)
     bus->hub->link_funcs->forward_event (bus->hub->link, topic, owned);
   return TRUE;
 }
@@ -281,7 +282,7 @@ eh_bus_hub_deliver_remote_event (EhBusHub *hub, const char *topic, GVariant *pay
 
   if (def == NULL || !eh_bus_check_payload (topic, def->payload, owned, error))
     return FALSE;
-  if (def->scope != EH_BUS_LINKABLE) {
+  if ((def->scope & EH_BUS_LINKABLE) == 0) {
     g_set_error (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED,
                  "bus topic \"%s\" may not cross the link", topic);
     return FALSE;
@@ -387,6 +388,12 @@ eh_bus_request_complete (EhBusRequest *request, GVariant *reply, const GError *e
     g_task_return_error (request->task, g_error_copy (error));
 }
 
+const EhBusOrigin *
+eh_bus_request_get_origin (EhBusRequest *request)
+{
+  return request->origin;
+}
+
 const char *
 eh_bus_request_get_topic (EhBusRequest *request)
 {
@@ -477,10 +484,10 @@ eh_bus_request (EhBus *bus, const char *topic, GVariant *payload, guint timeout_
     return;
   }
   responder = g_hash_table_lookup (bus->hub->responders, topic);
-  if (responder == NULL && (def->scope != EH_BUS_LINKABLE || bus->hub->link_funcs == NULL)) {
+  if (responder == NULL && ((def->scope & EH_BUS_LINKABLE) == 0 || bus->hub->link_funcs == NULL)) {
     g_task_return_new_error (task, EH_ERROR, EH_ERROR_NO_RESPONDER,
                              "no responder for bus topic \"%s\" on this host%s", topic,
-                             def->scope == EH_BUS_LINKABLE ? " and no upstream link" : "");
+                             (def->scope & EH_BUS_LINKABLE) != 0 ? " and no upstream link" : "");
     return;
   }
   request = g_new0 (EhBusRequest, 1);

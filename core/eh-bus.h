@@ -68,6 +68,27 @@ void eh_bus_request (EhBus *bus, const char *topic, GVariant *payload, guint tim
 /* (transfer full) the checked reply */
 GVariant *eh_bus_request_finish (EhBus *bus, GAsyncResult *result, GError **error);
 
+/**
+ * EhBusOrigin:
+ * @authenticated: the peer presented a role certificate the site accepted
+ * @peer_address: the peer's IP address
+ * @serial: (nullable): serial of that certificate (lower-case hex)
+ * @roles: the roles that certificate carries (empty when not authenticated)
+ *
+ * Where a request that came over the bus link from a downstream host came
+ * from, as the link server verified it. A peer that has not enrolled yet
+ * may only use topics marked EH_BUS_LINKABLE_OPEN.
+ */
+typedef struct {
+  gboolean authenticated;
+  const char *peer_address;
+  const char *serial;
+  const char *const *roles;
+} EhBusOrigin;
+
+/* (nullable) (transfer none) NULL when the request was made on this host */
+const EhBusOrigin *eh_bus_request_get_origin (EhBusRequest *request);
+
 /* the request's topic */
 const char *eh_bus_request_get_topic (EhBusRequest *request);
 /* @reply: (transfer floating); checked against the topic's reply fields */

@@ -20,6 +20,7 @@ typedef struct _EhCore EhCore;
 typedef struct _EhDbusService EhDbusService;
 
 #define EH_CORE_GROUP "core"
+#define EH_SITE_GROUP "site"
 #define EH_PLUGIN_FILE_PREFIX "ehttpd-plugin-"
 
 struct _EhPlugin {
@@ -37,6 +38,8 @@ struct _EhPlugin {
 
 /* the [core] keys; data/ehttpd.conf is generated from these */
 const EhConfigKey *eh_core_config_keys (void);
+/* the [site] keys: the host's names and its link to the upstream site */
+const EhConfigKey *eh_site_config_keys (void);
 
 /* @config: (transfer full) */
 EhCore *eh_core_new (EhConfig *config, gboolean allow_test_plugins, GError **error);

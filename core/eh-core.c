@@ -48,10 +48,25 @@ static const EhConfigKey eh_core_keys[] = {
   EH_CONFIG_KEY_END
 };
 
+/* the host's place in the site: shared by the bus link and the host identity */
+static const EhConfigKey eh_site_keys[] = {
+  { "names", EH_CONFIG_STRING_LIST, NULL, 0, 0, "DNS names and IP addresses this host is reached by, for its role certificate (default: host name, localhost and the HTTPS listen addresses)" },
+  { "upstream", EH_CONFIG_STRING, NULL, 0, 0, "the site's URL (https://HOST:PORT) for the bus link; empty on the site server" },
+  { "root-fingerprint", EH_CONFIG_STRING, NULL, 0, 0, "sha256:… of the site's root; the link refuses any other (ehttpctl ca show prints it)" },
+  { "join-token", EH_CONFIG_STRING, NULL, 0, 0, "one-time token for enrolling with the site (ehttpctl join-token create)" },
+  EH_CONFIG_KEY_END
+};
+
 const EhConfigKey *
 eh_core_config_keys (void)
 {
   return eh_core_keys;
+}
+
+const EhConfigKey *
+eh_site_config_keys (void)
+{
+  return eh_site_keys;
 }
 
 static void
@@ -129,7 +144,8 @@ eh_core_new (EhConfig *config, gboolean allow_test_plugins, GError **error)
   EhCore *core;
   EhTls *tls;
 
-  if (!eh_config_declare_group (config, EH_CORE_GROUP, eh_core_keys, error))
+  if (!eh_config_declare_group (config, EH_CORE_GROUP, eh_core_keys, error) ||
+      !eh_config_declare_group (config, EH_SITE_GROUP, eh_site_keys, error))
     return NULL;
   if (!eh_tls_set_priority (eh_config_get_string (config, EH_CORE_GROUP, "tls-priority"), error))
     return NULL;
@@ -348,7 +364,7 @@ eh_core_start (EhCore *core, GError **error)
     eh_core_start_plugin (core, g_ptr_array_index (core->plugins, i));
   undeclared = eh_config_get_undeclared_groups (core->config);
   for (guint i = 0; undeclared[i] != NULL; i++) {
-    if (!eh_core_has_plugin (core, undeclared[i]) && g_strcmp0 (undeclared[i], "site") != 0)
+    if (!eh_core_has_plugin (core, undeclared[i]))
       g_warning ("config group [%s] belongs to no plugin on this host; ignored", undeclared[i]);
   }
   return TRUE;
@@ -375,7 +391,8 @@ eh_core_reload (EhCore *core, const char *config_path, GError **error)
     g_autoptr (EhConfig) fresh = eh_config_load (config_path, FALSE, error);
 
     /* check the new files fully before anything changes */
-    if (fresh == NULL || !eh_config_declare_group (fresh, EH_CORE_GROUP, eh_core_keys, error))
+    if (fresh == NULL || !eh_config_declare_group (fresh, EH_CORE_GROUP, eh_core_keys, error) ||
+        !eh_config_declare_group (fresh, EH_SITE_GROUP, eh_site_keys, error))
       return FALSE;
     for (guint i = 0; i < core->plugins->len; i++) {
       EhPlugin *plugin = g_ptr_array_index (core->plugins, i);
