@@ -111,7 +111,7 @@ check_tools() {
   need_tool nginx nginx-light
   need_tool ab apache2-utils
   [ -x "$build/core/ehttpd" ] || die "$build/core/ehttpd is missing (run make build)"
-  [ -x "$build/core/ehttpctl" ] || die "$build/core/ehttpctl is missing (run make build)"
+  [ -x "$build/core/ctl/ehttpctl" ] || die "$build/core/ctl/ehttpctl is missing (run make build)"
   [ -f "$build/core/libehttpd-core.so" ] || die "$build/core/libehttpd-core.so is missing (run make build)"
   [ -f "$build/plugins/test/ehttpd-plugin-test-echo.so" ] ||
     die "$build/plugins/test/ehttpd-plugin-test-echo.so is missing (run make build)"
@@ -121,7 +121,7 @@ check_tools() {
 # cannot change them half way
 snapshot_build() {
   mkdir -p "$work/bin" "$work/plugins"
-  cp "$build/core/ehttpd" "$build/core/ehttpctl" "$build/core/libehttpd-core.so" "$work/bin/"
+  cp "$build/core/ehttpd" "$build/core/ctl/ehttpctl" "$build/core/libehttpd-core.so" "$work/bin/"
   install -m 0644 "$build/plugins/test/ehttpd-plugin-test-echo.so" "$work/plugins/"
   ehttpd="$work/bin/ehttpd"
   ehttpctl="$work/bin/ehttpctl"

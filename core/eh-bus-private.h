@@ -39,6 +39,22 @@ void eh_bus_hub_set_link (EhBusHub *hub, const EhBusLinkFuncs *funcs, gpointer l
 gboolean eh_bus_hub_deliver_remote_event (EhBusHub *hub, const char *topic, GVariant *payload,
                                           GError **error);
 
+/**
+ * eh_bus_hub_request_from_link:
+ * @payload: (transfer floating): the request fields
+ * @origin: where it came from, as the link server verified it (copied)
+ *
+ * Asks a request that came over the bus link from a downstream host. Only
+ * a local responder answers it (it never goes further up the link); the
+ * responder sees @origin through eh_bus_request_get_origin(). A topic that
+ * is not linkable, or not LINKABLE_OPEN for an unauthenticated origin,
+ * fails with EH_ERROR_PERMISSION_DENIED. Finish with eh_bus_request_finish()
+ * (its @bus may be NULL).
+ */
+void eh_bus_hub_request_from_link (EhBusHub *hub, const char *topic, GVariant *payload,
+                                   const EhBusOrigin *origin, guint timeout_ms,
+                                   GAsyncReadyCallback callback, gpointer user_data);
+
 /* checks an a{sv} against a field list (NULL list: empty dictionary only) */
 gboolean eh_bus_check_payload (const char *topic, const EhBusField *fields, GVariant *payload,
                                GError **error);

@@ -115,8 +115,10 @@ static const EhBusTopic eh_bus_topics[] = {
     link_peer_reply, "is this link peer's certificate a current role certificate?" },
   { EH_TOPIC_CA_CERTIFICATE_REVOKED, EH_BUS_EVENT, EH_BUS_LINKABLE, certificate_revoked, NULL,
     "a certificate was revoked" },
-  { EH_TOPIC_TEST_ECHO, EH_BUS_REQUEST, EH_BUS_LINKABLE, text_only, text_only,
+  { EH_TOPIC_TEST_ECHO, EH_BUS_REQUEST, EH_BUS_LINKABLE_OPEN, text_only, text_only,
     "test: echo the text back" },
+  { EH_TOPIC_TEST_SECRET, EH_BUS_REQUEST, EH_BUS_LINKABLE, text_only, text_only,
+    "test: echo the text back, to enrolled link peers only" },
   { EH_TOPIC_TEST_PING, EH_BUS_EVENT, EH_BUS_LINKABLE, ping, NULL, "test: a counted event" },
   { NULL },
 };

@@ -162,11 +162,18 @@ typedef struct {
 /* ── test plugins (plugins/test/) ─────────────────────────────────────── */
 
 /*
- * test.echo (request, linkable; the test-echo plugin responds)
+ * test.echo (request, linkable, open; the test-echo plugin responds)
  * Replies with the text it was sent; used to test the bus and its link.
+ * Open, so a test edge that has not enrolled can use it.
  */
 #define EH_TOPIC_TEST_ECHO "test.echo"
 #define EH_KEY_TEXT "text" /* s */
+
+/*
+ * test.secret (request, linkable, not open; the test-echo plugin responds)
+ * Like test.echo, but over the link only for an enrolled peer.
+ */
+#define EH_TOPIC_TEST_SECRET "test.secret"
 
 /*
  * test.ping (event, linkable)

@@ -364,6 +364,31 @@ eh_bus_unrespond (EhBus *bus, guint id)
   g_hash_table_foreach_remove (bus->hub->responders, eh_bus_entry_has_id, GUINT_TO_POINTER (id));
 }
 
+static EhBusOrigin *
+eh_bus_origin_copy (const EhBusOrigin *origin)
+{
+  EhBusOrigin *copy = g_new0 (EhBusOrigin, 1);
+
+  copy->authenticated = origin->authenticated;
+  copy->peer_address = g_strdup (origin->peer_address);
+  copy->serial = g_strdup (origin->serial);
+  copy->roles = (const char *const *) g_strdupv ((char **) origin->roles);
+  if (copy->roles == NULL)
+    copy->roles = (const char *const *) g_new0 (char *, 1);
+  return copy;
+}
+
+static void
+eh_bus_origin_free (EhBusOrigin *origin)
+{
+  if (origin == NULL)
+    return;
+  g_free ((char *) origin->peer_address);
+  g_free ((char *) origin->serial);
+  g_strfreev ((char **) origin->roles);
+  g_free (origin);
+}
+
 static void
 eh_bus_request_free (EhBusRequest *request)
 {
@@ -371,6 +396,7 @@ eh_bus_request_free (EhBusRequest *request)
     g_source_destroy (request->timeout);
     g_source_unref (request->timeout);
   }
+  eh_bus_origin_free (request->origin);
   g_object_unref (request->task);
   g_free (request);
 }
@@ -466,14 +492,18 @@ eh_bus_dispatch_request (EhBusHub *hub, EhBusEntry *entry, EhBusRequest *request
   g_source_attach (source, hub->context);
 }
 
-void
-eh_bus_request (EhBus *bus, const char *topic, GVariant *payload, guint timeout_ms,
-                GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+/* @origin: (nullable): NULL for a request made on this host; otherwise it
+ * came over the link and only a local responder may answer it */
+static void
+eh_bus_hub_request (EhBusHub *hub, const char *topic, GVariant *payload, guint timeout_ms,
+                    const EhBusOrigin *origin, GCancellable *cancellable,
+                    GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GVariant) owned = payload != NULL ? g_variant_ref_sink (payload) : NULL;
   g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
   g_autoptr (GError) error = NULL;
   const EhBusTopic *def = eh_bus_checked_topic (topic, EH_BUS_REQUEST, &error);
+  gboolean may_forward;
   EhBusRequest *request;
   EhBusEntry *responder;
 
@@ -483,23 +513,50 @@ eh_bus_request (EhBus *bus, const char *topic, GVariant *payload, guint timeout_
     g_task_return_error (task, g_steal_pointer (&error));
     return;
   }
-  responder = g_hash_table_lookup (bus->hub->responders, topic);
-  if (responder == NULL && ((def->scope & EH_BUS_LINKABLE) == 0 || bus->hub->link_funcs == NULL)) {
+  if (origin != NULL && ((def->scope & EH_BUS_LINKABLE) == 0 ||
+                         (!origin->authenticated && def->scope != EH_BUS_LINKABLE_OPEN))) {
+    g_task_return_new_error (task, EH_ERROR, EH_ERROR_PERMISSION_DENIED,
+                             "bus topic \"%s\" is not open to %s link peers", topic,
+                             (def->scope & EH_BUS_LINKABLE) == 0 ? "any" : "unenrolled");
+    return;
+  }
+  /* a request from the link is never sent further up */
+  may_forward = origin == NULL && (def->scope & EH_BUS_LINKABLE) != 0 && hub->link_funcs != NULL;
+  responder = g_hash_table_lookup (hub->responders, topic);
+  if (responder == NULL && !may_forward) {
     g_task_return_new_error (task, EH_ERROR, EH_ERROR_NO_RESPONDER,
                              "no responder for bus topic \"%s\" on this host%s", topic,
-                             (def->scope & EH_BUS_LINKABLE) != 0 ? " and no upstream link" : "");
+                             (def->scope & EH_BUS_LINKABLE) != 0 && origin == NULL
+                                 ? " and no upstream link" : "");
     return;
   }
   request = g_new0 (EhBusRequest, 1);
   request->task = g_object_ref (task);
   request->topic = def;
+  request->origin = origin != NULL ? eh_bus_origin_copy (origin) : NULL;
   request->timeout = g_timeout_source_new (timeout_ms > 0 ? timeout_ms : EH_BUS_DEFAULT_TIMEOUT_MS);
   g_source_set_callback (request->timeout, eh_bus_request_timed_out, request, NULL);
-  g_source_attach (request->timeout, bus->hub->context);
+  g_source_attach (request->timeout, hub->context);
   if (responder != NULL)
-    eh_bus_dispatch_request (bus->hub, responder, request, owned);
+    eh_bus_dispatch_request (hub, responder, request, owned);
   else
-    bus->hub->link_funcs->forward_request (bus->hub->link, request, owned);
+    hub->link_funcs->forward_request (hub->link, request, owned);
+}
+
+void
+eh_bus_request (EhBus *bus, const char *topic, GVariant *payload, guint timeout_ms,
+                GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  eh_bus_hub_request (bus->hub, topic, payload, timeout_ms, NULL, cancellable, callback, user_data);
+}
+
+void
+eh_bus_hub_request_from_link (EhBusHub *hub, const char *topic, GVariant *payload,
+                              const EhBusOrigin *origin, guint timeout_ms,
+                              GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (origin != NULL);
+  eh_bus_hub_request (hub, topic, payload, timeout_ms, origin, NULL, callback, user_data);
 }
 
 GVariant *

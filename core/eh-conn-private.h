@@ -48,6 +48,17 @@ EhConn *eh_conn_new (GSocketConnection *socket_conn, GIOStream *tls_stream, EhFr
 void eh_conn_abort (EhConn *conn);
 /* %TRUE while a request is being read or answered (not idle between requests) */
 gboolean eh_conn_is_busy (EhConn *conn);
+/**
+ * eh_conn_upgrade:
+ *
+ * After a 101 answer: the connection now speaks another protocol. Its
+ * deadlines stop (that protocol has its own), it no longer counts as busy
+ * at shutdown, and the caller reads and writes the returned stream — the
+ * TLS (or TCP) stream under the request checker — directly. The connection
+ * still counts against the front's caps until it is closed.
+ * Returns: (transfer full): the raw stream
+ */
+GIOStream *eh_conn_upgrade (EhConn *conn);
 /* the front tells when a request is dispatched and when its answer is written */
 void eh_conn_request_began (EhConn *conn);
 void eh_conn_request_ended (EhConn *conn);

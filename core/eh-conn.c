@@ -50,6 +50,7 @@ struct _EhConn {
   guint answering; /* requests handed to libsoup and not yet answered */
   gboolean refused;
   gboolean closed;
+  gboolean upgraded; /* handed to a protocol of its own (the bus link) */
   EhConnClosedFunc closed_func;
   EhConnEndedFunc ended_func;
   gpointer closed_data;
@@ -280,7 +281,7 @@ static void
 eh_conn_arm_deadline (EhConn *conn, guint ms)
 {
   eh_conn_clear_deadline (conn);
-  if (ms == 0)
+  if (ms == 0 || conn->upgraded)
     return;
   conn->deadline = g_timeout_source_new (ms);
   g_source_set_callback (conn->deadline, eh_conn_deadline_passed, conn, NULL);
@@ -334,6 +335,9 @@ eh_conn_ended (EhConn *conn)
 gboolean
 eh_conn_is_busy (EhConn *conn)
 {
+  /* an upgraded connection has no request to finish: shutdown ends it */
+  if (conn->upgraded)
+    return FALSE;
   return conn->answering > 0 || conn->last_state != EH_FRAMING_STATE_IDLE ||
          conn->input->ready->len > 0;
 }
@@ -354,6 +358,14 @@ eh_conn_request_ended (EhConn *conn)
     conn->answering--;
   if (conn->answering == 0 && conn->last_state == EH_FRAMING_STATE_IDLE && !conn->closed)
     eh_conn_arm_deadline (conn, conn->timeouts.idle_timeout_ms);
+}
+
+GIOStream *
+eh_conn_upgrade (EhConn *conn)
+{
+  conn->upgraded = TRUE;
+  eh_conn_clear_deadline (conn);
+  return g_object_ref (conn->stream);
 }
 
 void

@@ -18,6 +18,8 @@ G_BEGIN_DECLS
 
 typedef struct _EhCore EhCore;
 typedef struct _EhDbusService EhDbusService;
+typedef struct _EhLink EhLink;
+typedef struct _EhIdentity EhIdentity;
 
 #define EH_CORE_GROUP "core"
 #define EH_SITE_GROUP "site"
@@ -67,6 +69,10 @@ const char *eh_core_get_state_dir (EhCore *core);
 gint64 eh_core_get_start_time (EhCore *core);
 void eh_core_set_dbus (EhCore *core, EhDbusService *dbus);
 EhDbusService *eh_core_get_dbus (EhCore *core);
+/* (nullable) the bus link; NULL before eh_core_start() */
+EhLink *eh_core_get_link (EhCore *core);
+/* (nullable) the host's role certificate keeper; NULL before eh_core_start() */
+EhIdentity *eh_core_get_identity (EhCore *core);
 
 /* plugin internals shared by the loader and the core */
 EhPlugin *eh_plugin_new (EhCore *core, const char *name, const char *path);

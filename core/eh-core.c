@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 
 #include "eh-core-private.h"
+#include "eh-identity-private.h"
+#include "eh-link.h"
 
 struct _EhCore {
   EhConfig *config;
@@ -20,6 +22,8 @@ struct _EhCore {
   EhFront *front;
   EhStore *store;
   EhDbusService *dbus;
+  EhLink *link; /* the bus link, both ways; NULL until started */
+  EhIdentity *identity; /* the host's role certificate; NULL until started */
   GPtrArray *plugins;
   gint64 start_time;
   guint shutdown_poll;
@@ -186,6 +190,9 @@ eh_core_free (EhCore *core)
       plugin->desc->stop (plugin);
   }
   g_ptr_array_unref (core->plugins);
+  eh_identity_free (core->identity);
+  /* links end their connections through the front: before it goes */
+  eh_link_free (core->link);
   eh_front_free (core->front);
   eh_tls_free (core->tls);
   g_clear_object (&core->store);
@@ -350,6 +357,34 @@ eh_core_start_plugin (EhCore *core, EhPlugin *plugin)
   plugin->desc->start (plugin);
 }
 
+/* the roles this host runs: its plugins, less the test-only ones */
+static EhIdentity *
+eh_core_new_identity (EhCore *core)
+{
+  g_autoptr (GStrvBuilder) roles = g_strv_builder_new ();
+  g_auto (GStrv) list = NULL;
+
+  for (guint i = 0; i < core->plugins->len; i++) {
+    EhPlugin *plugin = g_ptr_array_index (core->plugins, i);
+
+    if (plugin->desc != NULL && !plugin->desc->test_only && plugin->state == EH_PLUGIN_STATE_LOADED)
+      g_strv_builder_add (roles, plugin->name);
+  }
+  list = g_strv_builder_end (roles);
+  return eh_identity_new (core->bus, core->tls, core->config, core->state_dir,
+                          (const char *const *) list);
+}
+
+/* the host asks for its certificate once every plugin has started or failed */
+static void
+eh_core_plugin_state_changed (const char *topic, GVariant *payload, gpointer user_data)
+{
+  EhCore *core = user_data;
+
+  if (eh_core_is_settled (core))
+    eh_identity_start (core->identity);
+}
+
 gboolean
 eh_core_start (EhCore *core, GError **error)
 {
@@ -360,8 +395,17 @@ eh_core_start (EhCore *core, GError **error)
   if (!eh_core_listen_all (core, "http-listen", FALSE, error) ||
       !eh_core_listen_all (core, "https-listen", TRUE, error))
     return FALSE;
+  core->link = eh_link_new (core->hub, core->front, core->config, EH_SITE_GROUP, core->state_dir,
+                            error);
+  if (core->link == NULL)
+    return FALSE;
+  eh_link_start (core->link);
+  core->identity = eh_core_new_identity (core);
+  eh_bus_subscribe (core->bus, EH_TOPIC_PLUGIN_STATE, eh_core_plugin_state_changed, core, NULL);
   for (guint i = 0; i < core->plugins->len; i++)
     eh_core_start_plugin (core, g_ptr_array_index (core->plugins, i));
+  if (eh_core_is_settled (core))
+    eh_identity_start (core->identity);
   undeclared = eh_config_get_undeclared_groups (core->config);
   for (guint i = 0; undeclared[i] != NULL; i++) {
     if (!eh_core_has_plugin (core, undeclared[i]))
@@ -512,6 +556,18 @@ void
 eh_core_set_dbus (EhCore *core, EhDbusService *dbus)
 {
   core->dbus = dbus;
+}
+
+EhIdentity *
+eh_core_get_identity (EhCore *core)
+{
+  return core->identity;
+}
+
+EhLink *
+eh_core_get_link (EhCore *core)
+{
+  return core->link;
 }
 
 EhDbusService *

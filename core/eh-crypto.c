@@ -4,9 +4,14 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gnutls/crypto.h>
+#include <gnutls/pkcs11.h>
 
 #include "eh-crypto.h"
 #include "eh-error.h"
@@ -14,6 +19,9 @@
 #define EH_CRYPTO_MAX_CHAIN       16
 #define EH_CRYPTO_SHA256_LEN      32
 #define EH_CRYPTO_FINGERPRINT_TAG "sha256:"
+#define EH_CRYPTO_MAX_KEY_FILE    (64 * 1024)
+#define EH_CRYPTO_PKCS11_SCHEME   "pkcs11:"
+#define EH_CRYPTO_PIN_VALUE       "pin-value="
 
 static const struct {
   EhKeyType type;
@@ -327,6 +335,322 @@ eh_crypto_key_matches_cert (gnutls_x509_privkey_t key, gnutls_x509_crt_t cert, G
     return FALSE;
   }
   return TRUE;
+}
+
+/* PKCS#11 modules registered so far, by path; GnuTLS's provider list is not thread-safe */
+static GMutex eh_crypto_pkcs11_lock;
+static GHashTable *eh_crypto_pkcs11_modules;
+
+gboolean
+eh_crypto_pkcs11_add_module (const char *module_path, GError **error)
+{
+  g_autoptr (GMutexLocker) locker = NULL;
+  int rc;
+
+  if (module_path == NULL || *module_path == '\0') {
+    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "no PKCS#11 module path given");
+    return FALSE;
+  }
+  locker = g_mutex_locker_new (&eh_crypto_pkcs11_lock);
+  if (eh_crypto_pkcs11_modules == NULL) {
+    /* manual: only the modules named here, never the system's p11-kit list */
+    rc = gnutls_pkcs11_init (GNUTLS_PKCS11_FLAG_MANUAL, NULL);
+    if (rc < 0) {
+      g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "cannot initialize PKCS#11 support: %s",
+                   gnutls_strerror (rc));
+      return FALSE;
+    }
+    eh_crypto_pkcs11_modules = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  }
+  if (g_hash_table_contains (eh_crypto_pkcs11_modules, module_path))
+    return TRUE;
+  /* a bare name is p11-kit's to find in its module directory */
+  if (g_path_is_absolute (module_path) && !g_file_test (module_path, G_FILE_TEST_IS_REGULAR)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "PKCS#11 module %s: no such file",
+                 module_path);
+    return FALSE;
+  }
+  rc = gnutls_pkcs11_add_provider (module_path, NULL);
+  if (rc < 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "cannot load the PKCS#11 module %s: %s",
+                 module_path, gnutls_strerror (rc));
+    return FALSE;
+  }
+  g_hash_table_add (eh_crypto_pkcs11_modules, g_strdup (module_path));
+  g_debug ("PKCS#11 module %s loaded", module_path);
+  return TRUE;
+}
+
+static gboolean
+eh_crypto_pkcs11_have_modules (void)
+{
+  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&eh_crypto_pkcs11_lock);
+
+  return eh_crypto_pkcs11_modules != NULL && g_hash_table_size (eh_crypto_pkcs11_modules) > 0;
+}
+
+gboolean
+eh_crypto_location_is_pkcs11 (const char *location)
+{
+  return location != NULL &&
+         g_ascii_strncasecmp (location, EH_CRYPTO_PKCS11_SCHEME,
+                              strlen (EH_CRYPTO_PKCS11_SCHEME)) == 0;
+}
+
+/*
+ * @location fit for a message: in a PKCS#11 URI each pin-value attribute
+ * loses its value, and so does any stray piece after it without an '=',
+ * which can only be more of a PIN with a separator in it
+ */
+static char *
+eh_crypto_location_for_message (const char *location)
+{
+  const gsize scheme_len = strlen (EH_CRYPTO_PKCS11_SCHEME);
+  const gsize tag_len = strlen (EH_CRYPTO_PIN_VALUE);
+  gboolean after_pin = FALSE;
+  GString *text;
+  const char *at;
+
+  if (!eh_crypto_location_is_pkcs11 (location))
+    return g_strdup (location);
+  text = g_string_new_len (location, scheme_len);
+  at = location + scheme_len;
+  while (*at != '\0') {
+    gsize len = strcspn (at, ";?&");
+
+    if (len >= tag_len && g_ascii_strncasecmp (at, EH_CRYPTO_PIN_VALUE, tag_len) == 0) {
+      g_string_append (text, EH_CRYPTO_PIN_VALUE "(hidden)");
+      after_pin = TRUE;
+    } else if (after_pin && memchr (at, '=', len) == NULL) {
+      g_string_append (text, "(hidden)");
+    } else {
+      g_string_append_len (text, at, len);
+      after_pin = FALSE;
+    }
+    at += len;
+    if (*at != '\0')
+      g_string_append_c (text, *at++);
+  }
+  return g_string_free (text, FALSE);
+}
+
+/* the text of a secret buffer gone: wiped over its whole allocation, then freed */
+static void
+eh_crypto_wipe (char *buffer, gsize size)
+{
+  gnutls_memset (buffer, 0, size);
+  g_free (buffer);
+}
+
+/* a secret file's whole text, NUL-terminated (so eh_crypto_free_secret() wipes it all) */
+static char *
+eh_crypto_read_secret (int fd, const char *name, gsize *len_out, GError **error)
+{
+  const gsize size = EH_CRYPTO_MAX_KEY_FILE + 1;
+  char *buffer = g_malloc0 (size + 1);
+  gsize len = 0;
+
+  while (len < size) {
+    gssize n = read (fd, buffer + len, size - len);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int saved = errno;
+
+      eh_crypto_wipe (buffer, size + 1);
+      g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "private key file %s: %s", name,
+                   g_strerror (saved));
+      return NULL;
+    }
+    if (n == 0)
+      break;
+    len += n;
+  }
+  if (len > EH_CRYPTO_MAX_KEY_FILE || memchr (buffer, '\0', len) != NULL) {
+    eh_crypto_wipe (buffer, size + 1);
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                 "private key file %s is not a PEM text of at most %u bytes", name,
+                 EH_CRYPTO_MAX_KEY_FILE);
+    return NULL;
+  }
+  *len_out = len;
+  return buffer;
+}
+
+/* a file a private key may be read from: regular, no access for group or others */
+static gboolean
+eh_crypto_check_key_file (int fd, const char *name, GError **error)
+{
+  struct stat st;
+
+  if (fstat (fd, &st) < 0) {
+    int saved = errno;
+
+    g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "private key file %s: %s", name,
+                 g_strerror (saved));
+    return FALSE;
+  }
+  if (!S_ISREG (st.st_mode)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                 "private key file %s is not a regular file", name);
+    return FALSE;
+  }
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED,
+                 "private key file %s is accessible by group or others (mode %04o); "
+                 "make it 0600 or stricter",
+                 name, (unsigned int) (st.st_mode & 07777));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gnutls_privkey_t
+eh_crypto_privkey_open_file (const char *path, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_auto (gnutls_x509_privkey_t) x509 = NULL;
+  g_auto (gnutls_privkey_t) key = NULL;
+  char *pem;
+  gsize len = 0;
+  int fd;
+
+  /* non-blocking, so a FIFO in the key's place cannot stall the open */
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    int saved = errno;
+    GFileError code = g_file_error_from_errno (saved);
+
+    g_set_error (error, EH_ERROR,
+                 code == G_FILE_ERROR_NOENT   ? EH_ERROR_NOT_FOUND
+                 : code == G_FILE_ERROR_ACCES ? EH_ERROR_PERMISSION_DENIED
+                                              : EH_ERROR_FAILED,
+                 "private key file %s: %s", path, g_strerror (saved));
+    return NULL;
+  }
+  pem = eh_crypto_check_key_file (fd, path, error) ? eh_crypto_read_secret (fd, path, &len, error)
+                                                   : NULL;
+  close (fd);
+  if (pem == NULL)
+    return NULL;
+  x509 = eh_crypto_key_from_pem (pem, len, &local_error);
+  eh_crypto_free_secret (pem);
+  if (x509 == NULL) {
+    g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "private key file %s: ",
+                                path);
+    return NULL;
+  }
+  if (!eh_crypto_check (gnutls_privkey_init (&key), "cannot create a key", error) ||
+      !eh_crypto_check (gnutls_privkey_import_x509 (key, x509, GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE),
+                        "cannot use the private key", error))
+    return NULL;
+  x509 = NULL; /* the key owns it now */
+  return g_steal_pointer (&key);
+}
+
+/* never a prompt: a PIN not in the URI is no PIN at all */
+static int
+eh_crypto_refuse_pin (void *userdata, int attempt, const char *token_url, const char *token_label,
+                      unsigned int flags, char *pin, size_t pin_max)
+{
+  g_debug ("PKCS#11 token \"%s\" wants a PIN the key URI does not give",
+           token_label != NULL ? token_label : "");
+  return -1;
+}
+
+/* why a PKCS#11 key did not open, in the caller's terms */
+static void
+eh_crypto_set_pkcs11_error (int rc, const char *location, GError **error)
+{
+  g_autofree char *shown = eh_crypto_location_for_message (location);
+
+  switch (rc) {
+  case GNUTLS_E_PARSING_ERROR:
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "malformed PKCS#11 URI %s (%s)",
+                 shown, gnutls_strerror (rc));
+    break;
+  case GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE:
+  case GNUTLS_E_PKCS11_REQUESTED_OBJECT_NOT_AVAILBLE:
+    g_set_error (error, EH_ERROR, EH_ERROR_NOT_FOUND,
+                 "no private key matches %s in the registered PKCS#11 tokens", shown);
+    break;
+  case GNUTLS_E_PKCS11_PIN_ERROR:
+  case GNUTLS_E_PKCS11_PIN_EXPIRED:
+  case GNUTLS_E_PKCS11_PIN_LOCKED:
+    /* GnuTLS takes pin-value first, then pin-source */
+    if (strstr (location, EH_CRYPTO_PIN_VALUE) != NULL)
+      g_set_error (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED,
+                   "the token refused the PIN for %s (%s)", shown, gnutls_strerror (rc));
+    else if (strstr (location, "pin-source=") != NULL)
+      g_set_error (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED,
+                   "no PIN from pin-source was accepted for %s: the token refused it, or "
+                   "the file is unreadable (it holds the PIN alone, without a newline)",
+                   shown);
+    else
+      g_set_error (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED,
+                   "the token needs a PIN for %s: add pin-source= or pin-value= to the URI",
+                   shown);
+    break;
+  default:
+    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "cannot open the PKCS#11 key %s: %s", shown,
+                 gnutls_strerror (rc));
+  }
+}
+
+static gnutls_privkey_t
+eh_crypto_privkey_open_pkcs11 (const char *uri, GError **error)
+{
+  g_auto (gnutls_privkey_t) key = NULL;
+  char *lower;
+  int rc;
+
+  if (!eh_crypto_pkcs11_have_modules ()) {
+    g_autofree char *shown = eh_crypto_location_for_message (uri);
+
+    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO,
+                 "cannot open %s: no PKCS#11 module is registered", shown);
+    return NULL;
+  }
+  if (!eh_crypto_check (gnutls_privkey_init (&key), "cannot create a key", error))
+    return NULL;
+  /* set before the import: the key keeps it for every later login */
+  gnutls_privkey_set_pin_function (key, eh_crypto_refuse_pin, NULL);
+  /* p11-kit wants the scheme in lower case, RFC 3986 allows any; the copy may hold the PIN */
+  lower = g_strconcat (EH_CRYPTO_PKCS11_SCHEME, uri + strlen (EH_CRYPTO_PKCS11_SCHEME), NULL);
+  rc = gnutls_privkey_import_url (key, lower, 0);
+  eh_crypto_free_secret (lower);
+  if (rc < 0) {
+    eh_crypto_set_pkcs11_error (rc, uri, error);
+    return NULL;
+  }
+  return g_steal_pointer (&key);
+}
+
+gnutls_privkey_t
+eh_crypto_privkey_open (const char *location, GError **error)
+{
+  if (location == NULL || *location == '\0') {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "no private key location given");
+    return NULL;
+  }
+  if (eh_crypto_location_is_pkcs11 (location))
+    return eh_crypto_privkey_open_pkcs11 (location, error);
+  return eh_crypto_privkey_open_file (location, error);
+}
+
+gnutls_pubkey_t
+eh_crypto_privkey_get_pubkey (gnutls_privkey_t key, GError **error)
+{
+  g_auto (gnutls_pubkey_t) pubkey = NULL;
+
+  g_return_val_if_fail (key != NULL, NULL);
+
+  if (!eh_crypto_check (gnutls_pubkey_init (&pubkey), "cannot create a public key", error) ||
+      !eh_crypto_check (gnutls_pubkey_import_privkey (pubkey, key, 0, 0),
+                        "cannot read the public key of the private key", error))
+    return NULL;
+  return g_steal_pointer (&pubkey);
 }
 
 void

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "eh-dbus-private.h"
+#include "eh-identity-private.h"
 #include "eh-error.h"
+#include "eh-link.h"
 
 struct _EhDbusService {
   EhCore *core;
@@ -117,7 +119,22 @@ eh_dbus_status_variant (EhCore *core)
                          eh_tls_get_fingerprint (tls) != NULL ? eh_tls_get_fingerprint (tls) : "");
   g_variant_dict_insert (&dict, "certificate-not-after", "x", eh_tls_get_not_after (tls));
   g_variant_dict_insert_value (&dict, "plugins", eh_dbus_plugins_variant (core));
+  if (eh_core_get_link (core) != NULL)
+    eh_link_add_status (eh_core_get_link (core), &dict);
   return g_variant_dict_end (&dict);
+}
+
+static void
+eh_dbus_renewed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GDBusMethodInvocation) invocation = user_data;
+  g_autoptr (GError) error = NULL;
+  GVariant *renewed = eh_identity_renew_finish (NULL, result, &error);
+
+  if (renewed == NULL)
+    eh_dbus_return_error (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, g_variant_new_tuple (&renewed, 1));
 }
 
 static void
@@ -137,6 +154,9 @@ eh_dbus_daemon_method (EhPlugin *plugin, const char *method, GVariant *parameter
       eh_dbus_return_error (invocation, error);
     else
       g_dbus_method_invocation_return_value (invocation, NULL);
+  } else if (g_strcmp0 (method, "RenewCertificate") == 0 && eh_core_get_identity (dbus->core) != NULL) {
+    /* answered once the new certificate is installed, or the ca refused */
+    eh_identity_renew (eh_core_get_identity (dbus->core), eh_dbus_renewed, g_object_ref (invocation));
   } else {
     g_dbus_method_invocation_return_error (invocation, EH_ERROR, EH_ERROR_NOT_FOUND,
                                            "no method %s", method);

@@ -43,6 +43,7 @@ typedef struct {
   EhListener *listener;
   char *peer;
   EhConn *conn;               /* (unowned) NULL once closed */
+  GTlsCertificate *peer_certificate; /* the TLS client's leaf, when it sent one */
   SoupServerMessage *latest;  /* the connection's newest message, to detach it by */
 } EhConnInfo;
 
@@ -234,8 +235,7 @@ eh_request_get_range (EhRequest *request)
 GTlsCertificate *
 eh_request_get_peer_certificate (EhRequest *request)
 {
-  /* clients are not asked for certificates yet; mutual TLS comes with the bus link */
-  return NULL;
+  return request->info->peer_certificate;
 }
 
 const char *
@@ -273,6 +273,7 @@ eh_conn_info_unref (EhConnInfo *info)
   if (--info->ref_count > 0)
     return;
   g_clear_object (&info->latest);
+  g_clear_object (&info->peer_certificate);
   g_free (info->peer);
   g_free (info);
 }
@@ -407,7 +408,8 @@ eh_front_admit (EhFront *front, EhRequest *request, const char *method)
     eh_request_respond_text (request, SOUP_STATUS_FORBIDDEN, text);
     return FALSE;
   }
-  if (eh_plugin_get_state (route->owner) != EH_PLUGIN_STATE_RUNNING) {
+  /* endpoints of the core itself (owner NULL) are always served */
+  if (route->owner != NULL && eh_plugin_get_state (route->owner) != EH_PLUGIN_STATE_RUNNING) {
     text = g_strdup_printf ("the %s role is %s on this host", eh_plugin_get_name (route->owner),
                             eh_plugin_state_to_string (eh_plugin_get_state (route->owner)));
     eh_request_respond_text (request, SOUP_STATUS_SERVICE_UNAVAILABLE, text);
@@ -445,6 +447,31 @@ eh_front_dispatch (SoupServer *server, SoupServerMessage *msg, const char *path,
   if (!eh_front_admit (front, request, method))
     return;
   request->route->endpoint.handler (request, request->route->user_data);
+}
+
+GIOStream *
+eh_front_upgrade (EhRequest *request, GIOStream **raw)
+{
+  EhConn *conn = request->info->conn;
+  g_autoptr (GIOStream) stolen = NULL;
+
+  *raw = NULL;
+  if (conn == NULL)
+    return NULL;
+  if (request->dispatched) {
+    request->dispatched = FALSE;
+    eh_conn_request_ended (conn);
+  }
+  *raw = eh_conn_upgrade (conn);
+  /* libsoup lets go of the connection (and may drop the message and this
+   * request with it); closing what it hands back ends the connection */
+  stolen = soup_server_message_steal_connection (request->msg);
+  if (stolen == NULL) {
+    g_clear_object (raw);
+    eh_conn_abort (conn);
+    return NULL;
+  }
+  return g_steal_pointer (&stolen);
 }
 
 /* ── connections ────────────────────────────────────────────────────── */
@@ -520,6 +547,8 @@ eh_front_serve (EhFront *front, EhListener *listener, GSocketConnection *socket_
   info->front = front;
   info->listener = listener;
   info->peer = peer;
+  if (tls_stream != NULL && eh_tls_stream_get_peer_certificate (EH_TLS_STREAM (tls_stream)) != NULL)
+    info->peer_certificate = g_object_ref (eh_tls_stream_get_peer_certificate (EH_TLS_STREAM (tls_stream)));
   conn = eh_conn_new (socket_conn, tls_stream,
                       eh_framing_new (&framing_limits, eh_front_body_cap, front), &timeouts,
                       eh_front_conn_ended, eh_front_conn_closed, info);

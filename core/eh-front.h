@@ -63,8 +63,10 @@ const char *eh_request_get_subpath (EhRequest *request);
 gboolean eh_request_is_https (EhRequest *request);
 /* the Range header the client sent (removed from the message), or NULL */
 const char *eh_request_get_range (EhRequest *request);
-/* (nullable) the client's TLS certificate, when it sent one. Clients are not
- * asked for one yet (mutual TLS arrives with the bus link): NULL for now */
+/* (nullable) (transfer none) the leaf certificate the TLS client sent, if
+ * any. HTTPS listeners ask every client for one and never require it. It is
+ * NOT verified (GnuTLS only checked that the client holds its key):
+ * verifying it — issuer, dates, revocation, roles — is the caller's job */
 GTlsCertificate *eh_request_get_peer_certificate (EhRequest *request);
 /* the peer's IP address as text */
 const char *eh_request_get_peer_address (EhRequest *request);

@@ -487,3 +487,81 @@ out:
     g_clear_pointer (&bytes[i], g_bytes_unref);
   return ok;
 }
+
+static void
+eh_jws_jwk_set_datum (JsonObject *jwk, const char *member, const gnutls_datum_t *value, guint size)
+{
+  g_autofree guint8 *fixed = NULL;
+  g_autofree char *text = NULL;
+  gnutls_datum_t trimmed = *value;
+
+  /* fixed-width coordinates for curves; minimal big-endian for RSA */
+  if (size > 0) {
+    fixed = g_malloc (size);
+    if (!eh_jws_fixed_width (value, size, fixed))
+      return;
+    text = eh_base64url_encode (fixed, size);
+  } else {
+    while (trimmed.size > 1 && trimmed.data[0] == 0) {
+      trimmed.data++;
+      trimmed.size--;
+    }
+    text = eh_base64url_encode (trimmed.data, trimmed.size);
+  }
+  json_object_set_string_member (jwk, member, text);
+}
+
+JsonObject *
+eh_jws_pubkey_to_jwk (gnutls_pubkey_t key, GError **error)
+{
+  g_autoptr (JsonObject) jwk = json_object_new ();
+  gnutls_datum_t a = { NULL, 0 }, b = { NULL, 0 };
+  gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
+  int algo = gnutls_pubkey_get_pk_algorithm (key, NULL);
+  gboolean ok = FALSE;
+
+  if (algo == GNUTLS_PK_ECDSA && gnutls_pubkey_export_ecc_raw2 (key, &curve, &a, &b, 0) >= 0) {
+    guint size = curve == GNUTLS_ECC_CURVE_SECP256R1 ? 32 : curve == GNUTLS_ECC_CURVE_SECP384R1 ? 48 : 0;
+
+    ok = size > 0;
+    json_object_set_string_member (jwk, "kty", "EC");
+    json_object_set_string_member (jwk, "crv", size == 32 ? "P-256" : "P-384");
+    json_object_set_string_member (jwk, "alg", size == 32 ? "ES256" : "ES384");
+    if (ok) {
+      eh_jws_jwk_set_datum (jwk, "x", &a, size);
+      eh_jws_jwk_set_datum (jwk, "y", &b, size);
+    }
+  } else if (algo == GNUTLS_PK_EDDSA_ED25519 &&
+             gnutls_pubkey_export_ecc_raw2 (key, &curve, &a, NULL, 0) >= 0) {
+    ok = TRUE;
+    json_object_set_string_member (jwk, "kty", "OKP");
+    json_object_set_string_member (jwk, "crv", "Ed25519");
+    json_object_set_string_member (jwk, "alg", "EdDSA");
+    eh_jws_jwk_set_datum (jwk, "x", &a, 32);
+  } else if (algo == GNUTLS_PK_RSA && gnutls_pubkey_export_rsa_raw2 (key, &a, &b, 0) >= 0) {
+    ok = TRUE;
+    json_object_set_string_member (jwk, "kty", "RSA");
+    json_object_set_string_member (jwk, "alg", "RS256");
+    eh_jws_jwk_set_datum (jwk, "n", &a, 0);
+    eh_jws_jwk_set_datum (jwk, "e", &b, 0);
+  }
+  gnutls_free (a.data);
+  gnutls_free (b.data);
+  if (!ok) {
+    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "this kind of key has no JWK form here");
+    return NULL;
+  }
+  return g_steal_pointer (&jwk);
+}
+
+char *
+eh_jws_cert_thumbprint (gnutls_x509_crt_t cert, GError **error)
+{
+  g_autoptr (GBytes) der = eh_crypto_cert_to_der (cert, error);
+  guint8 digest[32];
+
+  if (der == NULL)
+    return NULL;
+  eh_crypto_sha256 (g_bytes_get_data (der, NULL), g_bytes_get_size (der), digest);
+  return eh_base64url_encode (digest, sizeof digest);
+}

@@ -77,4 +77,16 @@ gboolean eh_jws_verify (const char *token, gsize max_bytes, guint allowed_algs, 
                         EhJwsKeyLookupFunc lookup, gpointer user_data, JsonObject **header,
                         GBytes **payload, GError **error);
 
+/**
+ * eh_jws_pubkey_to_jwk:
+ *
+ * The public JWK (RFC 7517/7518/8037) of @key: `kty`, `crv`/`x`/`y` (EC,
+ * fixed width), `x` (Ed25519) or `n`/`e` (RSA), and the `alg` it signs with.
+ * Returns: (transfer full): a new object, or NULL for other key types
+ */
+JsonObject *eh_jws_pubkey_to_jwk (gnutls_pubkey_t key, GError **error);
+
+/* the `x5t#S256` of @cert: base64url of the SHA-256 of its DER */
+char *eh_jws_cert_thumbprint (gnutls_x509_crt_t cert, GError **error);
+
 G_END_DECLS

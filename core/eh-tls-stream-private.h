@@ -43,6 +43,9 @@ void eh_tls_stream_cancel_handshake (EhTlsStream *stream);
 /* "TLS1.3", … once the handshake is done */
 const char *eh_tls_stream_get_protocol (EhTlsStream *stream);
 gboolean eh_tls_stream_is_resumed (EhTlsStream *stream);
+/* (nullable) (transfer none) the leaf certificate the client sent, not
+ * verified beyond its proof of key possession */
+GTlsCertificate *eh_tls_stream_get_peer_certificate (EhTlsStream *stream);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhTlsServerParams, eh_tls_server_params_unref)
 

@@ -63,6 +63,7 @@ struct _EhTlsStream {
   GOutputStream *output;
   gsize send_pending; /* bytes GnuTLS took but could not send yet */
   GSource *handshake_source;
+  GTlsCertificate *peer_certificate; /* the client's leaf, when it sent one */
   EhTlsHandshakeDone handshake_done;
   gpointer handshake_data;
 };
@@ -321,6 +322,7 @@ eh_tls_stream_finalize (GObject *object)
   g_clear_object (&tls->output);
   gnutls_deinit (tls->session);
   eh_tls_server_params_unref (tls->params);
+  g_clear_object (&tls->peer_certificate);
   g_clear_object (&tls->socket_conn);
   G_OBJECT_CLASS (eh_tls_stream_parent_class)->finalize (object);
 }
@@ -365,7 +367,10 @@ eh_tls_stream_new (GSocketConnection *socket_conn, EhTlsServerParams *params, GE
     g_set_error (error, EH_ERROR, EH_ERROR_TLS, "TLS session: %s", gnutls_strerror (rc));
     return NULL;
   }
-  gnutls_certificate_server_set_request (tls->session, GNUTLS_CERT_IGNORE);
+  /* asked, never required: ordinary clients send none; a bus link peer
+   * sends its role certificate. GnuTLS checks that the peer holds its key,
+   * but not who issued it: whoever uses the certificate verifies it */
+  gnutls_certificate_server_set_request (tls->session, GNUTLS_CERT_REQUEST);
   /* the socket is non-blocking (GSocket always is), so GnuTLS sees EAGAIN */
   gnutls_transport_set_int (tls->session, g_socket_get_fd (tls->socket));
   tls->input = g_object_new (EH_TYPE_TLS_INPUT, NULL);
@@ -373,6 +378,26 @@ eh_tls_stream_new (GSocketConnection *socket_conn, EhTlsServerParams *params, GE
   tls->output = g_object_new (EH_TYPE_TLS_OUTPUT, NULL);
   EH_TLS_OUTPUT (tls->output)->tls = tls;
   return g_steal_pointer (&tls);
+}
+
+/* keeps the leaf the client sent, if any; a certificate GLib cannot read is
+ * treated as none */
+static void
+eh_tls_stream_keep_peer_certificate (EhTlsStream *tls)
+{
+  const gnutls_datum_t *peers;
+  unsigned int n_peers = 0;
+  g_autoptr (GByteArray) der = NULL;
+
+  if (gnutls_certificate_type_get (tls->session) != GNUTLS_CRT_X509)
+    return;
+  peers = gnutls_certificate_get_peers (tls->session, &n_peers);
+  if (peers == NULL || n_peers == 0)
+    return;
+  der = g_byte_array_new ();
+  g_byte_array_append (der, peers[0].data, peers[0].size);
+  tls->peer_certificate = g_initable_new (g_tls_backend_get_certificate_type (g_tls_backend_get_default ()),
+                                          NULL, NULL, "certificate", der, NULL);
 }
 
 static void
@@ -417,6 +442,7 @@ eh_tls_stream_handshake_step (GSocket *socket, GIOCondition condition, gpointer 
     if (gnutls_protocol_get_version (tls->session) == GNUTLS_TLS1_3 &&
         !gnutls_session_is_resumed (tls->session))
       gnutls_session_ticket_send (tls->session, 1, 0);
+    eh_tls_stream_keep_peer_certificate (tls);
     eh_tls_stream_handshake_finish (tls, NULL);
   } else if (eh_tls_would_block (rc)) {
     eh_tls_stream_handshake_wait (tls);
@@ -455,4 +481,10 @@ gboolean
 eh_tls_stream_is_resumed (EhTlsStream *tls)
 {
   return gnutls_session_is_resumed (tls->session) != 0;
+}
+
+GTlsCertificate *
+eh_tls_stream_get_peer_certificate (EhTlsStream *tls)
+{
+  return tls->peer_certificate;
 }

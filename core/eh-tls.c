@@ -15,6 +15,7 @@
 
 #include "eh-crypto.h"
 #include "eh-error.h"
+#include "eh-file.h"
 #include "eh-tls-private.h"
 #include "eh-tls-stream-private.h"
 
@@ -236,36 +237,6 @@ eh_tls_load (EhTls *tls, const char *chain_path, const char *key_path, GError **
   return ok;
 }
 
-/* writes @data to a temporary file beside @path, syncs it and renames it over @path */
-static gboolean
-eh_tls_write_atomically (const char *path, const char *data, GError **error)
-{
-  g_autofree char *tmp = g_strdup_printf ("%s.XXXXXX", path);
-  gsize len = strlen (data);
-  gsize done = 0;
-  int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);
-
-  if (fd < 0) {
-    g_set_error (error, EH_ERROR, EH_ERROR_TLS, "%s: %s", tmp, g_strerror (errno));
-    return FALSE;
-  }
-  while (done < len) {
-    gssize n = write (fd, data + done, len - done);
-
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      break;
-    done += n;
-  }
-  if (done < len || fsync (fd) != 0 || close (fd) != 0 || rename (tmp, path) != 0) {
-    g_set_error (error, EH_ERROR, EH_ERROR_TLS, "%s: %s", path, g_strerror (errno));
-    unlink (tmp);
-    return FALSE;
-  }
-  return TRUE;
-}
-
 gboolean
 eh_tls_install (EhTls *tls, const char *chain_pem, const char *key_pem, const char *dest_path,
                 GError **error)
@@ -283,7 +254,7 @@ eh_tls_install (EhTls *tls, const char *chain_pem, const char *key_pem, const ch
     return FALSE;
   }
   both = g_strconcat (chain_pem, "\n", key_pem, NULL);
-  ok = eh_tls_write_atomically (dest_path, both, error) &&
+  ok = eh_file_replace (dest_path, both, strlen (both), 0600, error) &&
        eh_tls_make_current (tls, chain_pem, key_pem, error);
   eh_crypto_free_secret (both);
   return ok;

@@ -15,6 +15,7 @@
 #include "eh-crypto.h"
 #include "eh-dbus.h"
 #include "eh-error.h"
+#include "eh-file.h"
 #include "eh-front.h"
 #include "eh-json.h"
 #include "eh-jws.h"

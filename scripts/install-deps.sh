@@ -9,7 +9,8 @@ set -eu
 build="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libglib2.0-dev-bin libglib2.0-bin
   libsoup-3.0-dev libgnutls28-dev libjson-glib-dev libsqlite3-dev glib-networking"
 run="dbus-daemon dbus-bin openssl curl"
-test="python3 python3-jwt python3-cryptography python3-jwcrypto gnutls-bin util-linux sqlite3"
+test="python3 python3-jwt python3-cryptography python3-jwcrypto gnutls-bin util-linux sqlite3
+  softhsm2"
 bench="nginx-light wrk apache2-utils openssl"
 fuzz="clang libclang-rt-14-dev"
 

@@ -59,7 +59,7 @@ ehttpd development site
 try, in another terminal:
   curl http://127.0.0.1:$http_port/test/echo
   curl --cacert $dev/dev-root.pem https://localhost:$https_port/test/echo
-  DBUS_SESSION_BUS_ADDRESS='$DBUS_SESSION_BUS_ADDRESS' $build/core/ehttpctl --session status
+  DBUS_SESSION_BUS_ADDRESS='$DBUS_SESSION_BUS_ADDRESS' $build/core/ctl/ehttpctl --session status
 Ctrl-C stops it.
 MSG
 exec "$build/core/ehttpd" --config "$dev/ehttpd.conf" --session --allow-test-plugins

@@ -293,6 +293,61 @@ test_linkable_topics_use_the_link (Fixture *f, gconstpointer data)
   eh_bus_hub_set_link (f->hub, NULL, NULL);
 }
 
+static void
+origin_responder (EhBusRequest *request, GVariant *payload, gpointer user_data)
+{
+  const EhBusOrigin *origin = eh_bus_request_get_origin (request);
+  g_autofree char *text_reply = g_strdup_printf ("%s %s %s %s", origin->authenticated ? "yes" : "no",
+                                                 origin->peer_address, origin->serial,
+                                                 origin->roles[0]);
+
+  eh_bus_request_reply (request, text (text_reply));
+}
+
+static void
+test_requests_from_the_link (Fixture *f, gconstpointer data)
+{
+  FakeLink link = { 0 };
+  const char *roles[] = { "dp", NULL };
+  EhBusOrigin origin = { TRUE, "192.0.2.7", "0abc", roles };
+  g_autofree char *serial = g_strdup ("0abc");
+  const char *value = NULL;
+
+  origin.serial = serial;
+  eh_bus_hub_set_link (f->hub, &fake_link_funcs, &link);
+  /* no local responder: refused, never sent further up */
+  eh_bus_hub_request_from_link (f->hub, EH_TOPIC_TEST_ECHO, text ("x"), &origin, 0, on_reply, f);
+  wait_done (f);
+  g_assert_error (f->error, EH_ERROR, EH_ERROR_NO_RESPONDER);
+  g_assert_null (link.forwarded);
+  g_clear_error (&f->error);
+  f->done = FALSE;
+  /* the responder sees a copy of the origin */
+  g_assert_cmpuint (eh_bus_respond (f->b, EH_TOPIC_TEST_SECRET, origin_responder, f, NULL, NULL), >, 0);
+  eh_bus_hub_request_from_link (f->hub, EH_TOPIC_TEST_SECRET, text ("x"), &origin, 0, on_reply, f);
+  serial[0] = 'X';
+  wait_done (f);
+  g_assert_no_error (f->error);
+  g_assert_true (g_variant_lookup (f->reply, EH_KEY_TEXT, "&s", &value));
+  g_assert_cmpstr (value, ==, "yes 192.0.2.7 0abc dp");
+  g_clear_pointer (&f->reply, g_variant_unref);
+  f->done = FALSE;
+  /* an unenrolled peer may not use a topic that is not open */
+  origin.authenticated = FALSE;
+  eh_bus_hub_request_from_link (f->hub, EH_TOPIC_TEST_SECRET, text ("x"), &origin, 0, on_reply, f);
+  wait_done (f);
+  g_assert_error (f->error, EH_ERROR, EH_ERROR_PERMISSION_DENIED);
+  g_clear_error (&f->error);
+  f->done = FALSE;
+  /* nor a local topic, enrolled or not */
+  origin.authenticated = TRUE;
+  eh_bus_hub_request_from_link (f->hub, EH_TOPIC_HOST_CERTIFICATE_INSTALL, NULL, &origin, 0,
+                                on_reply, f);
+  wait_done (f);
+  g_assert_nonnull (f->error);
+  eh_bus_hub_set_link (f->hub, NULL, NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -307,6 +362,7 @@ main (int argc, char **argv)
   ADD ("/eh/bus/bad-reply-is-refused", test_bad_reply_is_refused);
   ADD ("/eh/bus/forget-owner", test_forget_owner);
   ADD ("/eh/bus/linkable-topics-use-the-link", test_linkable_topics_use_the_link);
+  ADD ("/eh/bus/requests-from-the-link", test_requests_from_the_link);
 #undef ADD
   return g_test_run ();
 }

@@ -140,9 +140,39 @@ eh_ctl_reload (EhCtl *ctl, int argc, char **argv)
   return EH_CTL_EXIT_OK;
 }
 
+static int
+eh_ctl_cert_renew (EhCtl *ctl, int argc, char **argv)
+{
+  int exit_code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) renewed = NULL;
+  const char *serial = "", *fingerprint = "";
+
+  if (argc != 0) {
+    g_printerr ("usage: ehttpctl cert renew\n");
+    return EH_CTL_EXIT_USAGE;
+  }
+  reply = eh_ctl_call (ctl, EH_CTL_DAEMON_PATH, EH_CTL_DAEMON_IFACE, "RenewCertificate", NULL,
+                       G_VARIANT_TYPE ("(a{sv})"), &exit_code);
+  if (reply == NULL)
+    return exit_code;
+  renewed = g_variant_get_child_value (reply, 0);
+  if (ctl->json) {
+    g_autoptr (JsonNode) root = json_gvariant_serialize (renewed);
+
+    eh_ctl_print_json (root);
+    return EH_CTL_EXIT_OK;
+  }
+  g_variant_lookup (renewed, "serial", "&s", &serial);
+  g_variant_lookup (renewed, "fingerprint", "&s", &fingerprint);
+  g_print ("renewed: serial %s, now serving %s\n", serial, fingerprint);
+  return EH_CTL_EXIT_OK;
+}
+
 const EhCtlCommand eh_ctl_core_commands[] = {
   { "status", "", "show the daemon, its listeners, certificate and plugins", eh_ctl_status },
   { "plugins", "", "list plugins with their state and any failure reason", eh_ctl_plugins },
   { "reload", "", "re-read configuration and certificate (admin)", eh_ctl_reload },
+  { "cert renew", "", "get a new role certificate for this host now and serve it (admin)", eh_ctl_cert_renew },
   { NULL },
 };

@@ -44,5 +44,6 @@ GVariant *eh_ctl_call (EhCtl *ctl, const char *path, const char *interface, cons
 void eh_ctl_print_json (JsonNode *node);
 
 extern const EhCtlCommand eh_ctl_core_commands[];
+extern const EhCtlCommand eh_ctl_ca_commands[]; /* plugins/ca/ctl/ */
 
 G_END_DECLS

@@ -13,6 +13,7 @@
 /* every command table ehttpctl knows; roles add theirs here */
 static const EhCtlCommand *const eh_ctl_tables[] = {
   eh_ctl_core_commands,
+  eh_ctl_ca_commands,
   NULL,
 };
 

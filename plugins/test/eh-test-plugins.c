@@ -146,6 +146,11 @@ eh_test_echo_start (EhPlugin *plugin)
     eh_plugin_start_done (plugin, error);
     return;
   }
+  if (eh_bus_respond (eh_plugin_get_bus (plugin), EH_TOPIC_TEST_SECRET, eh_test_echo_respond, echo,
+                      NULL, &error) == 0) {
+    eh_plugin_start_done (plugin, error);
+    return;
+  }
   eh_bus_subscribe (eh_plugin_get_bus (plugin), EH_TOPIC_TEST_PING, eh_test_echo_pinged, echo, NULL);
   if (!eh_plugin_export_dbus (plugin, eh_test_echo_dbus_xml, eh_test_echo_dbus, echo, &error)) {
     eh_plugin_start_done (plugin, error);
@@ -256,4 +261,251 @@ const EhPluginDesc eh_test_slow_plugin = {
   .test_only = TRUE,
   .config_keys = eh_test_slow_keys,
   .start = eh_test_slow_start,
+};
+
+/* ── test-relay ─────────────────────────────────────────────────────── */
+
+/* HTTP in front of the bus, so the e2e tests can drive requests and events
+ * on a host (and see them cross the bus link) with a plain HTTP client */
+
+typedef struct {
+  EhPlugin *plugin;
+  guint pings;
+  guint32 last_sequence;
+} EhTestRelay;
+
+typedef struct {
+  SoupServerMessage *msg;
+} EhTestRelayCall;
+
+/* (transfer full) the query parameter @name, or NULL */
+static char *
+eh_test_relay_param (EhRequest *request, const char *name)
+{
+  GUri *uri = soup_server_message_get_uri (eh_request_get_message (request));
+  g_autoptr (GHashTable) params = NULL;
+
+  if (g_uri_get_query (uri) == NULL)
+    return NULL;
+  params = g_uri_parse_params (g_uri_get_query (uri), -1, "&", G_URI_PARAMS_NONE, NULL);
+  return params != NULL ? g_strdup (g_hash_table_lookup (params, name)) : NULL;
+}
+
+static void
+eh_test_relay_answered (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autofree EhTestRelayCall *call = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reply = eh_bus_request_finish (NULL, result, &error);
+  g_autofree char *body = NULL;
+  const char *text = NULL;
+
+  if (reply != NULL) {
+    g_variant_lookup (reply, EH_KEY_TEXT, "&s", &text);
+    body = g_strdup (text);
+    soup_server_message_set_status (call->msg, SOUP_STATUS_OK, NULL);
+  } else {
+    /* the error code as a number, so a test can tell which one came back */
+    body = g_strdup_printf ("error %d: %s", error->domain == EH_ERROR ? error->code : -1,
+                            error->message);
+    soup_server_message_set_status (call->msg, SOUP_STATUS_BAD_GATEWAY, NULL);
+  }
+  soup_server_message_set_response (call->msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, body,
+                                    strlen (body));
+  soup_server_message_unpause (call->msg);
+  g_object_unref (call->msg);
+}
+
+static void
+eh_test_relay_request (EhRequest *request, gpointer user_data)
+{
+  EhTestRelay *relay = user_data;
+  const char *path = eh_request_get_path (request);
+  g_autofree char *text = eh_test_relay_param (request, "text");
+  EhTestRelayCall *call;
+  GVariantDict payload;
+
+  call = g_new0 (EhTestRelayCall, 1);
+  call->msg = g_object_ref (eh_request_get_message (request));
+  soup_server_message_pause (call->msg);
+  g_variant_dict_init (&payload, NULL);
+  g_variant_dict_insert (&payload, EH_KEY_TEXT, "s", text != NULL ? text : "");
+  eh_bus_request (eh_plugin_get_bus (relay->plugin),
+                  g_str_has_prefix (path, "/test/relay/secret") ? EH_TOPIC_TEST_SECRET : EH_TOPIC_TEST_ECHO,
+                  g_variant_dict_end (&payload), 5000, NULL, eh_test_relay_answered, call);
+}
+
+static void
+eh_test_relay_ping (EhRequest *request, gpointer user_data)
+{
+  EhTestRelay *relay = user_data;
+  g_autofree char *sequence = eh_test_relay_param (request, "sequence");
+  g_autoptr (GError) error = NULL;
+  GVariantDict payload;
+
+  g_variant_dict_init (&payload, NULL);
+  g_variant_dict_insert (&payload, EH_KEY_SEQUENCE, "u",
+                         (guint32) g_ascii_strtoull (sequence != NULL ? sequence : "0", NULL, 10));
+  if (!eh_bus_publish (eh_plugin_get_bus (relay->plugin), EH_TOPIC_TEST_PING,
+                       g_variant_dict_end (&payload), &error)) {
+    eh_request_respond_text (request, SOUP_STATUS_INTERNAL_SERVER_ERROR, error->message);
+    return;
+  }
+  eh_request_respond_text (request, SOUP_STATUS_OK, "published");
+}
+
+static void
+eh_test_relay_pings (EhRequest *request, gpointer user_data)
+{
+  EhTestRelay *relay = user_data;
+  g_autofree char *text = g_strdup_printf ("%u %u", relay->pings, relay->last_sequence);
+
+  eh_request_respond_text (request, SOUP_STATUS_OK, text);
+}
+
+static void
+eh_test_relay_pinged (const char *topic, GVariant *payload, gpointer user_data)
+{
+  EhTestRelay *relay = user_data;
+
+  relay->pings++;
+  g_variant_lookup (payload, EH_KEY_SEQUENCE, "u", &relay->last_sequence);
+}
+
+static void
+eh_test_relay_start (EhPlugin *plugin)
+{
+  EhTestRelay *relay = g_new0 (EhTestRelay, 1);
+  const EhEndpoint endpoints[] = {
+    { "GET", "/test/relay/echo", EH_SCHEME_BOTH, 0, eh_test_relay_request },
+    { "GET", "/test/relay/secret", EH_SCHEME_BOTH, 0, eh_test_relay_request },
+    { "GET", "/test/relay/ping", EH_SCHEME_BOTH, 0, eh_test_relay_ping },
+    { "GET", "/test/relay/pings", EH_SCHEME_BOTH, 0, eh_test_relay_pings },
+  };
+  g_autoptr (GError) error = NULL;
+
+  relay->plugin = plugin;
+  eh_plugin_set_data (plugin, relay, g_free);
+  for (guint i = 0; i < G_N_ELEMENTS (endpoints); i++) {
+    if (!eh_plugin_add_endpoint (plugin, &endpoints[i], relay, &error)) {
+      eh_plugin_start_done (plugin, error);
+      return;
+    }
+  }
+  eh_bus_subscribe (eh_plugin_get_bus (plugin), EH_TOPIC_TEST_PING, eh_test_relay_pinged, relay, NULL);
+  eh_plugin_start_done (plugin, NULL);
+}
+
+const EhPluginDesc eh_test_relay_plugin = {
+  .abi_version = EH_PLUGIN_ABI_VERSION,
+  .name = "test-relay",
+  .description = "test: HTTP endpoints that make test.echo requests and publish test.ping",
+  .test_only = TRUE,
+  .start = eh_test_relay_start,
+};
+
+/* ── test-link-peer ─────────────────────────────────────────────────── */
+
+/* stands in for the ca plugin's ca.link-peer.check: accepts any client
+ * certificate signed by the PEM in `issuer=` (a test root), answers with
+ * its serial and `roles=`; also publishes ca.certificate.revoked on demand */
+
+static const EhConfigKey eh_test_link_peer_keys[] = {
+  { "issuer", EH_CONFIG_STRING, NULL, 0, 0, "PEM file of the CA whose certificates are accepted" },
+  { "roles", EH_CONFIG_STRING_LIST, "dp", 0, 0, "the roles every accepted peer gets" },
+  EH_CONFIG_KEY_END
+};
+
+typedef struct {
+  EhPlugin *plugin;
+  gnutls_x509_crt_t issuer;
+} EhTestLinkPeer;
+
+static void
+eh_test_link_peer_free (EhTestLinkPeer *peer)
+{
+  if (peer->issuer != NULL)
+    gnutls_x509_crt_deinit (peer->issuer);
+  g_free (peer);
+}
+
+static void
+eh_test_link_peer_check (EhBusRequest *request, GVariant *payload, gpointer user_data)
+{
+  EhTestLinkPeer *peer = user_data;
+  const char *pem = NULL;
+  g_auto (gnutls_x509_crt_t) cert = NULL;
+  g_auto (GStrv) roles = eh_config_get_string_list (eh_plugin_get_config (peer->plugin),
+                                                    "test-link-peer", "roles");
+  guint8 serial[32];
+  size_t serial_len = sizeof serial;
+  unsigned int status = 0;
+  g_autoptr (GString) hex = g_string_new (NULL);
+  GVariantDict reply;
+
+  g_variant_lookup (payload, EH_KEY_CERTIFICATE_PEM, "&s", &pem);
+  cert = eh_crypto_cert_from_pem (pem, strlen (pem), NULL);
+  if (cert == NULL || peer->issuer == NULL ||
+      gnutls_x509_crt_verify (cert, &peer->issuer, 1, 0, &status) < 0 || status != 0 ||
+      gnutls_x509_crt_get_serial (cert, serial, &serial_len) < 0) {
+    g_autoptr (GError) error = g_error_new (EH_ERROR, EH_ERROR_PERMISSION_DENIED,
+                                            "test-link-peer: not a certificate of the test issuer");
+
+    eh_bus_request_fail (request, error);
+    return;
+  }
+  for (size_t i = 0; i < serial_len; i++)
+    g_string_append_printf (hex, "%02x", serial[i]);
+  g_variant_dict_init (&reply, NULL);
+  g_variant_dict_insert (&reply, EH_KEY_SERIAL, "s", hex->str);
+  g_variant_dict_insert (&reply, EH_KEY_ROLES, "^as", roles);
+  eh_bus_request_reply (request, g_variant_dict_end (&reply));
+}
+
+static void
+eh_test_link_peer_revoke (EhRequest *request, gpointer user_data)
+{
+  EhTestLinkPeer *peer = user_data;
+  g_autofree char *serial = eh_test_relay_param (request, "serial");
+  GVariantDict payload;
+
+  g_variant_dict_init (&payload, NULL);
+  g_variant_dict_insert (&payload, EH_KEY_SERIAL, "s", serial != NULL ? serial : "");
+  g_variant_dict_insert (&payload, EH_KEY_REASON, "s", "test");
+  eh_bus_publish (eh_plugin_get_bus (peer->plugin), EH_TOPIC_CA_CERTIFICATE_REVOKED,
+                  g_variant_dict_end (&payload), NULL);
+  eh_request_respond_text (request, SOUP_STATUS_OK, "revoked");
+}
+
+static void
+eh_test_link_peer_start (EhPlugin *plugin)
+{
+  EhTestLinkPeer *peer = g_new0 (EhTestLinkPeer, 1);
+  const char *issuer = eh_config_get_string (eh_plugin_get_config (plugin), "test-link-peer", "issuer");
+  const EhEndpoint endpoint = { "GET", "/test/link-peer/revoke", EH_SCHEME_BOTH, 0,
+                                eh_test_link_peer_revoke };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *pem = NULL;
+  gsize len = 0;
+
+  peer->plugin = plugin;
+  eh_plugin_set_data (plugin, peer, (GDestroyNotify) eh_test_link_peer_free);
+  if (issuer != NULL && g_file_get_contents (issuer, &pem, &len, &error))
+    peer->issuer = eh_crypto_cert_from_pem (pem, len, &error);
+  if (error != NULL || !eh_plugin_add_endpoint (plugin, &endpoint, peer, &error) ||
+      eh_bus_respond (eh_plugin_get_bus (plugin), EH_TOPIC_CA_LINK_PEER_CHECK,
+                      eh_test_link_peer_check, peer, NULL, &error) == 0) {
+    eh_plugin_start_done (plugin, error);
+    return;
+  }
+  eh_plugin_start_done (plugin, NULL);
+}
+
+const EhPluginDesc eh_test_link_peer_plugin = {
+  .abi_version = EH_PLUGIN_ABI_VERSION,
+  .name = "test-link-peer",
+  .description = "test: answers ca.link-peer.check for certificates of a test issuer",
+  .test_only = TRUE,
+  .config_keys = eh_test_link_peer_keys,
+  .start = eh_test_link_peer_start,
 };

@@ -12,6 +12,8 @@ G_BEGIN_DECLS
 extern const EhPluginDesc eh_test_echo_plugin;  /* endpoints + a bus responder */
 extern const EhPluginDesc eh_test_fail_plugin;  /* registers an endpoint, then fails */
 extern const EhPluginDesc eh_test_slow_plugin;  /* starts slowly, answers slowly */
+extern const EhPluginDesc eh_test_relay_plugin; /* HTTP in front of bus requests and events */
+extern const EhPluginDesc eh_test_link_peer_plugin; /* a stand-in responder of ca.link-peer.check */
 
 #define EH_TEST_BLOB_SIZE (1024 * 1024)
 

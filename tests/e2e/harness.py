@@ -22,9 +22,25 @@ import unittest
 
 BUILD = pathlib.Path(os.environ.get("EH_BUILD_ROOT", "../../build")).resolve()
 EHTTPD = BUILD / "core" / "ehttpd"
-EHTTPCTL = BUILD / "core" / "ehttpctl"
+EHTTPCTL = BUILD / "core" / "ctl" / "ehttpctl"
 PLUGIN_DIR = pathlib.Path(os.environ.get("EH_TEST_PLUGIN_DIR", BUILD / "plugins" / "test"))
 START_TIMEOUT = 20
+
+
+def plugin_dir_with(workdir, *names):
+    """A plugin directory holding the named modules of the build tree, with the
+    modes the loader accepts (role plugins and test plugins side by side)."""
+    directory = pathlib.Path(workdir) / ("plugins-" + "-".join(names))
+    if directory.exists():
+        return directory
+    directory.mkdir()
+    for name in names:
+        found = sorted((BUILD / "plugins").glob(f"**/ehttpd-plugin-{name}.so"))
+        if not found:
+            raise AssertionError(f"no module ehttpd-plugin-{name}.so in {BUILD / 'plugins'}")
+        shutil.copyfile(found[0], directory / found[0].name)
+        os.chmod(directory / found[0].name, 0o644)
+    return directory
 
 
 def run(cmd, check=True, **kw):
@@ -151,6 +167,7 @@ class Host:
     def start(self, expect_ready=True):
         notify_path = self.dir / "notify.sock"
         notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify_path.unlink(missing_ok=True)
         notify.bind(str(notify_path))
         env = self.env()
         env["NOTIFY_SOCKET"] = str(notify_path)

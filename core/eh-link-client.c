@@ -1,0 +1,646 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <libsoup/soup.h>
+
+#include "eh-crypto.h"
+#include "eh-error.h"
+#include "eh-link-client.h"
+#include "eh-link-peer.h"
+#include "eh-link-server.h"
+#include "eh-websocket.h"
+
+#define EH_LINK_FIRST_DELAY_MS 200
+#define EH_LINK_MAX_DELAY_MS 30000
+/* connect, TLS, upgrade: all of it within this */
+#define EH_LINK_ATTEMPT_TIMEOUT_MS 15000
+#define EH_LINK_MAX_RESPONSE_HEAD 16384
+#define EH_LINK_MAX_CHAIN 16
+
+typedef enum {
+  EH_LINK_DOWN,
+  EH_LINK_CONNECTING,
+  EH_LINK_UP,
+} EhLinkState;
+
+struct _EhLinkClient {
+  EhBusHub *hub;
+  EhBus *bus;
+  char *upstream;
+  char *host;
+  guint16 port;
+  guint8 root[32];
+  char *root_text;
+  char *host_pem; /* <state-dir>/tls/host.pem */
+  EhLinkClientEventFunc event_func;
+  gpointer event_data;
+  EhLinkState state;
+  gboolean authenticated;
+  gboolean presented; /* this attempt presented a client certificate */
+  guint delay_ms;
+  GSource *retry;
+  GSource *deadline;
+  GCancellable *cancellable; /* the current attempt */
+  GTlsConnection *tls;
+  GByteArray *head;
+  char *key;
+  EhLinkPeer *peer;
+};
+
+static void eh_link_client_connect (EhLinkClient *client);
+
+/* ── settings ───────────────────────────────────────────────────────── */
+
+static gboolean
+eh_link_client_parse_upstream (EhLinkClient *client, const char *upstream, GError **error)
+{
+  g_autoptr (GUri) uri = upstream != NULL ? g_uri_parse (upstream, G_URI_FLAGS_NONE, NULL) : NULL;
+  const char *path;
+
+  if (uri == NULL || g_strcmp0 (g_uri_get_scheme (uri), "https") != 0 ||
+      g_uri_get_host (uri) == NULL || g_uri_get_host (uri)[0] == '\0' ||
+      g_uri_get_port (uri) <= 0 || g_uri_get_userinfo (uri) != NULL ||
+      g_uri_get_query (uri) != NULL || g_uri_get_fragment (uri) != NULL) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_CONFIG,
+                 "[site] upstream=%s: give the site's URL as https://HOST:PORT",
+                 upstream != NULL ? upstream : "");
+    return FALSE;
+  }
+  path = g_uri_get_path (uri);
+  if (path[0] != '\0' && strcmp (path, "/") != 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_CONFIG,
+                 "[site] upstream=%s: no path; the link is always at " EH_LINK_PATH, upstream);
+    return FALSE;
+  }
+  client->host = g_strdup (g_uri_get_host (uri));
+  client->port = g_uri_get_port (uri);
+  return TRUE;
+}
+
+EhLinkClient *
+eh_link_client_new (EhBusHub *hub, const char *upstream, const char *root_fingerprint,
+                    const char *state_dir, EhLinkClientEventFunc event_func, gpointer user_data,
+                    GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  EhLinkClient *client = g_new0 (EhLinkClient, 1);
+
+  client->hub = hub;
+  if (!eh_link_client_parse_upstream (client, upstream, error)) {
+    eh_link_client_free (client);
+    return NULL;
+  }
+  if (root_fingerprint == NULL || root_fingerprint[0] == '\0') {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_CONFIG,
+                 "[site] upstream= needs root-fingerprint= (sha256:… of the site's root; "
+                 "ehttpctl ca show prints it)");
+    eh_link_client_free (client);
+    return NULL;
+  }
+  if (!eh_crypto_parse_fingerprint (root_fingerprint, client->root, &local_error)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_CONFIG, "[site] root-fingerprint: %s",
+                 local_error->message);
+    eh_link_client_free (client);
+    return NULL;
+  }
+  client->bus = eh_bus_hub_connect (hub, "core-link-client");
+  client->upstream = g_strdup (upstream);
+  client->root_text = g_strdup (root_fingerprint);
+  client->host_pem = g_build_filename (state_dir, "tls", "host.pem", NULL);
+  client->event_func = event_func;
+  client->event_data = user_data;
+  client->delay_ms = EH_LINK_FIRST_DELAY_MS;
+  return client;
+}
+
+/* ── state ──────────────────────────────────────────────────────────── */
+
+static void
+eh_link_client_publish (EhLinkClient *client)
+{
+  GVariantDict payload;
+
+  g_variant_dict_init (&payload, NULL);
+  g_variant_dict_insert (&payload, EH_KEY_STATE, "s", client->state == EH_LINK_UP ? "up" : "down");
+  g_variant_dict_insert (&payload, EH_KEY_AUTHENTICATED, "b",
+                         client->state == EH_LINK_UP && client->authenticated);
+  eh_bus_publish (client->bus, EH_TOPIC_LINK_STATE, g_variant_dict_end (&payload), NULL);
+}
+
+static void
+eh_link_client_clear_source (GSource **source)
+{
+  if (*source != NULL) {
+    g_source_destroy (*source);
+    g_clear_pointer (source, g_source_unref);
+  }
+}
+
+/* drops the attempt's or the link's connection */
+static void
+eh_link_client_drop_connection (EhLinkClient *client)
+{
+  eh_link_client_clear_source (&client->deadline);
+  if (client->cancellable != NULL) {
+    g_cancellable_cancel (client->cancellable);
+    g_clear_object (&client->cancellable);
+  }
+  g_clear_pointer (&client->peer, eh_link_peer_free);
+  if (client->tls != NULL) {
+    /* TLS close may wait for the socket; never on the main context */
+    g_io_stream_close_async (G_IO_STREAM (client->tls), G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+    g_clear_object (&client->tls);
+  }
+  g_clear_pointer (&client->head, g_byte_array_unref);
+  g_clear_pointer (&client->key, g_free);
+}
+
+static gboolean
+eh_link_client_retry (gpointer data)
+{
+  EhLinkClient *client = data;
+
+  g_clear_pointer (&client->retry, g_source_unref);
+  eh_link_client_connect (client);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+eh_link_client_schedule (EhLinkClient *client)
+{
+  /* ±25 % jitter, so edges that lost the site together do not return together */
+  guint delay = client->delay_ms * g_random_double_range (0.75, 1.25);
+
+  eh_link_client_clear_source (&client->retry);
+  client->retry = g_timeout_source_new (delay);
+  g_source_set_callback (client->retry, eh_link_client_retry, client, NULL);
+  g_source_attach (client->retry, NULL);
+  client->delay_ms = CLAMP (client->delay_ms * 2, EH_LINK_FIRST_DELAY_MS, EH_LINK_MAX_DELAY_MS);
+}
+
+static void
+eh_link_client_attempt_failed (EhLinkClient *client, const char *reason)
+{
+  g_message ("bus link to %s: %s; trying again", client->upstream, reason);
+  eh_link_client_drop_connection (client);
+  client->state = EH_LINK_DOWN;
+  eh_link_client_schedule (client);
+}
+
+static void
+eh_link_client_peer_closed (EhLinkPeer *peer, const char *reason, gpointer user_data)
+{
+  EhLinkClient *client = user_data;
+
+  g_message ("bus link to %s down: %s", client->upstream, reason);
+  eh_link_client_drop_connection (client);
+  client->state = EH_LINK_DOWN;
+  client->authenticated = FALSE;
+  eh_link_client_publish (client);
+  eh_link_client_schedule (client);
+}
+
+static void
+eh_link_client_peer_event (EhLinkPeer *peer, const char *topic, GVariant *payload,
+                           gpointer user_data)
+{
+  EhLinkClient *client = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!eh_bus_hub_deliver_remote_event (client->hub, topic, g_variant_ref (payload), &error)) {
+    g_info ("bus link to %s: event refused: %s", client->upstream, error->message);
+    return;
+  }
+  if (client->event_func != NULL)
+    client->event_func (topic, payload, client->event_data);
+}
+
+static const EhLinkPeerFuncs eh_link_client_peer_funcs = {
+  eh_link_client_peer_closed,
+  eh_link_client_peer_event,
+};
+
+/* ── the server's certificate ───────────────────────────────────────── */
+
+/* the chain must reach the pinned root, verify up to it, and name the host */
+static gboolean
+eh_link_client_verify (EhLinkClient *client, GError **error)
+{
+  GTlsCertificate *peer = g_tls_connection_get_peer_certificate (client->tls);
+  gnutls_x509_crt_t chain[EH_LINK_MAX_CHAIN];
+  guint n = 0;
+  gint root = -1;
+  g_autofree char *leaf_fp = NULL;
+  g_autofree char *top_fp = NULL;
+  gnutls_x509_trust_list_t trust = NULL;
+  gnutls_typed_vdata_st purpose = { GNUTLS_DT_KEY_PURPOSE_OID,
+                                    (unsigned char *) GNUTLS_KP_TLS_WWW_SERVER, 0 };
+  unsigned int status = 0;
+  gboolean ok = FALSE;
+
+  for (GTlsCertificate *cert = peer; cert != NULL && n < EH_LINK_MAX_CHAIN;
+       cert = g_tls_certificate_get_issuer (cert)) {
+    g_autoptr (GByteArray) der = NULL;
+    g_autoptr (GBytes) bytes = NULL;
+    g_autofree char *fp = NULL;
+    guint8 digest[32];
+
+    g_object_get (cert, "certificate", &der, NULL);
+    bytes = g_bytes_new (der->data, der->len);
+    chain[n] = eh_crypto_cert_from_der (bytes, NULL);
+    if (chain[n] == NULL)
+      break;
+    eh_crypto_sha256 (der->data, der->len, digest);
+    if (root < 0 && memcmp (digest, client->root, 32) == 0)
+      root = n;
+    n++;
+  }
+  if (n == 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_TLS, "it sent no certificate");
+    return FALSE;
+  }
+  leaf_fp = eh_crypto_cert_fingerprint (chain[0], NULL);
+  top_fp = eh_crypto_cert_fingerprint (chain[n - 1], NULL);
+  if (root < 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_TLS,
+                 "its chain (leaf %s, top %s) does not reach the pinned root %s", leaf_fp, top_fp,
+                 client->root_text);
+    goto out;
+  }
+  if (gnutls_x509_trust_list_init (&trust, 0) < 0 ||
+      gnutls_x509_trust_list_add_cas (trust, &chain[root], 1, 0) != 1) {
+    g_set_error (error, EH_ERROR, EH_ERROR_TLS, "cannot build a trust list");
+    goto out;
+  }
+  /* the pinned root is the anchor: verify leaf … up to (not including) it */
+  if (gnutls_x509_trust_list_verify_crt2 (trust, chain, MAX (root, 1), &purpose, 1, 0, &status,
+                                          NULL) < 0 ||
+      status != 0) {
+    gnutls_datum_t text = { NULL, 0 };
+
+    gnutls_certificate_verification_status_print (status, GNUTLS_CRT_X509, &text, 0);
+    g_set_error (error, EH_ERROR, EH_ERROR_TLS, "its certificate %s does not verify against %s: %s",
+                 leaf_fp, client->root_text, text.data != NULL ? (char *) text.data : "failed");
+    gnutls_free (text.data);
+    goto out;
+  }
+  if (!gnutls_x509_crt_check_hostname2 (chain[0], client->host, 0)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_TLS, "its certificate %s does not name %s", leaf_fp,
+                 client->host);
+    goto out;
+  }
+  ok = TRUE;
+out:
+  /* the trust list owns the root once added; it frees it */
+  if (trust != NULL && root >= 0) {
+    gnutls_x509_trust_list_deinit (trust, 1);
+    chain[root] = NULL;
+  } else if (trust != NULL) {
+    gnutls_x509_trust_list_deinit (trust, 0);
+  }
+  for (guint i = 0; i < n; i++) {
+    if (chain[i] != NULL)
+      gnutls_x509_crt_deinit (chain[i]);
+  }
+  return ok;
+}
+
+/* we check the site's certificate ourselves once the handshake is done */
+static gboolean
+eh_link_client_accept_any (GTlsConnection *tls, GTlsCertificate *cert, GTlsCertificateFlags errors,
+                           gpointer user_data)
+{
+  return TRUE;
+}
+
+/* ── the upgrade ────────────────────────────────────────────────────── */
+
+static gboolean
+eh_link_client_check_response (EhLinkClient *client, gsize head_len, GError **error)
+{
+  g_autoptr (SoupMessageHeaders) headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
+  g_autofree char *reason = NULL;
+  g_autofree char *accept = eh_websocket_accept_for_key (client->key);
+  guint status = 0;
+
+  if (!soup_headers_parse_response ((const char *) client->head->data, head_len, headers, NULL,
+                                    &status, &reason)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "the upstream's answer is not HTTP");
+    return FALSE;
+  }
+  if (status != SOUP_STATUS_SWITCHING_PROTOCOLS) {
+    g_set_error (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED, "the upstream refused the link: %u %s",
+                 status, reason != NULL ? reason : "");
+    return FALSE;
+  }
+  if (!soup_message_headers_header_contains (headers, "Upgrade", "websocket") ||
+      !soup_message_headers_header_contains (headers, "Connection", "Upgrade") ||
+      g_strcmp0 (soup_message_headers_get_one (headers, "Sec-WebSocket-Accept"), accept) != 0 ||
+      g_strcmp0 (soup_message_headers_get_one (headers, "Sec-WebSocket-Protocol"),
+                 EH_LINK_SUBPROTOCOL) != 0 ||
+      soup_message_headers_get_one (headers, "Sec-WebSocket-Extensions") != NULL) {
+    g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "the upstream's upgrade answer is wrong");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+eh_link_client_up (EhLinkClient *client, gsize head_len)
+{
+  g_autoptr (GBytes) rest = g_bytes_new (client->head->data + head_len,
+                                         client->head->len - head_len);
+
+  eh_link_client_clear_source (&client->deadline);
+  g_clear_object (&client->cancellable);
+  g_clear_pointer (&client->head, g_byte_array_unref);
+  client->state = EH_LINK_UP;
+  client->authenticated = client->presented;
+  client->delay_ms = EH_LINK_FIRST_DELAY_MS;
+  client->peer = eh_link_peer_new (G_IO_STREAM (client->tls), client->hub, NULL, rest,
+                                   &eh_link_client_peer_funcs, client);
+  g_message ("bus link to %s up (%s)", client->upstream,
+             client->authenticated ? "authenticated" : "unenrolled: no host certificate yet");
+  eh_link_client_publish (client);
+}
+
+static void eh_link_client_read_head (EhLinkClient *client);
+
+/* the end of the response head, or NULL while it is incomplete */
+static const guint8 *
+eh_link_client_head_end (GByteArray *head)
+{
+  for (guint i = 0; i + 4 <= head->len; i++) {
+    if (memcmp (head->data + i, "\r\n\r\n", 4) == 0)
+      return head->data + i;
+  }
+  return NULL;
+}
+
+static void
+eh_link_client_head_read (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  EhLinkClient *client = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
+  const guint8 *end;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* the client moved on; it may be gone */
+  if (bytes == NULL || g_bytes_get_size (bytes) == 0) {
+    eh_link_client_attempt_failed (client, bytes == NULL ? error->message
+                                                         : "the upstream hung up during the upgrade");
+    return;
+  }
+  g_byte_array_append (client->head, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  end = eh_link_client_head_end (client->head);
+  if (end == NULL) {
+    if (client->head->len > EH_LINK_MAX_RESPONSE_HEAD)
+      eh_link_client_attempt_failed (client, "the upstream's answer head is too large");
+    else
+      eh_link_client_read_head (client);
+    return;
+  }
+  if (!eh_link_client_check_response (client, end + 4 - client->head->data, &error)) {
+    if (g_error_matches (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED))
+      g_warning ("bus link to %s: %s", client->upstream, error->message);
+    eh_link_client_attempt_failed (client, error->message);
+    return;
+  }
+  eh_link_client_up (client, end + 4 - client->head->data);
+}
+
+static void
+eh_link_client_read_head (EhLinkClient *client)
+{
+  g_input_stream_read_bytes_async (g_io_stream_get_input_stream (G_IO_STREAM (client->tls)), 4096,
+                                   G_PRIORITY_DEFAULT, client->cancellable,
+                                   eh_link_client_head_read, client);
+}
+
+static void
+eh_link_client_request_written (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  EhLinkClient *client = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error)) {
+    if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      eh_link_client_attempt_failed (client, error->message);
+    return;
+  }
+  client->head = g_byte_array_new ();
+  eh_link_client_read_head (client);
+}
+
+static void
+eh_link_client_handshaken (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  EhLinkClient *client = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *request = NULL;
+  gboolean v6;
+
+  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error)) {
+    if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      eh_link_client_attempt_failed (client, error->message);
+    return;
+  }
+  if (!eh_link_client_verify (client, &error)) {
+    g_warning ("bus link to %s: refused the upstream's certificate: %s", client->upstream,
+               error->message);
+    eh_link_client_attempt_failed (client, "the upstream's certificate was refused");
+    return;
+  }
+  client->key = eh_websocket_make_key ();
+  v6 = strchr (client->host, ':') != NULL;
+  request = g_strdup_printf ("GET " EH_LINK_PATH " HTTP/1.1\r\n"
+                             "Host: %s%s%s:%u\r\n"
+                             "Upgrade: websocket\r\n"
+                             "Connection: Upgrade\r\n"
+                             "Sec-WebSocket-Key: %s\r\n"
+                             "Sec-WebSocket-Version: 13\r\n"
+                             "Sec-WebSocket-Protocol: " EH_LINK_SUBPROTOCOL "\r\n"
+                             "User-Agent: ehttpd/" EH_VERSION "\r\n\r\n",
+                             v6 ? "[" : "", client->host, v6 ? "]" : "", client->port, client->key);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (client->tls)),
+                                   request, strlen (request), G_PRIORITY_DEFAULT,
+                                   client->cancellable, eh_link_client_request_written, client);
+  /* the buffer must outlive the write: keep it with the attempt */
+  g_object_set_data_full (G_OBJECT (client->cancellable), "request", g_steal_pointer (&request),
+                          g_free);
+}
+
+/* the host's site-issued certificate, when it has one */
+static void
+eh_link_client_present_certificate (EhLinkClient *client)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GTlsCertificate) certificate = NULL;
+
+  client->presented = FALSE;
+  if (!g_file_test (client->host_pem, G_FILE_TEST_EXISTS))
+    return;
+  certificate = g_tls_certificate_new_from_file (client->host_pem, &error);
+  if (certificate == NULL) {
+    g_warning ("bus link: cannot use %s as the client certificate: %s", client->host_pem,
+               error->message);
+    return;
+  }
+  g_tls_connection_set_certificate (client->tls, certificate);
+  client->presented = TRUE;
+}
+
+static void
+eh_link_client_connected (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  EhLinkClient *client = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocketConnection) connection = g_socket_client_connect_to_host_finish (
+      G_SOCKET_CLIENT (source), result, &error);
+  g_autoptr (GSocketConnectable) identity = NULL;
+  GIOStream *tls;
+
+  if (connection == NULL) {
+    if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      eh_link_client_attempt_failed (client, error->message);
+    return;
+  }
+  identity = g_network_address_new (client->host, client->port);
+  tls = g_tls_client_connection_new (G_IO_STREAM (connection), identity, &error);
+  if (tls == NULL) {
+    eh_link_client_attempt_failed (client, error->message);
+    return;
+  }
+  client->tls = G_TLS_CONNECTION (tls);
+  /* no system trust store: the pinned root is the only anchor */
+  g_tls_connection_set_database (client->tls, NULL);
+  /* a full handshake each time, so the current certificate is always presented */
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (tls), "session-resumption-enabled") != NULL)
+    g_object_set (tls, "session-resumption-enabled", FALSE, NULL);
+  g_signal_connect (tls, "accept-certificate", G_CALLBACK (eh_link_client_accept_any), NULL);
+  eh_link_client_present_certificate (client);
+  g_tls_connection_handshake_async (client->tls, G_PRIORITY_DEFAULT, client->cancellable,
+                                    eh_link_client_handshaken, client);
+}
+
+static gboolean
+eh_link_client_attempt_timed_out (gpointer data)
+{
+  EhLinkClient *client = data;
+
+  g_clear_pointer (&client->deadline, g_source_unref);
+  eh_link_client_attempt_failed (client, "no link within the time allowed");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+eh_link_client_connect (EhLinkClient *client)
+{
+  g_autoptr (GSocketClient) socket_client = g_socket_client_new ();
+
+  eh_link_client_drop_connection (client);
+  client->state = EH_LINK_CONNECTING;
+  client->cancellable = g_cancellable_new ();
+  client->deadline = g_timeout_source_new (EH_LINK_ATTEMPT_TIMEOUT_MS);
+  g_source_set_callback (client->deadline, eh_link_client_attempt_timed_out, client, NULL);
+  g_source_attach (client->deadline, NULL);
+  g_socket_client_set_enable_proxy (socket_client, FALSE);
+  g_socket_client_connect_to_host_async (socket_client, client->host, client->port,
+                                         client->cancellable, eh_link_client_connected, client);
+}
+
+/* a new host certificate: present it on a fresh link at once */
+static void
+eh_link_client_certificate_changed (const char *topic, GVariant *payload, gpointer user_data)
+{
+  EhLinkClient *client = user_data;
+
+  client->delay_ms = 0;
+  if (client->state == EH_LINK_UP && client->peer != NULL) {
+    g_message ("bus link to %s: the host certificate changed; reconnecting", client->upstream);
+    eh_link_peer_close (client->peer, 1000, "the host certificate changed");
+  } else {
+    eh_link_client_clear_source (&client->retry);
+    eh_link_client_connect (client);
+  }
+}
+
+void
+eh_link_client_start (EhLinkClient *client)
+{
+  eh_bus_subscribe (client->bus, EH_TOPIC_HOST_CERTIFICATE_CHANGED,
+                    eh_link_client_certificate_changed, client, NULL);
+  eh_link_client_connect (client);
+}
+
+void
+eh_link_client_free (EhLinkClient *client)
+{
+  if (client == NULL)
+    return;
+  eh_link_client_clear_source (&client->retry);
+  eh_link_client_drop_connection (client);
+  if (client->bus != NULL) {
+    eh_bus_hub_forget_owner (client->hub, "core-link-client");
+    eh_bus_free (client->bus);
+  }
+  g_free (client->upstream);
+  g_free (client->host);
+  g_free (client->root_text);
+  g_free (client->host_pem);
+  g_free (client);
+}
+
+void
+eh_link_client_forward_request (EhLinkClient *client, EhBusRequest *request, GVariant *payload)
+{
+  if (client->state != EH_LINK_UP || client->peer == NULL) {
+    g_autoptr (GError) error = g_error_new (EH_ERROR, EH_ERROR_UNAVAILABLE,
+                                            "the bus link to %s is down", client->upstream);
+
+    eh_bus_request_fail (request, error);
+    return;
+  }
+  eh_link_peer_forward_request (client->peer, request, payload);
+}
+
+void
+eh_link_client_send_event (EhLinkClient *client, const char *topic, GVariant *payload)
+{
+  if (client->state == EH_LINK_UP && client->peer != NULL)
+    eh_link_peer_send_event (client->peer, topic, payload);
+}
+
+const char *
+eh_link_client_get_upstream (EhLinkClient *client)
+{
+  return client->upstream;
+}
+
+const char *
+eh_link_client_get_state (EhLinkClient *client)
+{
+  switch (client->state) {
+  case EH_LINK_UP:
+    return "up";
+  case EH_LINK_CONNECTING:
+    return "connecting";
+  case EH_LINK_DOWN:
+    break;
+  }
+  return "down";
+}
+
+gboolean
+eh_link_client_is_authenticated (EhLinkClient *client)
+{
+  return client->state == EH_LINK_UP && client->authenticated;
+}

@@ -1,0 +1,567 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include "eh-websocket.h"
+
+#define EH_WS_READ_CHUNK 16384
+#define EH_WS_PING_INTERVAL_S 30
+#define EH_WS_SILENCE_LIMIT_S 90
+#define EH_WS_CLOSE_WAIT_MS 2000
+/* a peer that leaves this much of our output unread is dropped */
+#define EH_WS_MAX_QUEUED_BYTES (8 * 1024 * 1024)
+
+enum {
+  EH_WS_OP_CONTINUATION = 0x0,
+  EH_WS_OP_TEXT = 0x1,
+  EH_WS_OP_BINARY = 0x2,
+  EH_WS_OP_CLOSE = 0x8,
+  EH_WS_OP_PING = 0x9,
+  EH_WS_OP_PONG = 0xa,
+};
+
+typedef enum {
+  EH_WS_OPEN,
+  EH_WS_CLOSING, /* our close frame is queued or sent */
+  EH_WS_CLOSED,
+} EhWsState;
+
+struct _EhWebsocket {
+  gint ref_count;
+  GIOStream *stream;
+  GPollableInputStream *input;
+  GPollableOutputStream *output;
+  gboolean is_server;
+  gsize max_message;
+  EhWsState state;
+  gboolean peer_closed; /* we got the peer's close frame */
+  GByteArray *in;       /* received, not yet parsed */
+  GByteArray *message;  /* fragments of the message being received */
+  gboolean fragmenting;
+  GQueue out;           /* GBytes frames to write */
+  gsize out_offset;     /* bytes of the head frame already written */
+  gsize out_queued;
+  GSource *read_source;
+  GSource *write_source;
+  GSource *timer;
+  GSource *close_wait;
+  gint64 last_read;
+  char *close_reason;
+  EhWebsocketMessageFunc message_func;
+  EhWebsocketClosedFunc closed_func;
+  gpointer user_data;
+};
+
+static void eh_websocket_watch_input (EhWebsocket *ws);
+static void eh_websocket_flush (EhWebsocket *ws);
+
+static EhWebsocket *
+eh_websocket_ref (EhWebsocket *ws)
+{
+  ws->ref_count++;
+  return ws;
+}
+
+static void
+eh_websocket_clear_source (GSource **source)
+{
+  if (*source != NULL) {
+    g_source_destroy (*source);
+    g_clear_pointer (source, g_source_unref);
+  }
+}
+
+static void
+eh_websocket_stop (EhWebsocket *ws)
+{
+  eh_websocket_clear_source (&ws->read_source);
+  eh_websocket_clear_source (&ws->write_source);
+  eh_websocket_clear_source (&ws->timer);
+  eh_websocket_clear_source (&ws->close_wait);
+}
+
+static void
+eh_websocket_unref (EhWebsocket *ws)
+{
+  if (--ws->ref_count > 0)
+    return;
+  eh_websocket_stop (ws);
+  g_queue_clear_full (&ws->out, (GDestroyNotify) g_bytes_unref);
+  g_byte_array_unref (ws->in);
+  g_byte_array_unref (ws->message);
+  g_object_unref (ws->stream);
+  g_free (ws->close_reason);
+  g_free (ws);
+}
+
+void
+eh_websocket_free (EhWebsocket *ws)
+{
+  if (ws == NULL)
+    return;
+  ws->state = EH_WS_CLOSED;
+  ws->message_func = NULL;
+  ws->closed_func = NULL;
+  eh_websocket_stop (ws);
+  eh_websocket_unref (ws);
+}
+
+gboolean
+eh_websocket_is_open (EhWebsocket *ws)
+{
+  return ws->state == EH_WS_OPEN;
+}
+
+static gboolean
+eh_websocket_report_closed (gpointer data)
+{
+  EhWebsocket *ws = data;
+
+  if (ws->closed_func != NULL)
+    ws->closed_func (ws, ws->close_reason, ws->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* the end, for whatever reason: no more I/O; the owner hears of it later */
+static void
+eh_websocket_finish (EhWebsocket *ws, const char *reason)
+{
+  if (ws->state == EH_WS_CLOSED)
+    return;
+  ws->state = EH_WS_CLOSED;
+  if (ws->close_reason == NULL)
+    ws->close_reason = g_strdup (reason);
+  eh_websocket_stop (ws);
+  g_idle_add_full (G_PRIORITY_DEFAULT, eh_websocket_report_closed, eh_websocket_ref (ws),
+                   (GDestroyNotify) eh_websocket_unref);
+}
+
+/* ── writing ────────────────────────────────────────────────────────── */
+
+static GBytes *
+eh_websocket_frame (EhWebsocket *ws, guint8 opcode, const guint8 *data, gsize len)
+{
+  GByteArray *frame = g_byte_array_sized_new (len + 14);
+  guint8 head[14];
+  gsize n = 0;
+  guint8 mask[4];
+
+  head[n++] = 0x80 | opcode;
+  if (len < 126) {
+    head[n++] = len;
+  } else if (len <= 0xffff) {
+    head[n++] = 126;
+    head[n++] = len >> 8;
+    head[n++] = len & 0xff;
+  } else {
+    head[n++] = 127;
+    for (int shift = 56; shift >= 0; shift -= 8)
+      head[n++] = ((guint64) len >> shift) & 0xff;
+  }
+  if (!ws->is_server) {
+    head[1] |= 0x80;
+    gnutls_rnd (GNUTLS_RND_NONCE, mask, sizeof mask);
+    memcpy (head + n, mask, 4);
+    n += 4;
+  }
+  g_byte_array_append (frame, head, n);
+  g_byte_array_append (frame, data, len);
+  if (!ws->is_server) {
+    for (gsize i = 0; i < len; i++)
+      frame->data[n + i] ^= mask[i % 4];
+  }
+  return g_byte_array_free_to_bytes (frame);
+}
+
+static void
+eh_websocket_queue (EhWebsocket *ws, guint8 opcode, const guint8 *data, gsize len)
+{
+  GBytes *frame = eh_websocket_frame (ws, opcode, data, len);
+
+  ws->out_queued += g_bytes_get_size (frame);
+  g_queue_push_tail (&ws->out, frame);
+  if (ws->out_queued > EH_WS_MAX_QUEUED_BYTES) {
+    eh_websocket_finish (ws, "the peer does not read what we send");
+    return;
+  }
+  eh_websocket_flush (ws);
+}
+
+static gboolean
+eh_websocket_writable (GObject *stream, gpointer data)
+{
+  EhWebsocket *ws = data;
+
+  g_clear_pointer (&ws->write_source, g_source_unref);
+  eh_websocket_flush (ws);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+eh_websocket_flush (EhWebsocket *ws)
+{
+  if (ws->write_source != NULL || ws->state == EH_WS_CLOSED)
+    return;
+  while (!g_queue_is_empty (&ws->out)) {
+    GBytes *frame = g_queue_peek_head (&ws->out);
+    gsize len = 0;
+    const guint8 *data = g_bytes_get_data (frame, &len);
+    g_autoptr (GError) error = NULL;
+    gssize n;
+
+    /* a would-block write is repeated with the very same bytes (TLS needs it) */
+    n = g_pollable_output_stream_write_nonblocking (ws->output, data + ws->out_offset,
+                                                    len - ws->out_offset, NULL, &error);
+    if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+      ws->write_source = g_pollable_output_stream_create_source (ws->output, NULL);
+      g_source_set_callback (ws->write_source, G_SOURCE_FUNC (eh_websocket_writable), ws, NULL);
+      g_source_attach (ws->write_source, g_main_context_get_thread_default ());
+      return;
+    }
+    if (n < 0) {
+      eh_websocket_finish (ws, error->message);
+      return;
+    }
+    ws->out_offset += n;
+    if (ws->out_offset == len) {
+      ws->out_offset = 0;
+      ws->out_queued -= len;
+      g_bytes_unref (g_queue_pop_head (&ws->out));
+    }
+  }
+  /* our close went out and the peer's came in: done */
+  if (ws->state == EH_WS_CLOSING && ws->peer_closed)
+    eh_websocket_finish (ws, ws->close_reason);
+}
+
+void
+eh_websocket_send (EhWebsocket *ws, GBytes *message)
+{
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (message, &len);
+
+  if (ws->state != EH_WS_OPEN)
+    return;
+  eh_websocket_queue (ws, EH_WS_OP_BINARY, data, len);
+}
+
+static gboolean
+eh_websocket_close_waited (gpointer data)
+{
+  EhWebsocket *ws = data;
+
+  g_clear_pointer (&ws->close_wait, g_source_unref);
+  eh_websocket_finish (ws, ws->close_reason);
+  return G_SOURCE_REMOVE;
+}
+
+void
+eh_websocket_close (EhWebsocket *ws, guint16 code, const char *reason)
+{
+  guint8 payload[125];
+  gsize len = 2;
+
+  if (ws->state != EH_WS_OPEN)
+    return;
+  ws->state = EH_WS_CLOSING;
+  ws->close_reason = g_strdup (reason);
+  payload[0] = code >> 8;
+  payload[1] = code & 0xff;
+  if (reason != NULL) {
+    /* the reason in the frame is cut to fit; only ASCII is sent, so it stays UTF-8 */
+    for (const char *p = reason; *p != '\0' && len < sizeof payload; p++)
+      payload[len++] = g_ascii_isprint (*p) ? *p : '?';
+  }
+  ws->close_wait = g_timeout_source_new (EH_WS_CLOSE_WAIT_MS);
+  g_source_set_callback (ws->close_wait, eh_websocket_close_waited, ws, NULL);
+  g_source_attach (ws->close_wait, g_main_context_get_thread_default ());
+  eh_websocket_queue (ws, EH_WS_OP_CLOSE, payload, len);
+}
+
+/* ── reading ────────────────────────────────────────────────────────── */
+
+static void
+eh_websocket_fail (EhWebsocket *ws, guint16 code, const char *reason)
+{
+  g_info ("bus link: closing: %s", reason);
+  if (ws->state == EH_WS_OPEN)
+    eh_websocket_close (ws, code, reason);
+  else
+    eh_websocket_finish (ws, reason);
+}
+
+static void
+eh_websocket_got_close (EhWebsocket *ws, const guint8 *data, gsize len)
+{
+  g_autofree char *reason = NULL;
+
+  ws->peer_closed = TRUE;
+  if (len == 1) {
+    eh_websocket_fail (ws, 1002, "a close frame of one byte");
+    return;
+  }
+  if (len >= 2) {
+    g_autofree char *text = g_utf8_make_valid ((const char *) data + 2, len - 2);
+
+    reason = g_strdup_printf ("the peer closed the link (%u%s%s)", (data[0] << 8) | data[1],
+                              text[0] != '\0' ? ": " : "", text);
+  } else {
+    reason = g_strdup ("the peer closed the link");
+  }
+  if (ws->state == EH_WS_OPEN) {
+    /* answer with the same code, then we are done once it is written */
+    ws->state = EH_WS_CLOSING;
+    ws->close_reason = g_strdup (reason);
+    ws->close_wait = g_timeout_source_new (EH_WS_CLOSE_WAIT_MS);
+    g_source_set_callback (ws->close_wait, eh_websocket_close_waited, ws, NULL);
+    g_source_attach (ws->close_wait, g_main_context_get_thread_default ());
+    eh_websocket_queue (ws, EH_WS_OP_CLOSE, data, MIN (len, 2));
+  } else {
+    eh_websocket_flush (ws);
+  }
+}
+
+static void
+eh_websocket_got_frame (EhWebsocket *ws, guint8 opcode, gboolean fin, const guint8 *data,
+                        gsize len)
+{
+  switch (opcode) {
+  case EH_WS_OP_PING:
+    if (ws->state == EH_WS_OPEN)
+      eh_websocket_queue (ws, EH_WS_OP_PONG, data, len);
+    return;
+  case EH_WS_OP_PONG:
+    return;
+  case EH_WS_OP_CLOSE:
+    eh_websocket_got_close (ws, data, len);
+    return;
+  default:
+    break;
+  }
+  g_byte_array_append (ws->message, data, len);
+  ws->fragmenting = !fin;
+  if (!fin || ws->state != EH_WS_OPEN)
+    return;
+  if (ws->message_func != NULL) {
+    g_autoptr (GBytes) message = g_bytes_new (ws->message->data, ws->message->len);
+
+    g_byte_array_set_size (ws->message, 0);
+    ws->message_func (ws, message, ws->user_data);
+  } else {
+    g_byte_array_set_size (ws->message, 0);
+  }
+}
+
+/* parses one frame from ws->in; FALSE when more bytes are needed or it failed */
+static gboolean
+eh_websocket_parse_one (EhWebsocket *ws)
+{
+  const guint8 *p = ws->in->data;
+  gsize have = ws->in->len;
+  gsize head = 2;
+  guint64 len;
+  guint8 opcode;
+  gboolean fin, masked;
+
+  if (have < 2)
+    return FALSE;
+  fin = (p[0] & 0x80) != 0;
+  opcode = p[0] & 0x0f;
+  masked = (p[1] & 0x80) != 0;
+  len = p[1] & 0x7f;
+  if ((p[0] & 0x70) != 0) {
+    eh_websocket_fail (ws, 1002, "reserved bits set");
+    return FALSE;
+  }
+  if (masked != ws->is_server) {
+    eh_websocket_fail (ws, 1002, ws->is_server ? "an unmasked client frame" : "a masked server frame");
+    return FALSE;
+  }
+  if (len == 126) {
+    if (have < 4)
+      return FALSE;
+    len = (p[2] << 8) | p[3];
+    head = 4;
+    if (len < 126) {
+      eh_websocket_fail (ws, 1002, "a length not in its shortest form");
+      return FALSE;
+    }
+  } else if (len == 127) {
+    if (have < 10)
+      return FALSE;
+    len = 0;
+    for (int i = 2; i < 10; i++)
+      len = (len << 8) | p[i];
+    head = 10;
+    if (len <= 0xffff || (len >> 63) != 0) {
+      eh_websocket_fail (ws, 1002, "a length not in its shortest form");
+      return FALSE;
+    }
+  }
+  if (masked)
+    head += 4;
+  if ((opcode & 0x8) != 0) {
+    if (opcode != EH_WS_OP_CLOSE && opcode != EH_WS_OP_PING && opcode != EH_WS_OP_PONG) {
+      eh_websocket_fail (ws, 1002, "an unknown control opcode");
+      return FALSE;
+    }
+    if (!fin || len > 125) {
+      eh_websocket_fail (ws, 1002, "a fragmented or long control frame");
+      return FALSE;
+    }
+  } else if (opcode == EH_WS_OP_TEXT) {
+    eh_websocket_fail (ws, 1003, "text messages are not spoken here");
+    return FALSE;
+  } else if (opcode != EH_WS_OP_BINARY && opcode != EH_WS_OP_CONTINUATION) {
+    eh_websocket_fail (ws, 1002, "an unknown data opcode");
+    return FALSE;
+  } else if ((opcode == EH_WS_OP_CONTINUATION) != ws->fragmenting) {
+    eh_websocket_fail (ws, 1002, "fragments out of order");
+    return FALSE;
+  } else if (len > ws->max_message || ws->message->len + len > ws->max_message) {
+    /* checked on the header, so an oversized message is never buffered */
+    eh_websocket_fail (ws, 1009, "a message over the size cap");
+    return FALSE;
+  }
+  if (have < head + len)
+    return FALSE;
+  if (masked) {
+    guint8 *data = ws->in->data + head;
+    const guint8 *mask = ws->in->data + head - 4;
+
+    for (guint64 i = 0; i < len; i++)
+      data[i] ^= mask[i % 4];
+  }
+  {
+    /* the frame leaves the buffer before the handler runs (it may send) */
+    g_autoptr (GBytes) payload = g_bytes_new (ws->in->data + head, len);
+
+    g_byte_array_remove_range (ws->in, 0, head + len);
+    eh_websocket_got_frame (ws, opcode, fin, g_bytes_get_data (payload, NULL), len);
+  }
+  return ws->state != EH_WS_CLOSED;
+}
+
+static gboolean
+eh_websocket_readable (GObject *stream, gpointer data)
+{
+  EhWebsocket *ws = data;
+  guint8 chunk[EH_WS_READ_CHUNK];
+
+  g_clear_pointer (&ws->read_source, g_source_unref);
+  eh_websocket_ref (ws);
+  while (ws->state != EH_WS_CLOSED) {
+    g_autoptr (GError) error = NULL;
+    gssize n = g_pollable_input_stream_read_nonblocking (ws->input, chunk, sizeof chunk, NULL,
+                                                         &error);
+
+    if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+      eh_websocket_watch_input (ws);
+      break;
+    }
+    if (n <= 0) {
+      eh_websocket_finish (ws, n == 0 ? "the peer hung up" : error->message);
+      break;
+    }
+    ws->last_read = g_get_monotonic_time ();
+    g_byte_array_append (ws->in, chunk, n);
+    while (eh_websocket_parse_one (ws))
+      ;
+  }
+  eh_websocket_unref (ws);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+eh_websocket_kick (gpointer data)
+{
+  return eh_websocket_readable (NULL, data);
+}
+
+/* a fresh source each time: a TLS stream with decrypted records pending
+ * picks a different wake-up than one waiting on its socket */
+static void
+eh_websocket_watch_input (EhWebsocket *ws)
+{
+  if (ws->read_source != NULL || ws->state == EH_WS_CLOSED)
+    return;
+  ws->read_source = g_pollable_input_stream_create_source (ws->input, NULL);
+  g_source_set_callback (ws->read_source, G_SOURCE_FUNC (eh_websocket_readable), ws, NULL);
+  g_source_attach (ws->read_source, g_main_context_get_thread_default ());
+}
+
+static gboolean
+eh_websocket_tick (gpointer data)
+{
+  EhWebsocket *ws = data;
+
+  if (g_get_monotonic_time () - ws->last_read > EH_WS_SILENCE_LIMIT_S * G_USEC_PER_SEC) {
+    eh_websocket_fail (ws, 1001, "the peer went silent");
+    return G_SOURCE_CONTINUE;
+  }
+  if (ws->state == EH_WS_OPEN)
+    eh_websocket_queue (ws, EH_WS_OP_PING, NULL, 0);
+  return G_SOURCE_CONTINUE;
+}
+
+EhWebsocket *
+eh_websocket_new (GIOStream *stream, gboolean is_server, gsize max_message, GBytes *initial,
+                  EhWebsocketMessageFunc message, EhWebsocketClosedFunc closed, gpointer user_data)
+{
+  EhWebsocket *ws = g_new0 (EhWebsocket, 1);
+
+  ws->ref_count = 1;
+  ws->stream = g_object_ref (stream);
+  ws->input = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (stream));
+  ws->output = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (stream));
+  ws->is_server = is_server;
+  ws->max_message = max_message;
+  ws->in = g_byte_array_new ();
+  ws->message = g_byte_array_new ();
+  g_queue_init (&ws->out);
+  ws->message_func = message;
+  ws->closed_func = closed;
+  ws->user_data = user_data;
+  ws->last_read = g_get_monotonic_time ();
+  ws->timer = g_timeout_source_new_seconds (EH_WS_PING_INTERVAL_S);
+  g_source_set_callback (ws->timer, eh_websocket_tick, ws, NULL);
+  g_source_attach (ws->timer, g_main_context_get_thread_default ());
+  if (initial != NULL && g_bytes_get_size (initial) > 0) {
+    /* parsed from the main loop, so the owner has the object before any callback */
+    g_byte_array_append (ws->in, g_bytes_get_data (initial, NULL), g_bytes_get_size (initial));
+  }
+  /* a zero timeout first: bytes may already wait inside the TLS layer */
+  ws->read_source = g_timeout_source_new (0);
+  g_source_set_callback (ws->read_source, eh_websocket_kick, ws, NULL);
+  g_source_attach (ws->read_source, g_main_context_get_thread_default ());
+  return ws;
+}
+
+char *
+eh_websocket_make_key (void)
+{
+  guint8 nonce[16];
+
+  gnutls_rnd (GNUTLS_RND_NONCE, nonce, sizeof nonce);
+  return g_base64_encode (nonce, sizeof nonce);
+}
+
+char *
+eh_websocket_accept_for_key (const char *key)
+{
+  g_autoptr (GChecksum) sha1 = g_checksum_new (G_CHECKSUM_SHA1);
+  guint8 digest[20];
+  gsize len = sizeof digest;
+
+  g_checksum_update (sha1, (const guchar *) key, -1);
+  g_checksum_update (sha1, (const guchar *) EH_WEBSOCKET_GUID, -1);
+  g_checksum_get_digest (sha1, digest, &len);
+  return g_base64_encode (digest, len);
+}

@@ -1,0 +1,407 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <gio/gio.h>
+
+#include "eh-ca.h"
+
+/* issued certificates start a little in the past, for clocks a little
+ * behind: 5 minutes, or 1 % of a short lifetime */
+#define EH_CA_BACKDATE_MAX_SECONDS 300
+
+static gint64
+eh_ca_backdate (const EhCaSpec *spec)
+{
+  return MIN (EH_CA_BACKDATE_MAX_SECONDS, (gint64) spec->lifetime_seconds / 100);
+}
+#define EH_CA_SERIAL_ATTEMPTS 3
+
+void
+eh_ca_serial_generate (guint8 serial[EH_CA_SERIAL_BYTES])
+{
+  gnutls_rnd (GNUTLS_RND_NONCE, serial, EH_CA_SERIAL_BYTES);
+  /* positive (top bit clear) and no leading zero octet: exactly 20 octets */
+  serial[0] &= 0x7f;
+  if (serial[0] == 0)
+    serial[0] = 0x01;
+}
+
+char *
+eh_ca_serial_to_hex (const guint8 *serial, gsize len)
+{
+  GString *hex = g_string_sized_new (len * 2);
+
+  for (gsize i = 0; i < len; i++)
+    g_string_append_printf (hex, "%02x", serial[i]);
+  return g_string_free (hex, FALSE);
+}
+
+char *
+eh_ca_serial_normalize (const char *text, GError **error)
+{
+  GString *hex = g_string_new (NULL);
+
+  for (const char *p = text; p != NULL && *p != '\0'; p++) {
+    if (*p == ':')
+      continue;
+    if (!g_ascii_isxdigit (*p) || hex->len >= 2 * EH_CA_SERIAL_BYTES + 2) {
+      g_string_free (hex, TRUE);
+      g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                   "a serial is hexadecimal, at most %d octets", EH_CA_SERIAL_BYTES);
+      return NULL;
+    }
+    g_string_append_c (hex, g_ascii_tolower (*p));
+  }
+  if (hex->len == 0) {
+    g_string_free (hex, TRUE);
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "no serial given");
+    return NULL;
+  }
+  return g_string_free (hex, FALSE);
+}
+
+static gboolean
+eh_ca_check (int rc, const char *what, GError **error)
+{
+  if (rc >= 0)
+    return TRUE;
+  g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "%s: %s", what, gnutls_strerror (rc));
+  return FALSE;
+}
+
+static gboolean
+eh_ca_add_names (gnutls_x509_crt_t crt, const char *const *names, GError **error)
+{
+  for (guint i = 0; names != NULL && names[i] != NULL; i++) {
+    g_autoptr (GInetAddress) address = g_inet_address_new_from_string (names[i]);
+    int rc;
+
+    if (address != NULL)
+      rc = gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_IPADDRESS,
+                                                 g_inet_address_to_bytes (address),
+                                                 g_inet_address_get_native_size (address),
+                                                 GNUTLS_FSAN_APPEND);
+    else
+      rc = gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_DNSNAME, names[i],
+                                                 strlen (names[i]), GNUTLS_FSAN_APPEND);
+    if (!eh_ca_check (rc, "subject alternative name", error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+eh_ca_set_subject (gnutls_x509_crt_t crt, const EhCaSpec *spec, const char *site_code,
+                   GError **error)
+{
+  g_autofree char *organization = NULL;
+
+  switch (spec->kind) {
+  case EH_CA_KIND_ROOT:
+    organization = g_strdup_printf ("ehttpd site %s", site_code);
+    break;
+  case EH_CA_KIND_SITE_SIGNING:
+    organization = g_strdup_printf ("ehttpd site %s signing", site_code);
+    break;
+  case EH_CA_KIND_ROLE:
+    organization = g_strdup_printf ("ehttpd site %s role", site_code);
+    break;
+  case EH_CA_KIND_TOKEN_SIGNING:
+    organization = g_strdup_printf ("ehttpd site %s token signing", site_code);
+    break;
+  }
+  return eh_ca_check (gnutls_x509_crt_set_dn_by_oid (crt, GNUTLS_OID_X520_ORGANIZATION_NAME, 0,
+                                                     organization, strlen (organization)),
+                      "subject", error) &&
+         eh_ca_check (gnutls_x509_crt_set_dn_by_oid (crt, GNUTLS_OID_X520_COMMON_NAME, 0,
+                                                     spec->common_name, strlen (spec->common_name)),
+                      "subject", error);
+}
+
+static gboolean
+eh_ca_set_key_ids (gnutls_x509_crt_t crt, gnutls_pubkey_t pubkey, gnutls_x509_crt_t issuer,
+                   GError **error)
+{
+  guint8 id[64];
+  size_t size = sizeof id;
+
+  if (!eh_ca_check (gnutls_pubkey_get_key_id (pubkey, GNUTLS_KEYID_USE_SHA1, id, &size),
+                    "subject key id", error) ||
+      !eh_ca_check (gnutls_x509_crt_set_subject_key_id (crt, id, size), "subject key id", error))
+    return FALSE;
+  if (issuer != NULL) {
+    size = sizeof id;
+    if (!eh_ca_check (gnutls_x509_crt_get_subject_key_id (issuer, id, &size, NULL),
+                      "issuer key id", error))
+      return FALSE;
+  }
+  return eh_ca_check (gnutls_x509_crt_set_authority_key_id (crt, id, size), "authority key id",
+                      error);
+}
+
+/* what each kind of certificate may do */
+static gboolean
+eh_ca_set_usage (gnutls_x509_crt_t crt, const EhCaSpec *spec, GError **error)
+{
+  unsigned int usage = GNUTLS_KEY_DIGITAL_SIGNATURE;
+  int rc;
+
+  if (spec->kind == EH_CA_KIND_ROOT) {
+    rc = gnutls_x509_crt_set_basic_constraints (crt, 1, 0);
+    usage = GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN;
+  } else {
+    rc = gnutls_x509_crt_set_basic_constraints (crt, 0, -1);
+  }
+  if (spec->kind == EH_CA_KIND_ROLE &&
+      gnutls_pubkey_get_pk_algorithm (spec->pubkey, NULL) == GNUTLS_PK_RSA)
+    usage |= GNUTLS_KEY_KEY_ENCIPHERMENT;
+  if (!eh_ca_check (rc, "basic constraints", error) ||
+      !eh_ca_check (gnutls_x509_crt_set_key_usage (crt, usage), "key usage", error))
+    return FALSE;
+  if (spec->kind != EH_CA_KIND_ROLE)
+    return TRUE;
+  if (!eh_ca_check (gnutls_x509_crt_set_key_purpose_oid (crt, GNUTLS_KP_TLS_WWW_SERVER, 0),
+                    "extended key usage", error) ||
+      !eh_ca_check (gnutls_x509_crt_set_key_purpose_oid (crt, GNUTLS_KP_TLS_WWW_CLIENT, 0),
+                    "extended key usage", error) ||
+      !eh_ca_add_names (crt, spec->names, error))
+    return FALSE;
+  for (guint i = 0; spec->roles != NULL && spec->roles[i] != NULL; i++) {
+    g_autofree char *uri = g_strconcat (EH_CA_ROLE_URI_PREFIX, spec->roles[i], NULL);
+
+    if (!eh_ca_check (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_URI, uri, strlen (uri),
+                                                            GNUTLS_FSAN_APPEND),
+                      "role name", error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* the unsigned certificate: every field but the signature */
+static gnutls_x509_crt_t
+eh_ca_build (const EhCaSpec *spec, const guint8 *serial, gint64 now, gnutls_x509_crt_t issuer,
+             const char *site_code, GError **error)
+{
+  g_auto (gnutls_x509_crt_t) crt = NULL;
+
+  if (!eh_ca_check (gnutls_x509_crt_init (&crt), "certificate", error) ||
+      !eh_ca_check (gnutls_x509_crt_set_version (crt, 3), "version", error) ||
+      !eh_ca_check (gnutls_x509_crt_set_serial (crt, serial, EH_CA_SERIAL_BYTES), "serial", error) ||
+      !eh_ca_check (gnutls_x509_crt_set_activation_time (crt, now - eh_ca_backdate (spec)),
+                    "validity", error) ||
+      !eh_ca_check (gnutls_x509_crt_set_expiration_time (crt, now + (gint64) spec->lifetime_seconds),
+                    "validity", error) ||
+      !eh_ca_check (gnutls_x509_crt_set_pubkey (crt, spec->pubkey), "public key", error) ||
+      !eh_ca_set_subject (crt, spec, site_code, error) ||
+      !eh_ca_set_usage (crt, spec, error) ||
+      !eh_ca_set_key_ids (crt, spec->pubkey, issuer, error))
+    return NULL;
+  return g_steal_pointer (&crt);
+}
+
+static char *
+eh_ca_spki_sha256 (gnutls_pubkey_t pubkey)
+{
+  guint8 der[2048], digest[32];
+  size_t size = sizeof der;
+
+  if (gnutls_pubkey_export (pubkey, GNUTLS_X509_FMT_DER, der, &size) < 0)
+    return g_strdup ("");
+  eh_crypto_sha256 (der, size, digest);
+  return eh_ca_serial_to_hex (digest, sizeof digest);
+}
+
+/* the to-be-signed data, recorded before signing */
+static char *
+eh_ca_describe (const EhCaSpec *spec, const char *serial, gint64 now, gnutls_x509_crt_t issuer)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *spki = eh_ca_spki_sha256 (spec->pubkey);
+  g_autofree char *issuer_fp = issuer != NULL ? eh_crypto_cert_fingerprint (issuer, NULL) : NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "serial");
+  json_builder_add_string_value (builder, serial);
+  json_builder_set_member_name (builder, "kind");
+  json_builder_add_string_value (builder, eh_ca_kind_to_string (spec->kind));
+  json_builder_set_member_name (builder, "common_name");
+  json_builder_add_string_value (builder, spec->common_name);
+  json_builder_set_member_name (builder, "not_before");
+  json_builder_add_int_value (builder, now - eh_ca_backdate (spec));
+  json_builder_set_member_name (builder, "not_after");
+  json_builder_add_int_value (builder, now + (gint64) spec->lifetime_seconds);
+  json_builder_set_member_name (builder, "spki_sha256");
+  json_builder_add_string_value (builder, spki);
+  json_builder_set_member_name (builder, "issuer");
+  json_builder_add_string_value (builder, issuer_fp != NULL ? issuer_fp : "self");
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  return json_generator_to_data (generator, NULL);
+}
+
+static char *
+eh_ca_join (const char *const *list)
+{
+  return list != NULL ? g_strjoinv (",", (char **) list) : g_strdup ("");
+}
+
+/* step 2: the durable reservation (and the join token, consumed with it) */
+static gboolean
+eh_ca_reserve (EhStore *store, const EhCaSpec *spec, const char *serial, const char *tbs,
+               gint64 now, gboolean *collision, GError **error)
+{
+  sqlite3_stmt *stmt = eh_store_prepare (
+      store,
+      "INSERT INTO ca_certificates (serial, kind, state, subject, names, roles, host, requester, "
+      "tbs, not_before, not_after, created_at) "
+      "VALUES (?1, ?2, 'reserved', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+      error);
+  g_autofree char *names = eh_ca_join (spec->names);
+  g_autofree char *roles = eh_ca_join (spec->roles);
+  int rc;
+
+  *collision = FALSE;
+  if (stmt == NULL || !eh_store_transaction_begin (store, TRUE, error))
+    return FALSE;
+  if (spec->join_token_id != NULL &&
+      !eh_ca_join_token_consume (store, spec->join_token_id, serial, error)) {
+    eh_store_transaction_rollback (store);
+    return FALSE;
+  }
+  sqlite3_bind_text (stmt, 1, serial, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, eh_ca_kind_to_string (spec->kind), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, spec->common_name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 4, names, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 5, roles, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 6, spec->host, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 7, spec->requester, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 8, tbs, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 9, now - eh_ca_backdate (spec));
+  sqlite3_bind_int64 (stmt, 10, now + (gint64) spec->lifetime_seconds);
+  sqlite3_bind_int64 (stmt, 11, now);
+  rc = sqlite3_step (stmt);
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE) {
+    *collision = sqlite3_extended_errcode (eh_store_get_db (store)) == SQLITE_CONSTRAINT_PRIMARYKEY;
+    eh_store_set_error (store, "reserving a serial", error);
+    eh_store_transaction_rollback (store);
+    return FALSE;
+  }
+  return eh_store_transaction_commit (store, error);
+}
+
+/* step 4: the signed certificate, durably, before anyone sees it */
+static gboolean
+eh_ca_record_issued (EhStore *store, const char *serial, gnutls_x509_crt_t crt, GError **error)
+{
+  g_autoptr (GBytes) der = eh_crypto_cert_to_der (crt, error);
+  g_autofree char *fingerprint = NULL;
+  sqlite3_stmt *stmt;
+  int rc;
+
+  if (der == NULL || (fingerprint = eh_crypto_cert_fingerprint (crt, error)) == NULL)
+    return FALSE;
+  stmt = eh_store_prepare (store,
+                           "UPDATE ca_certificates SET state = 'issued', der = ?2, "
+                           "fingerprint = ?3, issued_at = ?4 WHERE serial = ?1 AND state = 'reserved'",
+                           error);
+  if (stmt == NULL || !eh_store_transaction_begin (store, TRUE, error))
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, serial, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_blob (stmt, 2, g_bytes_get_data (der, NULL), g_bytes_get_size (der), SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 3, fingerprint, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 4, g_get_real_time () / G_USEC_PER_SEC);
+  rc = sqlite3_step (stmt);
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE || sqlite3_changes (eh_store_get_db (store)) != 1) {
+    eh_store_set_error (store, "recording an issued certificate", error);
+    eh_store_transaction_rollback (store);
+    return FALSE;
+  }
+  return eh_store_transaction_commit (store, error);
+}
+
+static void
+eh_ca_mark_abandoned (EhStore *store, const char *serial)
+{
+  sqlite3_stmt *stmt = eh_store_prepare (
+      store, "UPDATE ca_certificates SET state = 'abandoned' WHERE serial = ?1 AND state = 'reserved'",
+      NULL);
+
+  if (stmt == NULL)
+    return;
+  sqlite3_bind_text (stmt, 1, serial, -1, SQLITE_TRANSIENT);
+  sqlite3_step (stmt);
+  sqlite3_reset (stmt);
+}
+
+gnutls_digest_algorithm_t
+eh_ca_digest_for (gnutls_privkey_t signer)
+{
+  unsigned int bits = 0;
+
+  switch (gnutls_privkey_get_pk_algorithm (signer, &bits)) {
+  case GNUTLS_PK_EDDSA_ED25519:
+    return GNUTLS_DIG_SHA512;
+  case GNUTLS_PK_ECDSA:
+    return bits > 256 ? GNUTLS_DIG_SHA384 : GNUTLS_DIG_SHA256;
+  default:
+    return GNUTLS_DIG_SHA256;
+  }
+}
+
+gnutls_x509_crt_t
+eh_ca_issue (EhStore *store, const EhCaSpec *spec, gnutls_x509_crt_t issuer,
+             gnutls_privkey_t signer, const char *site_code, char **serial_hex, GError **error)
+{
+  g_auto (gnutls_x509_crt_t) crt = NULL;
+  g_autofree char *serial = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  int rc;
+
+  /* 1 build and 2 reserve; a serial collision (never seen, 2^-150) draws again */
+  for (guint attempt = 0; attempt < EH_CA_SERIAL_ATTEMPTS; attempt++) {
+    guint8 raw[EH_CA_SERIAL_BYTES];
+    g_autofree char *tbs = NULL;
+    g_autoptr (GError) local_error = NULL;
+    gboolean collision = FALSE;
+
+    eh_ca_serial_generate (raw);
+    g_clear_pointer (&serial, g_free);
+    g_clear_pointer (&crt, gnutls_x509_crt_deinit);
+    serial = eh_ca_serial_to_hex (raw, sizeof raw);
+    crt = eh_ca_build (spec, raw, now, issuer, site_code, error);
+    if (crt == NULL)
+      return NULL;
+    tbs = eh_ca_describe (spec, serial, now, issuer);
+    if (eh_ca_reserve (store, spec, serial, tbs, now, &collision, &local_error))
+      break;
+    if (!collision || attempt + 1 == EH_CA_SERIAL_ATTEMPTS) {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  }
+  /* 3 sign */
+  rc = gnutls_x509_crt_privkey_sign (crt, issuer != NULL ? issuer : crt, signer,
+                                     eh_ca_digest_for (signer), 0);
+  if (!eh_ca_check (rc, "signing", error)) {
+    eh_ca_mark_abandoned (store, serial);
+    return NULL;
+  }
+  /* 4 record; only then 5 return */
+  if (!eh_ca_record_issued (store, serial, crt, error)) {
+    eh_ca_mark_abandoned (store, serial);
+    return NULL;
+  }
+  if (serial_hex != NULL)
+    *serial_hex = g_steal_pointer (&serial);
+  return g_steal_pointer (&crt);
+}
