@@ -357,7 +357,7 @@ eh_core_start_plugin (EhCore *core, EhPlugin *plugin)
   plugin->desc->start (plugin);
 }
 
-/* the roles this host runs: its plugins, less the test-only ones */
+/* the roles this host runs: its role plugins (test plugins only when they stand in for one) */
 static EhIdentity *
 eh_core_new_identity (EhCore *core)
 {
@@ -367,8 +367,13 @@ eh_core_new_identity (EhCore *core)
   for (guint i = 0; i < core->plugins->len; i++) {
     EhPlugin *plugin = g_ptr_array_index (core->plugins, i);
 
-    if (plugin->desc != NULL && !plugin->desc->test_only && plugin->state == EH_PLUGIN_STATE_LOADED)
-      g_strv_builder_add (roles, plugin->name);
+    const char *role = plugin->desc == NULL ? NULL
+                       : plugin->desc->role != NULL ? plugin->desc->role
+                       : plugin->desc->test_only ? NULL
+                                                 : plugin->name;
+
+    if (role != NULL && plugin->state == EH_PLUGIN_STATE_LOADED)
+      g_strv_builder_add (roles, role);
   }
   list = g_strv_builder_end (roles);
   return eh_identity_new (core->bus, core->tls, core->config, core->state_dir,

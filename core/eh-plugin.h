@@ -24,7 +24,7 @@ G_BEGIN_DECLS
  * serving.
  */
 
-#define EH_PLUGIN_ABI_VERSION 1
+#define EH_PLUGIN_ABI_VERSION 2
 #define EH_PLUGIN_FACTORY_SYMBOL "eh_plugin_describe"
 
 typedef struct _EhPlugin EhPlugin;
@@ -47,6 +47,9 @@ typedef enum {
  * @start: begin serving; call eh_plugin_start_done() when ready or failed
  * @stop: (nullable): release everything; called once, on the main context
  * @reload: (nullable): re-read configuration (SIGHUP, D-Bus Reload)
+ * @role: (nullable): the role named in the host's role certificate; NULL:
+ *   @name for a role plugin, none for a test plugin. A test plugin that
+ *   stands in for a role (to test enrolment before that role exists) sets it.
  */
 typedef struct {
   guint abi_version;
@@ -57,6 +60,7 @@ typedef struct {
   void (*start) (EhPlugin *plugin);
   void (*stop) (EhPlugin *plugin);
   gboolean (*reload) (EhPlugin *plugin, GError **error);
+  const char *role;
 } EhPluginDesc;
 
 typedef const EhPluginDesc *(*EhPluginFactory) (guint core_abi_version);

@@ -229,8 +229,16 @@ eh_ca_check_peer (EhCa *ca, const char *pem, GError **error)
     return NULL;
   if (gnutls_x509_crt_verify (cert, &ca->root.cert, 1, 0, &status) < 0 || status != 0 ||
       gnutls_x509_crt_get_serial (cert, serial, &serial_size) < 0) {
+    gnutls_datum_t why = { NULL, 0 }, what = { NULL, 0 };
+
+    if (gnutls_x509_crt_print (cert, GNUTLS_CRT_PRINT_ONELINE, &what) >= 0)
+      g_debug ("link peer presented %s", (const char *) what.data);
+    gnutls_free (what.data);
+    gnutls_certificate_verification_status_print (status, GNUTLS_CRT_X509, &why, 0);
     g_set_error (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED,
-                 "the certificate is not a current one issued by this site's root");
+                 "the certificate is not a current one issued by this site's root (%s)",
+                 why.data != NULL ? (const char *) why.data : "unreadable");
+    gnutls_free (why.data);
     return NULL;
   }
   serial_hex = eh_ca_serial_to_hex (serial, serial_size);

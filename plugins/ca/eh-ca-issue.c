@@ -49,7 +49,7 @@ eh_ca_serial_normalize (const char *text, GError **error)
   for (const char *p = text; p != NULL && *p != '\0'; p++) {
     if (*p == ':')
       continue;
-    if (!g_ascii_isxdigit (*p) || hex->len >= 2 * EH_CA_SERIAL_BYTES + 2) {
+    if (!g_ascii_isxdigit (*p) || hex->len >= 2 * EH_CA_SERIAL_BYTES) {
       g_string_free (hex, TRUE);
       g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
                    "a serial is hexadecimal, at most %d octets", EH_CA_SERIAL_BYTES);
@@ -300,14 +300,14 @@ eh_ca_reserve (EhStore *store, const EhCaSpec *spec, const char *serial, const c
 
 /* step 4: the signed certificate, durably, before anyone sees it */
 static gboolean
-eh_ca_record_issued (EhStore *store, const char *serial, gnutls_x509_crt_t crt, GError **error)
+eh_ca_record_issued (EhStore *store, const char *serial, gnutls_x509_crt_t crt, GBytes *der,
+                     GError **error)
 {
-  g_autoptr (GBytes) der = eh_crypto_cert_to_der (crt, error);
-  g_autofree char *fingerprint = NULL;
+  g_autofree char *fingerprint = eh_crypto_cert_fingerprint (crt, error);
   sqlite3_stmt *stmt;
   int rc;
 
-  if (der == NULL || (fingerprint = eh_crypto_cert_fingerprint (crt, error)) == NULL)
+  if (fingerprint == NULL)
     return FALSE;
   stmt = eh_store_prepare (store,
                            "UPDATE ca_certificates SET state = 'issued', der = ?2, "
@@ -363,6 +363,7 @@ eh_ca_issue (EhStore *store, const EhCaSpec *spec, gnutls_x509_crt_t issuer,
              gnutls_privkey_t signer, const char *site_code, char **serial_hex, GError **error)
 {
   g_auto (gnutls_x509_crt_t) crt = NULL;
+  g_autoptr (GBytes) der = NULL;
   g_autofree char *serial = NULL;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   int rc;
@@ -397,11 +398,15 @@ eh_ca_issue (EhStore *store, const EhCaSpec *spec, gnutls_x509_crt_t issuer,
     return NULL;
   }
   /* 4 record; only then 5 return */
-  if (!eh_ca_record_issued (store, serial, crt, error)) {
+  der = eh_crypto_cert_to_der (crt, error);
+  if (der == NULL || !eh_ca_record_issued (store, serial, crt, der, error)) {
     eh_ca_mark_abandoned (store, serial);
     return NULL;
   }
   if (serial_hex != NULL)
     *serial_hex = g_steal_pointer (&serial);
-  return g_steal_pointer (&crt);
+  /* what leaves is read back from the recorded bytes: a certificate GnuTLS
+   * built in memory lacks the raw names it matches issuers by, so verifying
+   * against it would fail */
+  return eh_crypto_cert_from_der (der, error);
 }

@@ -509,3 +509,98 @@ const EhPluginDesc eh_test_link_peer_plugin = {
   .config_keys = eh_test_link_peer_keys,
   .start = eh_test_link_peer_start,
 };
+
+/* ── test-dp-standin ────────────────────────────────────────────────── */
+
+/* Claims the dp role, so a host running it enrols with the site like an
+ * edge DP, and keeps the last trust bundle that reached it (pushed down the
+ * link, or fetched when the link comes up) at /test/standin/bundle. */
+
+typedef struct {
+  EhPlugin *plugin;
+  char *bundle_json;
+} EhTestStandin;
+
+static void
+eh_test_standin_free (EhTestStandin *standin)
+{
+  g_free (standin->bundle_json);
+  g_free (standin);
+}
+
+static void
+eh_test_standin_keep (EhTestStandin *standin, GVariant *bundle)
+{
+  const char *json = NULL;
+
+  g_variant_lookup (bundle, EH_KEY_BUNDLE_JSON, "&s", &json);
+  g_free (standin->bundle_json);
+  standin->bundle_json = g_strdup (json);
+}
+
+static void
+eh_test_standin_bundle_changed (const char *topic, GVariant *payload, gpointer user_data)
+{
+  eh_test_standin_keep (user_data, payload);
+}
+
+static void
+eh_test_standin_fetched (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  EhTestStandin *standin = user_data;
+  g_autoptr (GVariant) reply = eh_bus_request_finish (eh_plugin_get_bus (standin->plugin), result, NULL);
+
+  if (reply != NULL)
+    eh_test_standin_keep (standin, reply);
+}
+
+static void
+eh_test_standin_link_changed (const char *topic, GVariant *payload, gpointer user_data)
+{
+  EhTestStandin *standin = user_data;
+  const char *state = NULL;
+
+  g_variant_lookup (payload, EH_KEY_STATE, "&s", &state);
+  if (g_strcmp0 (state, "up") == 0)
+    eh_bus_request (eh_plugin_get_bus (standin->plugin), EH_TOPIC_CA_TRUST_BUNDLE_GET,
+                    g_variant_new ("a{sv}", NULL), 5000, NULL, eh_test_standin_fetched, standin);
+}
+
+static void
+eh_test_standin_bundle (EhRequest *request, gpointer user_data)
+{
+  EhTestStandin *standin = user_data;
+
+  if (standin->bundle_json == NULL)
+    eh_request_respond_text (request, SOUP_STATUS_NOT_FOUND, "no trust bundle yet");
+  else
+    eh_request_respond_text (request, SOUP_STATUS_OK, standin->bundle_json);
+}
+
+static void
+eh_test_standin_start (EhPlugin *plugin)
+{
+  EhTestStandin *standin = g_new0 (EhTestStandin, 1);
+  const EhEndpoint endpoint = { "GET", "/test/standin/bundle", EH_SCHEME_BOTH, 0, eh_test_standin_bundle };
+  EhBus *bus = eh_plugin_get_bus (plugin);
+  g_autoptr (GError) error = NULL;
+
+  standin->plugin = plugin;
+  eh_plugin_set_data (plugin, standin, (GDestroyNotify) eh_test_standin_free);
+  if (!eh_plugin_add_endpoint (plugin, &endpoint, standin, &error)) {
+    eh_plugin_start_done (plugin, error);
+    return;
+  }
+  eh_bus_subscribe (bus, EH_TOPIC_CA_TRUST_BUNDLE_CHANGED, eh_test_standin_bundle_changed, standin, NULL);
+  eh_bus_subscribe (bus, EH_TOPIC_LINK_STATE, eh_test_standin_link_changed, standin, NULL);
+  eh_plugin_start_done (plugin, NULL);
+}
+
+const EhPluginDesc eh_test_dp_standin_plugin = {
+  .abi_version = EH_PLUGIN_ABI_VERSION,
+  .name = "test-dp-standin",
+  .description = "test: stands in for the dp role; keeps the trust bundle",
+  .test_only = TRUE,
+  .start = eh_test_standin_start,
+  .role = "dp",
+};

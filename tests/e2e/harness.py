@@ -287,15 +287,25 @@ def read_response(sock, timeout=10.0):
 
 
 class HostTestCase(unittest.TestCase):
-    """Creates a bus and a work directory; prints host logs when a test fails."""
+    """Creates a work directory and a bus per host (as separate machines have);
+    prints host logs when a test fails."""
 
     def setUp(self):
         self.workdir = tempfile.mkdtemp(prefix="eh-e2e-")
         self.bus = Bus(self.workdir)
+        self.buses = [self.bus]
         self.hosts = []
 
     def host(self, **kw):
-        host = Host(self.workdir, self.bus, name=f"host{len(self.hosts)}", **kw)
+        # the first host uses self.bus; each further host owns org.ehttpd on a bus
+        # of its own, so ehttpctl reaches the right daemon
+        bus = self.bus
+        if self.hosts:
+            directory = pathlib.Path(self.workdir) / f"bus{len(self.hosts)}"
+            directory.mkdir()
+            bus = Bus(directory)
+            self.buses.append(bus)
+        host = Host(self.workdir, bus, name=f"host{len(self.hosts)}", **kw)
         self.hosts.append(host)
         return host
 
@@ -306,5 +316,6 @@ class HostTestCase(unittest.TestCase):
             host.stop(signal.SIGKILL if failed else signal.SIGTERM)
             if failed:
                 print(f"\n--- log of {host.dir.name} ---\n{host.read_log()}")
-        self.bus.stop()
+        for bus in self.buses:
+            bus.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)

@@ -89,25 +89,6 @@ def read_frame(sock):
 
 
 class LinkTestCase(HostTestCase):
-    def host(self, **kw):
-        # each host on a bus of its own, so each owns org.ehttpd and ehttpctl reaches the right one
-        directory = pathlib.Path(self.workdir) / f"bus{len(self.hosts)}"
-        directory.mkdir()
-        bus = Bus(directory)
-        self.buses.append(bus)
-        host = Host(self.workdir, bus, name=f"host{len(self.hosts)}", **kw)
-        self.hosts.append(host)
-        return host
-
-    def setUp(self):
-        super().setUp()
-        self.buses = []
-
-    def tearDown(self):
-        super().tearDown()
-        for bus in self.buses:
-            bus.stop()
-
     def site(self, plugins=("test-echo", "test-relay"), **kw):
         return self.host(plugins=plugins, **kw).start()
 
