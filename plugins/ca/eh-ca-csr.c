@@ -24,14 +24,20 @@ eh_ca_dns_label_is_valid (const char *label, gsize len)
   return TRUE;
 }
 
-/* LDH host names only: no wildcards, no trailing dot, no IDNA beyond A-labels */
+/* LDH host names only: no wildcards, no trailing dot, no IDNA beyond A-labels,
+ * and no all-digit last label, which inet_aton() would read as an address
+ * ("127.1", "2130706433") */
 static gboolean
 eh_ca_dns_name_is_valid (const char *name)
 {
   const char *start = name;
+  const char *last = strrchr (name, '.');
   gsize len = strlen (name);
 
   if (len == 0 || len > 253)
+    return FALSE;
+  last = last != NULL ? last + 1 : name;
+  if (strspn (last, "0123456789") == strlen (last))
     return FALSE;
   for (const char *p = name;; p++) {
     if (*p == '.' || *p == '\0') {
@@ -100,6 +106,12 @@ eh_ca_roles_check (const char *const *roles, GError **error)
     return FALSE;
   }
   for (guint i = 0; i < n; i++) {
+    for (guint j = 0; j < i; j++) {
+      if (g_strcmp0 (roles[i], roles[j]) == 0) {
+        g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "role %s is listed twice", roles[i]);
+        return FALSE;
+      }
+    }
     if (!g_strv_contains (known, roles[i])) {
       g_autofree char *shown = g_strescape (roles[i], NULL);
 

@@ -57,9 +57,10 @@ eh_ca_serial_normalize (const char *text, GError **error)
     }
     g_string_append_c (hex, g_ascii_tolower (*p));
   }
-  if (hex->len == 0) {
+  if (hex->len == 0 || hex->len % 2 != 0) {
     g_string_free (hex, TRUE);
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "no serial given");
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                 "a serial is whole octets of hexadecimal, e.g. 4f90…");
     return NULL;
   }
   return g_string_free (hex, FALSE);
