@@ -156,12 +156,14 @@ class Host:
         self.config = self.dir / "ehttpd.conf"
         self.config.write_text(text)
         self.allow_test = allow_test
+        self.extra_env = {}
         self.proc = None
 
     def env(self):
         env = dict(os.environ)
         env["DBUS_SESSION_BUS_ADDRESS"] = self.bus.address
         env.pop("NOTIFY_SOCKET", None)
+        env.update(self.extra_env)
         return env
 
     def start(self, expect_ready=True):

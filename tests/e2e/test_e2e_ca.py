@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The ca role end to end: a real site host, ehttpctl, openssl, certtool, curl."""
 import json
+import os
 import pathlib
 import ssl
 import threading
@@ -163,6 +164,62 @@ class SiteBringUpTest(CaTestCase):
         with self.assertRaises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(base + "../../etc/passwd")
         self.assertIn(missing.exception.code, (400, 404))
+
+
+class Pkcs11Test(CaTestCase):
+    MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+
+    def token(self):
+        """a SoftHSM2 token of this test's own, with a P-256 key in it"""
+        tokens = pathlib.Path(self.workdir) / "tokens"
+        tokens.mkdir()
+        conf = pathlib.Path(self.workdir) / "softhsm2.conf"
+        conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
+        env = {"SOFTHSM2_CONF": str(conf)}
+        run(["softhsm2-util", "--init-token", "--free", "--label", "site-root", "--pin", "4321",
+             "--so-pin", "87654321"], env={**os.environ, **env})
+        self.token_pubkey = pathlib.Path(self.workdir) / "token-root.pub"
+        run(["p11tool", "--provider", self.MODULE, "--batch", "--login", "--generate-privkey=ecdsa",
+             "--curve=secp256r1", "--label=root", f"--outfile={self.token_pubkey}", "pkcs11:token=site-root"],
+            env={**os.environ, **env, "GNUTLS_PIN": "4321"})
+        return env
+
+    def test_root_key_in_a_token_issues_certificates_that_verify(self):
+        env = self.token()
+        uri = "pkcs11:token=site-root;object=root;type=private;pin-value=4321"
+        host = self.site(ca={"root-key": uri, "pkcs11-module": self.MODULE}, start=False)
+        host.extra_env = env
+        host.start()
+        self.wait_for_certificate(host)
+        shown = host.ctl_json("ca", "show")
+        self.assertEqual(shown["root-key-location"], "pkcs11")
+        self.assertFalse((host.state / "plugins" / "ca" / "root-key.pem").exists())
+        root = self.root_pem(host)
+        leaf, chain = self.served_chain(host)
+        run(["openssl", "verify", "-x509_strict", "-CAfile", str(root), str(leaf)])
+        run(["certtool", "--verify-chain", "--infile", str(chain)])
+        # the root's public key is the token's
+        token_key = self.token_pubkey.read_text()
+        root_key = run(["openssl", "x509", "-in", str(root), "-noout", "-pubkey"]).stdout
+        self.assertEqual(token_key.split("-----BEGIN PUBLIC KEY-----")[1].strip(),
+                         root_key.split("-----BEGIN PUBLIC KEY-----")[1].strip())
+        # the PIN never reaches the log
+        self.assertNotIn("4321", host.read_log())
+        # a restart uses the same root from the token
+        host.stop()
+        host.start()
+        self.assertEqual(host.ctl_json("ca", "show")["root-fingerprint"], shown["root-fingerprint"])
+
+    def test_a_wrong_pin_is_a_refusal(self):
+        env = self.token()
+        host = self.site(ca={"root-key": "pkcs11:token=site-root;object=root;pin-value=0000",
+                             "pkcs11-module": self.MODULE}, start=False)
+        host.extra_env = env
+        host.start()
+        state, error = host.plugin_states()["ca"]
+        self.assertEqual(state, "failed")
+        self.assertIn("PIN", error)
+        self.assertNotIn("0000", error)
 
 
 class IssuanceTest(CaTestCase):
