@@ -69,6 +69,26 @@ eh_ctl_status_json (GVariant *status)
   return root;
 }
 
+static void
+eh_ctl_print_link (GVariant *status)
+{
+  const char *upstream = "", *state = "";
+  gboolean authenticated = FALSE;
+  guint32 enrolled = 0, unenrolled = 0;
+
+  g_variant_lookup (status, "link-upstream", "&s", &upstream);
+  g_variant_lookup (status, "link-state", "&s", &state);
+  g_variant_lookup (status, "link-authenticated", "b", &authenticated);
+  g_variant_lookup (status, "links-authenticated", "u", &enrolled);
+  g_variant_lookup (status, "links-unenrolled", "u", &unenrolled);
+  if (upstream[0] != '\0')
+    g_print ("upstream:    %s, link %s%s\n", upstream, state,
+             g_strcmp0 (state, "up") != 0 ? "" : authenticated ? " (enrolled)" : " (not enrolled yet)");
+  if (enrolled + unenrolled > 0)
+    g_print ("links:       %u from enrolled hosts, %u from hosts not enrolled yet\n", enrolled,
+             unenrolled);
+}
+
 static int
 eh_ctl_status (EhCtl *ctl, int argc, char **argv)
 {
@@ -99,6 +119,7 @@ eh_ctl_status (EhCtl *ctl, int argc, char **argv)
   g_print ("certificate: %s\n", certificate[0] != '\0' ? certificate : "none yet");
   for (guint i = 0; listeners != NULL && listeners[i] != NULL; i++)
     g_print ("listening:   %s\n", listeners[i]);
+  eh_ctl_print_link (status);
   g_print ("\n");
   eh_ctl_print_plugins (plugins);
   return EH_CTL_EXIT_OK;
