@@ -34,10 +34,12 @@ check-sanitized:
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  meson test -C $(BUILD)-asan --print-errorlogs
 
+# ca.sh needs certtool (gnutls-bin, in the test set) besides the bench set
 bench:
-	scripts/install-deps.sh bench
+	scripts/install-deps.sh bench test
 	$(MAKE) build
 	bench/front.sh $(BUILD)
+	bench/ca.sh $(BUILD)
 
 $(BUILD)-fuzz/build.ninja:
 	CC=clang meson setup $(BUILD)-fuzz -Dfuzzing=enabled -Db_sanitize=address,undefined -Db_lundef=false

@@ -80,6 +80,23 @@ eh_store_set_error (EhStore *store, const char *what, GError **error)
                sqlite3_errmsg (store->db));
 }
 
+gboolean
+eh_store_execute (EhStore *store, sqlite3_stmt *stmt, const char *what, GError **error)
+{
+  int rc;
+
+  g_return_val_if_fail (EH_IS_STORE (store), FALSE);
+  /* a RETURNING clause yields rows; the change sticks once the statement is done */
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    ;
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE) {
+    eh_store_set_error (store, what, error);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 sqlite3 *
 eh_store_get_db (EhStore *store)
 {

@@ -65,6 +65,16 @@ gboolean eh_store_transaction_begin (EhStore *store, gboolean durable, GError **
 gboolean eh_store_transaction_commit (EhStore *store, GError **error);
 void eh_store_transaction_rollback (EhStore *store);
 
+/**
+ * eh_store_execute:
+ * @stmt: a prepared statement with its parameters bound
+ * @what: what it does, for the error ("revoking a certificate")
+ *
+ * Runs @stmt to its end (rows, if any, are skipped) and resets it.
+ * Returns: %FALSE with EH_ERROR_STORE when SQLite fails
+ */
+gboolean eh_store_execute (EhStore *store, sqlite3_stmt *stmt, const char *what, GError **error);
+
 /* sets a GError (EH_ERROR_STORE) from the connection's last error, with @what as context */
 void eh_store_set_error (EhStore *store, const char *what, GError **error);
 

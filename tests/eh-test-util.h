@@ -11,6 +11,8 @@
 #include <gio/gio.h>
 #include <gnutls/x509.h>
 
+#include "eh-store.h"
+
 /* removes a test's temporary directory and everything in it */
 static inline void
 eh_test_remove_tree (const char *path)
@@ -62,4 +64,33 @@ eh_test_make_certificate (gnutls_x509_privkey_t key, const char *cn, gnutls_x509
   g_assert_cmpint (gnutls_x509_crt_set_basic_constraints (cert, ca, -1), ==, 0);
   g_assert_cmpint (gnutls_x509_crt_sign2 (cert, issuer != NULL ? issuer : cert, signer, digest, 0), ==, 0);
   return cert;
+}
+
+/* the first column of the one row @sql returns */
+static inline gint64
+eh_test_query_int (EhStore *store, const char *sql)
+{
+  g_autoptr (GError) error = NULL;
+  sqlite3_stmt *stmt = eh_store_prepare (store, sql, &error);
+  gint64 value;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  return value;
+}
+
+static inline char *
+eh_test_query_text (EhStore *store, const char *sql)
+{
+  g_autoptr (GError) error = NULL;
+  sqlite3_stmt *stmt = eh_store_prepare (store, sql, &error);
+  char *value;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  value = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_reset (stmt);
+  return value;
 }

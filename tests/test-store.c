@@ -12,6 +12,7 @@
 
 #include "eh-error.h"
 #include "eh-store.h"
+#include "eh-test-util.h"
 
 typedef struct {
   char *dir;
@@ -108,34 +109,6 @@ schema_version (EhStore *store, const char *component)
   return version;
 }
 
-static gint64
-query_int (EhStore *store, const char *sql)
-{
-  g_autoptr (GError) error = NULL;
-  sqlite3_stmt *stmt = eh_store_prepare (store, sql, &error);
-  gint64 value;
-
-  g_assert_no_error (error);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  value = sqlite3_column_int64 (stmt, 0);
-  sqlite3_reset (stmt);
-  return value;
-}
-
-static char *
-query_text (EhStore *store, const char *sql)
-{
-  g_autoptr (GError) error = NULL;
-  sqlite3_stmt *stmt = eh_store_prepare (store, sql, &error);
-  char *value;
-
-  g_assert_no_error (error);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  value = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-  sqlite3_reset (stmt);
-  return value;
-}
-
 static gboolean
 has_table (EhStore *store, const char *name)
 {
@@ -210,13 +183,13 @@ static void
 test_open_settings (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr (EhStore) store = open_store (fixture->path);
-  g_autofree char *mode = query_text (store, "PRAGMA journal_mode");
+  g_autofree char *mode = eh_test_query_text (store, "PRAGMA journal_mode");
 
   g_assert_cmpstr (mode, ==, "wal");
-  g_assert_cmpint (query_int (store, "PRAGMA synchronous"), ==, 1);
-  g_assert_cmpint (query_int (store, "PRAGMA foreign_keys"), ==, 1);
-  g_assert_cmpint (query_int (store, "PRAGMA secure_delete"), ==, 1);
-  g_assert_cmpint (query_int (store, "PRAGMA busy_timeout"), ==, 5000);
+  g_assert_cmpint (eh_test_query_int (store, "PRAGMA synchronous"), ==, 1);
+  g_assert_cmpint (eh_test_query_int (store, "PRAGMA foreign_keys"), ==, 1);
+  g_assert_cmpint (eh_test_query_int (store, "PRAGMA secure_delete"), ==, 1);
+  g_assert_cmpint (eh_test_query_int (store, "PRAGMA busy_timeout"), ==, 5000);
   g_assert_true (has_table (store, "eh_schema"));
   g_assert_cmpuint (schema_version (store, "core"), ==, 0);
 }
@@ -228,10 +201,10 @@ test_migrate_all_steps (Fixture *fixture, gconstpointer user_data)
 
   migrate_ok (store, "acme", orders_steps, G_N_ELEMENTS (orders_steps));
   g_assert_cmpuint (schema_version (store, "acme"), ==, 3);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM orders WHERE status = 'pending'"), ==,
+  g_assert_cmpint (eh_test_query_int (store, "SELECT count(*) FROM orders WHERE status = 'pending'"), ==,
                    2);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM accounts"), ==, 1);
-  g_assert_cmpint (query_int (store, "PRAGMA synchronous"), ==, 1);
+  g_assert_cmpint (eh_test_query_int (store, "SELECT count(*) FROM accounts"), ==, 1);
+  g_assert_cmpint (eh_test_query_int (store, "PRAGMA synchronous"), ==, 1);
 }
 
 static void
@@ -245,7 +218,7 @@ test_migrate_again_is_noop (Fixture *fixture, gconstpointer user_data)
   migrate_ok (store, "acme", orders_steps, G_N_ELEMENTS (orders_steps));
   g_assert_cmpint (sqlite3_total_changes (eh_store_get_db (store)), ==, changes);
   g_assert_cmpuint (schema_version (store, "acme"), ==, 3);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM orders"), ==, 2);
+  g_assert_cmpint (eh_test_query_int (store, "SELECT count(*) FROM orders"), ==, 2);
 }
 
 static void
@@ -261,8 +234,8 @@ test_migrate_new_step_only (Fixture *fixture, gconstpointer user_data)
   store = open_store (fixture->path);
   migrate_ok (store, "acme", orders_steps, 3);
   g_assert_cmpuint (schema_version (store, "acme"), ==, 3);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM orders"), ==, 2);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM accounts"), ==, 1);
+  g_assert_cmpint (eh_test_query_int (store, "SELECT count(*) FROM orders"), ==, 2);
+  g_assert_cmpint (eh_test_query_int (store, "SELECT count(*) FROM accounts"), ==, 1);
 }
 
 static void
@@ -283,9 +256,9 @@ test_migrate_failure_rolls_back (Fixture *fixture, gconstpointer user_data)
   g_assert_nonnull (strstr (error->message, "syntax error"));
   g_assert_cmpuint (schema_version (store, "acme"), ==, 2);
   g_assert_false (has_table (store, "authorizations"));
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM orders"), ==, 1);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM accounts"), ==, 1);
-  g_assert_cmpint (query_int (store, "PRAGMA synchronous"), ==, 1);
+  g_assert_cmpint (eh_test_query_int (store, "SELECT count(*) FROM orders"), ==, 1);
+  g_assert_cmpint (eh_test_query_int (store, "SELECT count(*) FROM accounts"), ==, 1);
+  g_assert_cmpint (eh_test_query_int (store, "PRAGMA synchronous"), ==, 1);
   g_clear_object (&store);
   assert_same_bytes (before, fixture->path);
 
@@ -571,7 +544,7 @@ test_prepare_refuses_bad_sql (Fixture *fixture, gconstpointer user_data)
     g_assert_nonnull (strstr (error->message, fixture->path));
   }
   /* one statement with trailing blanks and comments is fine */
-  g_assert_cmpint (query_int (store, "SELECT 1; -- one\n "), ==, 1);
+  g_assert_cmpint (eh_test_query_int (store, "SELECT 1; -- one\n "), ==, 1);
 }
 
 static void
@@ -585,7 +558,7 @@ test_durable_transaction (Fixture *fixture, gconstpointer user_data)
   migrate_ok (store, "acme", steps, 1);
   g_assert_true (eh_store_transaction_begin (store, TRUE, &error));
   g_assert_no_error (error);
-  g_assert_cmpint (query_int (store, "PRAGMA synchronous"), ==, 2);
+  g_assert_cmpint (eh_test_query_int (store, "PRAGMA synchronous"), ==, 2);
   g_assert_false (eh_store_transaction_begin (store, FALSE, &error));
   g_assert_error (error, EH_ERROR, EH_ERROR_STORE);
   g_clear_error (&error);
@@ -595,7 +568,7 @@ test_durable_transaction (Fixture *fixture, gconstpointer user_data)
   g_assert_cmpint (sqlite3_step (insert), ==, SQLITE_DONE);
   g_assert_true (eh_store_transaction_commit (store, &error));
   g_assert_no_error (error);
-  g_assert_cmpint (query_int (store, "PRAGMA synchronous"), ==, 1);
+  g_assert_cmpint (eh_test_query_int (store, "PRAGMA synchronous"), ==, 1);
 
   /* a rolled back one leaves nothing, and synchronous goes back too */
   g_assert_true (eh_store_transaction_begin (store, TRUE, &error));
@@ -604,18 +577,18 @@ test_durable_transaction (Fixture *fixture, gconstpointer user_data)
   sqlite3_bind_text (insert, 1, "dropped", -1, SQLITE_STATIC);
   g_assert_cmpint (sqlite3_step (insert), ==, SQLITE_DONE);
   eh_store_transaction_rollback (store);
-  g_assert_cmpint (query_int (store, "PRAGMA synchronous"), ==, 1);
+  g_assert_cmpint (eh_test_query_int (store, "PRAGMA synchronous"), ==, 1);
 
   /* an ordinary one keeps synchronous as it is */
   g_assert_true (eh_store_transaction_begin (store, FALSE, &error));
-  g_assert_cmpint (query_int (store, "PRAGMA synchronous"), ==, 1);
+  g_assert_cmpint (eh_test_query_int (store, "PRAGMA synchronous"), ==, 1);
   g_assert_true (eh_store_transaction_commit (store, &error));
   g_assert_no_error (error);
   g_clear_object (&store);
 
   store = open_store (fixture->path);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM t"), ==, 1);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM t WHERE v = 'kept'"), ==, 1);
+  g_assert_cmpint (eh_test_query_int (store, "SELECT count(*) FROM t"), ==, 1);
+  g_assert_cmpint (eh_test_query_int (store, "SELECT count(*) FROM t WHERE v = 'kept'"), ==, 1);
 }
 
 static void
@@ -635,7 +608,7 @@ test_independent_components (Fixture *fixture, gconstpointer user_data)
   g_assert_cmpuint (schema_version (store, "core"), ==, 2);
   g_assert_cmpuint (schema_version (store, "acme"), ==, 3);
   g_assert_cmpuint (schema_version (store, "nobody"), ==, 0);
-  g_assert_cmpint (query_int (store, "SELECT count(*) FROM eh_schema"), ==, 2);
+  g_assert_cmpint (eh_test_query_int (store, "SELECT count(*) FROM eh_schema"), ==, 2);
 }
 
 int

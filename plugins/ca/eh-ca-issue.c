@@ -267,7 +267,6 @@ eh_ca_reserve (EhStore *store, const EhCaSpec *spec, const char *serial, const c
       error);
   g_autofree char *names = eh_ca_join (spec->names);
   g_autofree char *roles = eh_ca_join (spec->roles);
-  int rc;
 
   *collision = FALSE;
   if (stmt == NULL || !eh_store_transaction_begin (store, TRUE, error))
@@ -288,11 +287,8 @@ eh_ca_reserve (EhStore *store, const EhCaSpec *spec, const char *serial, const c
   sqlite3_bind_int64 (stmt, 9, now - eh_ca_backdate (spec));
   sqlite3_bind_int64 (stmt, 10, now + (gint64) spec->lifetime_seconds);
   sqlite3_bind_int64 (stmt, 11, now);
-  rc = sqlite3_step (stmt);
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE) {
+  if (!eh_store_execute (store, stmt, "reserving a serial", error)) {
     *collision = sqlite3_extended_errcode (eh_store_get_db (store)) == SQLITE_CONSTRAINT_PRIMARYKEY;
-    eh_store_set_error (store, "reserving a serial", error);
     eh_store_transaction_rollback (store);
     return FALSE;
   }
@@ -306,7 +302,6 @@ eh_ca_record_issued (EhStore *store, const char *serial, gnutls_x509_crt_t crt, 
 {
   g_autofree char *fingerprint = eh_crypto_cert_fingerprint (crt, error);
   sqlite3_stmt *stmt;
-  int rc;
 
   if (fingerprint == NULL)
     return FALSE;
@@ -320,10 +315,12 @@ eh_ca_record_issued (EhStore *store, const char *serial, gnutls_x509_crt_t crt, 
   sqlite3_bind_blob (stmt, 2, g_bytes_get_data (der, NULL), g_bytes_get_size (der), SQLITE_TRANSIENT);
   sqlite3_bind_text (stmt, 3, fingerprint, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 4, g_get_real_time () / G_USEC_PER_SEC);
-  rc = sqlite3_step (stmt);
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE || sqlite3_changes (eh_store_get_db (store)) != 1) {
-    eh_store_set_error (store, "recording an issued certificate", error);
+  if (!eh_store_execute (store, stmt, "recording an issued certificate", error)) {
+    eh_store_transaction_rollback (store);
+    return FALSE;
+  }
+  if (sqlite3_changes (eh_store_get_db (store)) != 1) {
+    g_set_error (error, EH_ERROR, EH_ERROR_STORE, "serial %s was no longer reserved", serial);
     eh_store_transaction_rollback (store);
     return FALSE;
   }

@@ -39,7 +39,6 @@ eh_ca_join_token_create (EhStore *store, const char *const *roles, const char *c
   g_autofree char *names_csv = NULL;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   sqlite3_stmt *stmt;
-  int rc;
 
   if (!eh_ca_roles_check (roles, error) || (normalized = eh_ca_names_normalize (names, error)) == NULL)
     return NULL;
@@ -69,10 +68,7 @@ eh_ca_join_token_create (EhStore *store, const char *const *roles, const char *c
   sqlite3_bind_text (stmt, 4, names_csv, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 5, now);
   sqlite3_bind_int64 (stmt, 6, now + (gint64) ttl_seconds);
-  rc = sqlite3_step (stmt);
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE) {
-    eh_store_set_error (store, "storing a join token", error);
+  if (!eh_store_execute (store, stmt, "storing a join token", error)) {
     eh_store_transaction_rollback (store);
     return NULL;
   }
@@ -151,16 +147,12 @@ eh_ca_join_token_revoke (EhStore *store, const char *id, GError **error)
       "UPDATE ca_join_tokens SET revoked_at = ?2 WHERE id = ?1 AND used_at IS NULL "
       "AND revoked_at IS NULL",
       error);
-  int rc;
 
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_text (stmt, 1, id, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 2, g_get_real_time () / G_USEC_PER_SEC);
-  rc = sqlite3_step (stmt);
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE) {
-    eh_store_set_error (store, "revoking a join token", error);
+  if (!eh_store_execute (store, stmt, "revoking a join token", error)) {
     return FALSE;
   }
   if (sqlite3_changes (eh_store_get_db (store)) != 1) {
@@ -266,17 +258,13 @@ eh_ca_join_token_consume (EhStore *store, const char *id, const char *used_by, G
       "UPDATE ca_join_tokens SET used_at = ?2, used_by = ?3 WHERE id = ?1 AND used_at IS NULL "
       "AND revoked_at IS NULL AND expires_at > ?2",
       error);
-  int rc;
 
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_text (stmt, 1, id, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 2, g_get_real_time () / G_USEC_PER_SEC);
   sqlite3_bind_text (stmt, 3, used_by, -1, SQLITE_TRANSIENT);
-  rc = sqlite3_step (stmt);
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE) {
-    eh_store_set_error (store, "using a join token", error);
+  if (!eh_store_execute (store, stmt, "using a join token", error)) {
     return FALSE;
   }
   if (sqlite3_changes (eh_store_get_db (store)) != 1) {

@@ -68,27 +68,13 @@ eh_ca_kind_from_string (const char *text)
   return EH_CA_KIND_ROLE;
 }
 
-/* runs a statement that returns no rows */
-static gboolean
-eh_ca_records_step_done (EhStore *store, sqlite3_stmt *stmt, const char *what, GError **error)
-{
-  int rc = sqlite3_step (stmt);
-
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE) {
-    eh_store_set_error (store, what, error);
-    return FALSE;
-  }
-  return TRUE;
-}
-
 gint
 eh_ca_records_abandon_reserved (EhStore *store, GError **error)
 {
   sqlite3_stmt *stmt = eh_store_prepare (
       store, "UPDATE ca_certificates SET state = 'abandoned' WHERE state = 'reserved'", error);
 
-  if (stmt == NULL || !eh_ca_records_step_done (store, stmt, "abandoning reserved serials", error))
+  if (stmt == NULL || !eh_store_execute (store, stmt, "abandoning reserved serials", error))
     return -1;
   return sqlite3_changes (eh_store_get_db (store));
 }
@@ -285,7 +271,7 @@ eh_ca_records_revoke (EhStore *store, const char *serial, const char *reason, GE
   sqlite3_bind_text (stmt, 3, reason, -1, SQLITE_TRANSIENT);
   if (!eh_store_transaction_begin (store, TRUE, error))
     return FALSE;
-  if (!eh_ca_records_step_done (store, stmt, "revoking", error)) {
+  if (!eh_store_execute (store, stmt, "revoking", error)) {
     eh_store_transaction_rollback (store);
     return FALSE;
   }

@@ -43,6 +43,17 @@ def plugin_dir_with(workdir, *names):
     return directory
 
 
+def wait_for(predicate, timeout=20.0, what="condition"):
+    """Polls until predicate() returns something true, and returns it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def run(cmd, check=True, **kw):
     return subprocess.run(cmd, check=check, capture_output=True, text=True, **kw)
 

@@ -8,7 +8,7 @@ import sqlite3
 import time
 import urllib.request
 
-from harness import plugin_dir_with, run
+from harness import plugin_dir_with, run, wait_for
 from test_e2e_ca import CaTestCase
 
 EDGE_PLUGINS = ("test-dp-standin",)
@@ -32,13 +32,7 @@ class EnrolTestCase(CaTestCase):
         return site.ctl_json("join-token", "create", "--role", "dp", *args)["token"]
 
     def wait_for(self, predicate, what, timeout=10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}")
+        return wait_for(predicate, timeout=timeout, what=what)
 
     def link_authenticated(self, host):
         status = host.ctl_json("status")

@@ -16,7 +16,8 @@ import struct
 import subprocess
 import time
 
-from harness import (EHTTPD, Bus, Host, HostTestCase, fingerprint, install_host_pem, make_certificate)
+from harness import (EHTTPD, Bus, Host, HostTestCase, fingerprint, install_host_pem, make_certificate,
+                     wait_for)
 
 # wire messages (GVariant normal form), as fuzzing/corpus/link-wire holds them
 CORPUS = pathlib.Path(os.environ.get("EH_SOURCE_ROOT", "../..")) / "fuzzing" / "corpus" / "link-wire"
@@ -39,15 +40,6 @@ def get(host, path, scheme="http"):
     finally:
         conn.close()
 
-
-def wait_for(predicate, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def frame(payload, opcode=0x2, fin=True, mask=True, length=None):

@@ -175,38 +175,10 @@ crt_serial_hex (gnutls_x509_crt_t crt)
   return eh_ca_serial_to_hex (serial, size);
 }
 
-static gint64
-query_int (EhStore *store, const char *sql)
-{
-  g_autoptr (GError) error = NULL;
-  sqlite3_stmt *stmt = eh_store_prepare (store, sql, &error);
-  gint64 value;
-
-  g_assert_no_error (error);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  value = sqlite3_column_int64 (stmt, 0);
-  sqlite3_reset (stmt);
-  return value;
-}
-
-static char *
-query_text (EhStore *store, const char *sql)
-{
-  g_autoptr (GError) error = NULL;
-  sqlite3_stmt *stmt = eh_store_prepare (store, sql, &error);
-  char *value;
-
-  g_assert_no_error (error);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  value = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-  sqlite3_reset (stmt);
-  return value;
-}
-
 static void
 assert_integrity (EhStore *store)
 {
-  g_autofree char *result = query_text (store, "PRAGMA integrity_check");
+  g_autofree char *result = eh_test_query_text (store, "PRAGMA integrity_check");
 
   g_assert_cmpstr (result, ==, "ok");
 }
@@ -317,7 +289,7 @@ test_issue_unique (Fixture *f, gconstpointer data)
     g_assert_nonnull (record->der);
     g_assert_true (g_hash_table_contains (serials, record->serial));
   }
-  g_assert_cmpint (query_int (f->store, "SELECT count(DISTINCT fingerprint) FROM ca_certificates "
+  g_assert_cmpint (eh_test_query_int (f->store, "SELECT count(DISTINCT fingerprint) FROM ca_certificates "
                                         "WHERE kind = 'role'"),
                    ==, ISSUE_COUNT);
   assert_integrity (f->store);
@@ -851,7 +823,7 @@ test_join_once (Fixture *f, gconstpointer data)
   g_clear_pointer (&state, g_free);
 
   winner = race_for_token (f, id);
-  g_assert_cmpint (query_int (f->store, "SELECT count(*) FROM ca_certificates WHERE kind = 'role'"),
+  g_assert_cmpint (eh_test_query_int (f->store, "SELECT count(*) FROM ca_certificates WHERE kind = 'role'"),
                    ==, 1);
   record = eh_ca_records_get (f->store, winner, &error);
   g_assert_no_error (error);
@@ -864,7 +836,7 @@ test_join_once (Fixture *f, gconstpointer data)
   spec.join_token_id = id;
   g_assert_null (eh_ca_issue (f->store, &spec, f->root.cert, f->root.key, "T1", NULL, &error));
   g_assert_error (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED);
-  g_assert_cmpint (query_int (f->store, "SELECT count(*) FROM ca_certificates WHERE kind = 'role'"),
+  g_assert_cmpint (eh_test_query_int (f->store, "SELECT count(*) FROM ca_certificates WHERE kind = 'role'"),
                    ==, 1);
   assert_not_valid (f, token, "used");
   assert_integrity (f->store);
@@ -998,7 +970,7 @@ test_join_expired_revoked (Fixture *f, gconstpointer data)
   g_clear_error (&error);
   g_assert_false (eh_ca_join_token_revoke (f->store, "0123456789abcdef", &error));
   g_assert_error (error, EH_ERROR, EH_ERROR_NOT_FOUND);
-  g_assert_cmpint (query_int (f->store, "SELECT count(*) FROM ca_certificates WHERE kind = 'role'"),
+  g_assert_cmpint (eh_test_query_int (f->store, "SELECT count(*) FROM ca_certificates WHERE kind = 'role'"),
                    ==, 0);
 }
 
@@ -1031,16 +1003,16 @@ test_join_create_bounds (Fixture *f, gconstpointer data)
   assert_create_refused (f, (const char *const[]) { "admin", NULL }, edge_names, 3600);
   assert_create_refused (f, NULL, edge_names, 3600);
   assert_create_refused (f, dp_roles, (const char *const[]) { "*.example", NULL }, 3600);
-  g_assert_cmpint (query_int (f->store, "SELECT count(*) FROM ca_join_tokens"), ==, 0);
+  g_assert_cmpint (eh_test_query_int (f->store, "SELECT count(*) FROM ca_join_tokens"), ==, 0);
   /* the bounds themselves are fine, and two tokens never share an id or a secret */
   token = create_token (f, 60, &id);
   second = create_token (f, EH_CA_JOIN_TOKEN_MAX_TTL, &second_id);
   g_assert_cmpstr (id, !=, second_id);
   g_assert_true (strcmp (token, second) != 0);
-  g_assert_cmpint (query_int (f->store, "SELECT count(DISTINCT secret_hash) FROM ca_join_tokens"),
+  g_assert_cmpint (eh_test_query_int (f->store, "SELECT count(DISTINCT secret_hash) FROM ca_join_tokens"),
                    ==, 2);
   /* only the secret's hash is stored */
-  g_assert_cmpint (query_int (f->store, "SELECT count(*) FROM ca_join_tokens "
+  g_assert_cmpint (eh_test_query_int (f->store, "SELECT count(*) FROM ca_join_tokens "
                                         "WHERE length(secret_hash) = 32"), ==, 2);
 }
 
@@ -1135,7 +1107,7 @@ test_records_abandoned (Fixture *f, gconstpointer data)
   g_assert_cmpuint (g_strv_length (revoked), ==, 1);
   g_assert_cmpstr (revoked[0], ==, serial);
   /* the root and the site signing certificate are untouched */
-  g_assert_cmpint (query_int (f->store, "SELECT count(*) FROM ca_certificates WHERE "
+  g_assert_cmpint (eh_test_query_int (f->store, "SELECT count(*) FROM ca_certificates WHERE "
                                         "state = 'issued' AND kind IN ('root', 'site-signing')"),
                    ==, 2);
 }
@@ -1318,7 +1290,7 @@ assert_root_refused (Fixture *f, const char *word)
   g_assert_nonnull (error);
   assert_message_has (error, word);
   eh_ca_identity_clear (&root);
-  g_assert_cmpint (query_int (f->store, "SELECT count(*) FROM ca_certificates WHERE kind = 'root'"),
+  g_assert_cmpint (eh_test_query_int (f->store, "SELECT count(*) FROM ca_certificates WHERE kind = 'root'"),
                    ==, 1);
 }
 
