@@ -56,7 +56,8 @@ eh_ca_name_normalize (const char *name, GError **error)
   g_autoptr (GInetAddress) address = NULL;
 
   if (name == NULL || !g_utf8_validate (name, -1, NULL) || strlen (name) > 253) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "a host name is not valid");
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                 "a host name is not valid (over 253 characters, or not UTF-8)");
     return NULL;
   }
   address = g_inet_address_new_from_string (name);

@@ -295,6 +295,44 @@ class IssuanceTest(CaTestCase):
             self.assertEqual(host.ctl(*args, check=False).returncode, 2, args)
 
 
+class DbusHostileTest(CaTestCase):
+    """org.ehttpd.Ca called directly, with what ehttpctl would never send."""
+
+    def call(self, host, method, *args):
+        cmd = ["gdbus", "call", "--session", "--dest", "org.ehttpd", "--object-path",
+               "/org/ehttpd/Plugin/ca", "--method", f"org.ehttpd.Ca.{method}", *args]
+        return run(cmd, check=False, env=host.env())
+
+    def test_hostile_calls_get_clear_errors_and_change_nothing(self):
+        host = self.site()
+        before = self.certificates(host)
+        csr = self.csr().read_text()
+        many_names = "[" + ",".join(f"'h{i}.example'" for i in range(5000)) + "]"
+        cases = [
+            (("IssueCertificate", "'" + "A" * 100000 + "'", "['edge.example']", "['dp']"), "over"),
+            (("IssueCertificate", f"'{csr}'", many_names, "['dp']"), "more than"),
+            (("IssueCertificate", f"'{csr}'", "['edge.example']", "['dp','dp']"), "listed twice"),
+            (("IssueCertificate", f"'{csr}'", "['edge.example']", "@as []"), "roles"),
+            (("IssueCertificate", "'x'"), "InvalidArgs"),
+            (("CreateJoinToken", "['dp']", "@as []", "18446744073709551615"), "between"),
+            (("CreateJoinToken", "['dp']", "['" + "a" * 300 + "']", "3600"), "over 253"),
+            (("ShowCertificate", "''"), "whole octets"),
+            (("ShowCertificate", "'" + "0" * 10000 + "'"), "hexadecimal"),
+            (("ListCertificates", "'bogus'"), "kind is one of"),
+            (("RevokeCertificate", "'01'", "'" + "r" * 5000 + "'"), "reason is one of"),
+            (("RevokeJoinToken", "'../../etc'"), "no unused join token"),
+            (("NoSuchMethod",), "UnknownMethod"),
+        ]
+        for args, expected in cases:
+            with self.subTest(method=args[0], expected=expected):
+                result = self.call(host, *args)
+                self.assertNotEqual(result.returncode, 0)
+                self.assertIn(expected, result.stderr)
+        self.assertEqual(self.certificates(host), before)
+        self.assertEqual(host.ctl_json("join-token", "list"), [])
+        self.assertIsNone(host.proc.poll())
+
+
 class RevocationTest(CaTestCase):
     def test_revoked_serial_in_crl_and_bundle(self):
         host = self.site()
