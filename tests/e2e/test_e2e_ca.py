@@ -11,7 +11,7 @@ import urllib.request
 
 import jwt
 
-from harness import HostTestCase, fingerprint, plugin_dir_with, run
+from harness import HostTestCase, fingerprint, make_certificate, plugin_dir_with, run
 
 
 
@@ -131,6 +131,21 @@ class SiteBringUpTest(CaTestCase):
         state, error = host.plugin_states()["ca"]
         self.assertEqual(state, "failed")
         self.assertIn("root", error)
+
+    def test_a_configured_pki_certificate_wins(self):
+        pki_root = make_certificate(self.workdir, "pki-root", days=30, ca=True)
+        pki_leaf = make_certificate(self.workdir, "localhost", issuer=pki_root)
+        chain = pathlib.Path(self.workdir) / "pki-chain.pem"
+        chain.write_text(pki_leaf[0].read_text() + pki_root[0].read_text())
+        host = self.site(core={"tls-certificate": str(chain), "tls-key": str(pki_leaf[1])}, start=False)
+        host.start()
+        self.assertEqual(host.ctl_json("status")["certificate"], fingerprint(pki_leaf[0]))
+        self.assertEqual(host.plugin_states()["ca"][0], "running")
+        refused = host.ctl("cert", "renew", check=False)
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("PKI certificate", refused.stderr)
+        self.assertEqual([c for c in self.certificates(host) if c["kind"] == "role"], [])
+        self.assertEqual(host.ctl_json("status")["certificate"], fingerprint(pki_leaf[0]))
 
     def test_rsa_and_ed25519_roots(self):
         for key_type, marker in (("rsa-2048", "Public-Key: (2048 bit)"), ("ed25519", "ED25519")):
