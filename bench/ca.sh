@@ -499,7 +499,7 @@ phase_issuance() {
   "$ca_bench" --dir "$work" "${cpu_arg[@]}" --seconds "$issue_secs" >"$work/results/eh-ca-bench.txt" ||
     die "eh-ca-bench failed"
   sed 's/^result /  /' "$work/results/eh-ca-bench.txt"
-  for m in fdatasync commit issue cpu; do
+  for m in fdatasync commit issue issue16 cpu; do
     grep "name=$m " "$work/results/eh-ca-bench.txt" >"$work/results/bench-$m.txt" || true
   done
   prepare_cli_peers
@@ -566,6 +566,7 @@ print_summary() {
   printf '| %-58s | %9s | %9s | %-8s |\n' measure "per s" "us each" target
   printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 60))" "-----------" "-----------" "----------"
   rate_row "ehttpd eh_ca_issue, role, durable (2 commits each)" bench-issue ">= 1000"
+  rate_row "  16 requests waiting at once (2 commits per batch)" bench-issue16 ">= 1000"
   rate_row "  same path, store on tmpfs (flushes free: CPU only)" bench-cpu ""
   rate_row "  disk: SQLite WAL synchronous=FULL, 1 row/commit" bench-commit ""
   rate_row "  disk: write 4 KiB + fdatasync" bench-fdatasync ""
@@ -581,7 +582,8 @@ print_summary() {
   [ -n "$syscalls_line" ] && say "strace -c of eh_ca_issue, $syscalls_line"
   say "ehttpd logs: $(cat "$work"/logs/*.log "$work/site-for-edges/ehttpd.log" 2>/dev/null | grep -c -E 'WARNING|CRITICAL|ERROR' || true) warning/critical/error lines"
   cat "$work"/logs/*.log "$work/site-for-edges/ehttpd.log" 2>/dev/null | grep -E 'WARNING|CRITICAL|ERROR' |
-    sort | uniq -c | sort -rn | head -n 5 | sed 's/^/  /' || true
+    sed 's/^([^)]*): //; s/ [0-9][0-9]:[0-9][0-9]:[0-9.]*: / /; s/127\.0\.0\.1:[0-9]*/127.0.0.1:PORT/g' |
+    sort | uniq -c | sort -rn | head -n 5 | sed 's/^ */  /' || true
   say "load:     $load_at_start at start (1/5/15 min), $(cut -d' ' -f1-3 /proc/loadavg) at the end"
   say "elapsed:  $(($(date +%s) - started_at)) s"
 }

@@ -14,6 +14,7 @@
  *              disk's own flush rate
  *   commit     SQLite, WAL, synchronous=FULL, one ~1 KiB row per
  *              transaction: the durable-commit rate the store can reach
+ *   issue16    eh_ca_issue_batch() with 16 requests waiting at once (group commit)
  *   issue      eh_ca_issue(), EH_CA_KIND_ROLE, P-256 root, one certificate
  *              after the other (the daemon issues on its one main thread)
  *   cpu        the same eh_ca_issue() with its store on tmpfs (--cpu-dir,
@@ -48,7 +49,7 @@ static GOptionEntry eh_bench_options[] = {
   { "dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_dir, "a directory on the disk to measure (a work directory is made inside)", "DIR" },
   { "cpu-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_cpu_dir, "a directory on tmpfs, for the issuance rate without flush cost", "DIR" },
   { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_seconds, "seconds per measure (default 10)", "S" },
-  { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "run one measure: fdatasync, commit, issue or cpu", "NAME" },
+  { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "run one measure: fdatasync, commit, issue, issue16 or cpu", "NAME" },
   G_OPTION_ENTRY_NULL
 };
 
@@ -201,8 +202,10 @@ eh_bench_commit (const char *parent)
 
 /* ── issue: the real issuance path ────────────────────────────────────── */
 
+/* @batch: certificates per eh_ca_issue_batch() call, as when that many
+ * requests wait at once (edges enrolling together); 1: eh_ca_issue() */
 static void
-eh_bench_issue (const char *name, const char *parent)
+eh_bench_issue (const char *name, const char *parent, guint batch)
 {
   g_autofree char *dir = eh_bench_workdir (parent, "ca");
   g_autofree char *db_path = g_build_filename (dir, "ehttpd.db", NULL);
@@ -244,20 +247,28 @@ eh_bench_issue (const char *name, const char *parent)
   while (now < end) {
     EhCaSpec spec = {
       .kind = EH_CA_KIND_ROLE,
-      .pubkey = keys[count % EH_BENCH_KEYS],
       .common_name = names[0],
       .names = names,
       .roles = roles,
       .lifetime_seconds = 90 * 86400,
       .requester = "bench",
     };
-    g_autofree char *serial = NULL;
-    g_auto (gnutls_x509_crt_t) crt = eh_ca_issue (store, &spec, root.cert, root.key, "PS1", &serial,
-                                                  &error);
+    EhCaSpec specs[EH_BENCH_KEYS];
+    EhCaIssuance items[EH_BENCH_KEYS];
 
-    if (crt == NULL)
-      eh_bench_die ("issuing", error);
-    count++;
+    for (guint i = 0; i < batch; i++) {
+      specs[i] = spec;
+      specs[i].pubkey = keys[(count + i) % EH_BENCH_KEYS];
+      items[i] = (EhCaIssuance) { .spec = &specs[i] };
+    }
+    eh_ca_issue_batch (store, items, batch, root.cert, root.key, "PS1");
+    for (guint i = 0; i < batch; i++) {
+      if (items[i].certificate == NULL)
+        eh_bench_die ("issuing", items[i].error);
+      gnutls_x509_crt_deinit (items[i].certificate);
+      g_free (items[i].serial);
+    }
+    count += batch;
     now = g_get_monotonic_time ();
   }
   eh_bench_report (name, count, now - start);
@@ -301,8 +312,10 @@ main (int argc, char **argv)
   if (eh_bench_wanted ("commit"))
     eh_bench_commit (opt_dir);
   if (eh_bench_wanted ("issue"))
-    eh_bench_issue ("issue", opt_dir);
+    eh_bench_issue ("issue", opt_dir, 1);
+  if (eh_bench_wanted ("issue16"))
+    eh_bench_issue ("issue16", opt_dir, 16);
   if (opt_cpu_dir != NULL && eh_bench_wanted ("cpu"))
-    eh_bench_issue ("cpu", opt_cpu_dir);
+    eh_bench_issue ("cpu", opt_cpu_dir, 1);
   return 0;
 }

@@ -20,7 +20,7 @@ struct _EhStore {
   char *path;
   sqlite3 *db;
   GHashTable *statements; /* sql text → sqlite3_stmt */
-  gboolean durable;       /* the open transaction runs with synchronous=FULL */
+  gboolean synchronous_full; /* synchronous is FULL now (NORMAL otherwise) */
 };
 
 G_DEFINE_FINAL_TYPE (EhStore, eh_store, G_TYPE_OBJECT)
@@ -314,17 +314,18 @@ eh_store_open (const char *path, GError **error)
   return g_steal_pointer (&self);
 }
 
-/* puts synchronous back to the everyday setting after a durable transaction */
-static void
-eh_store_end_transaction (EhStore *self)
+/* switches synchronous only when the kind of transaction changes: a run of
+ * durable transactions (a CA issuing) pays for the pragma once, and a
+ * statement outside any transaction in between is only safer for it */
+static gboolean
+eh_store_set_synchronous (EhStore *self, gboolean full, GError **error)
 {
-  g_autoptr (GError) local_error = NULL;
-
-  if (!self->durable)
-    return;
-  self->durable = FALSE;
-  if (!eh_store_run (self, "PRAGMA synchronous=NORMAL", NULL, &local_error))
-    g_warning ("%s", local_error->message);
+  if (self->synchronous_full == full)
+    return TRUE;
+  if (!eh_store_run (self, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL, error))
+    return FALSE;
+  self->synchronous_full = full;
+  return TRUE;
 }
 
 gboolean
@@ -337,14 +338,9 @@ eh_store_transaction_begin (EhStore *store, gboolean durable, GError **error)
                  store->path);
     return FALSE;
   }
-  if (durable && !eh_store_run (store, "PRAGMA synchronous=FULL", NULL, error))
+  if (!eh_store_set_synchronous (store, durable, error))
     return FALSE;
-  store->durable = durable;
-  if (!eh_store_run (store, "BEGIN IMMEDIATE", NULL, error)) {
-    eh_store_end_transaction (store);
-    return FALSE;
-  }
-  return TRUE;
+  return eh_store_run (store, "BEGIN IMMEDIATE", NULL, error);
 }
 
 gboolean
@@ -357,7 +353,6 @@ eh_store_transaction_commit (EhStore *store, GError **error)
     eh_store_transaction_rollback (store);
     return FALSE;
   }
-  eh_store_end_transaction (store);
   return TRUE;
 }
 
@@ -371,7 +366,6 @@ eh_store_transaction_rollback (EhStore *store)
   if (!sqlite3_get_autocommit (store->db) &&
       !eh_store_run (store, "ROLLBACK", NULL, &local_error))
     g_warning ("%s", local_error->message);
-  eh_store_end_transaction (store);
 }
 
 guint

@@ -58,8 +58,10 @@ sqlite3_stmt *eh_store_prepare (EhStore *store, const char *sql, GError **error)
  * eh_store_transaction_begin / _commit / _rollback:
  * @durable: run this transaction with synchronous=FULL (CA, registration)
  *
- * BEGIN IMMEDIATE … COMMIT. Durable transactions switch synchronous to FULL
- * for their commit and back to NORMAL after.
+ * BEGIN IMMEDIATE … COMMIT. A durable transaction switches synchronous to
+ * FULL; it stays FULL until an ordinary transaction begins (so a run of
+ * durable ones pays for the switch once; statements outside transactions in
+ * between are only the safer for it).
  */
 gboolean eh_store_transaction_begin (EhStore *store, gboolean durable, GError **error);
 gboolean eh_store_transaction_commit (EhStore *store, GError **error);

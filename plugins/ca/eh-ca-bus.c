@@ -59,6 +59,66 @@ eh_ca_renewal_allowed (EhCa *ca, const EhBusOrigin *origin, const char *const *n
 }
 
 static void
+eh_ca_answer_order (EhCa *ca, EhCaRoleOrder *order)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *chain = NULL;
+  GVariantDict reply;
+
+  if (order->issuance.certificate == NULL ||
+      (chain = eh_ca_role_order_chain (ca, order, &error)) == NULL) {
+    const GError *why = error != NULL ? error : order->issuance.error;
+
+    g_warning ("role certificate refused to %s: %s", order->requester, why->message);
+    eh_bus_request_fail (order->request, why);
+    return;
+  }
+  g_variant_dict_init (&reply, NULL);
+  g_variant_dict_insert (&reply, EH_KEY_CHAIN_PEM, "s", chain);
+  g_variant_dict_insert (&reply, EH_KEY_SERIAL, "s", order->issuance.serial);
+  g_variant_dict_insert (&reply, EH_KEY_NOT_AFTER, "x",
+                         (gint64) gnutls_x509_crt_get_expiration_time (order->issuance.certificate));
+  eh_bus_request_reply (order->request, g_variant_dict_end (&reply));
+}
+
+#define EH_CA_BATCH_MAX 64
+
+/* every order that came in since the last turn of the main loop, as one batch */
+static gboolean
+eh_ca_issue_waiting (gpointer data)
+{
+  EhCa *ca = data;
+  guint n = MIN (ca->waiting->len, EH_CA_BATCH_MAX);
+  g_autoptr (GPtrArray) batch = g_ptr_array_new_with_free_func ((GDestroyNotify) eh_ca_role_order_free);
+
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (batch, g_ptr_array_steal_index (ca->waiting, 0));
+  eh_ca_role_orders_issue (ca, (EhCaRoleOrder *const *) batch->pdata, batch->len);
+  for (guint i = 0; i < batch->len; i++)
+    eh_ca_answer_order (ca, g_ptr_array_index (batch, i));
+  if (ca->waiting->len > 0)
+    return G_SOURCE_CONTINUE;
+  ca->issue_source = 0;
+  return G_SOURCE_REMOVE;
+}
+
+void
+eh_ca_bus_stop (EhCa *ca)
+{
+  g_autoptr (GError) error = g_error_new (EH_ERROR, EH_ERROR_UNAVAILABLE, "the ca is stopping");
+
+  if (ca->issue_source != 0)
+    g_source_remove (ca->issue_source);
+  ca->issue_source = 0;
+  while (ca->waiting != NULL && ca->waiting->len > 0) {
+    g_autoptr (EhCaRoleOrder) order = g_ptr_array_steal_index (ca->waiting, 0);
+
+    eh_bus_request_fail (order->request, error);
+  }
+  g_clear_pointer (&ca->waiting, g_ptr_array_unref);
+}
+
+static void
 eh_ca_on_role_certificate (EhBusRequest *request, GVariant *payload, gpointer user_data)
 {
   EhCa *ca = user_data;
@@ -67,12 +127,9 @@ eh_ca_on_role_certificate (EhBusRequest *request, GVariant *payload, gpointer us
   g_autofree const char **roles = NULL;
   g_autofree char *token_id = NULL;
   g_autofree char *requester = eh_ca_requester (origin);
-  g_autofree char *chain = NULL;
-  g_autofree char *serial = NULL;
   g_autoptr (GError) error = NULL;
   const char *csr = NULL, *token = NULL;
-  gint64 not_after = 0;
-  GVariantDict reply;
+  EhCaRoleOrder *order;
 
   g_variant_lookup (payload, EH_KEY_CSR_PEM, "&s", &csr);
   g_variant_lookup (payload, EH_KEY_NAMES, "^a&s", &names);
@@ -92,14 +149,13 @@ eh_ca_on_role_certificate (EhBusRequest *request, GVariant *payload, gpointer us
   } else if (origin != NULL && !eh_ca_renewal_allowed (ca, origin, names, roles, &error)) {
     goto refuse;
   }
-  if (!eh_ca_issue_role (ca, csr, names, roles, requester, token_id, &chain, &serial, &not_after,
-                         &error))
+  order = eh_ca_role_order_new (ca, csr, names, roles, requester, token_id, &error);
+  if (order == NULL)
     goto refuse;
-  g_variant_dict_init (&reply, NULL);
-  g_variant_dict_insert (&reply, EH_KEY_CHAIN_PEM, "s", chain);
-  g_variant_dict_insert (&reply, EH_KEY_SERIAL, "s", serial);
-  g_variant_dict_insert (&reply, EH_KEY_NOT_AFTER, "x", not_after);
-  eh_bus_request_reply (request, g_variant_dict_end (&reply));
+  order->request = request;
+  g_ptr_array_add (ca->waiting, order);
+  if (ca->issue_source == 0)
+    ca->issue_source = g_idle_add (eh_ca_issue_waiting, ca);
   return;
 refuse:
   g_warning ("role certificate refused to %s: %s", requester, error->message);
@@ -278,6 +334,7 @@ eh_ca_on_link_peer (EhBusRequest *request, GVariant *payload, gpointer user_data
 gboolean
 eh_ca_bus_start (EhCa *ca, GError **error)
 {
+  ca->waiting = g_ptr_array_new ();
   static const struct {
     const char *topic;
     EhBusRequestFunc func;

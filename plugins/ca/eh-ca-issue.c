@@ -75,25 +75,44 @@ eh_ca_check (int rc, const char *what, GError **error)
   return FALSE;
 }
 
-static gboolean
-eh_ca_add_names (gnutls_x509_crt_t crt, const char *const *names, GError **error)
+static int
+eh_ca_san_add (gnutls_subject_alt_names_t sans, unsigned int type, const void *data, gsize len)
 {
-  for (guint i = 0; names != NULL && names[i] != NULL; i++) {
-    g_autoptr (GInetAddress) address = g_inet_address_new_from_string (names[i]);
-    int rc;
+  gnutls_datum_t value = { (unsigned char *) data, len };
+
+  return gnutls_subject_alt_names_set (sans, type, &value, NULL);
+}
+
+/* the host's names and one urn:ehttpd:role: URI per role, encoded once */
+static gboolean
+eh_ca_set_alt_names (gnutls_x509_crt_t crt, const EhCaSpec *spec, GError **error)
+{
+  gnutls_subject_alt_names_t sans = NULL;
+  gnutls_datum_t der = { NULL, 0 };
+  int rc = gnutls_subject_alt_names_init (&sans);
+
+  for (guint i = 0; rc >= 0 && spec->names != NULL && spec->names[i] != NULL; i++) {
+    g_autoptr (GInetAddress) address = g_inet_address_new_from_string (spec->names[i]);
 
     if (address != NULL)
-      rc = gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_IPADDRESS,
-                                                 g_inet_address_to_bytes (address),
-                                                 g_inet_address_get_native_size (address),
-                                                 GNUTLS_FSAN_APPEND);
+      rc = eh_ca_san_add (sans, GNUTLS_SAN_IPADDRESS, g_inet_address_to_bytes (address),
+                          g_inet_address_get_native_size (address));
     else
-      rc = gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_DNSNAME, names[i],
-                                                 strlen (names[i]), GNUTLS_FSAN_APPEND);
-    if (!eh_ca_check (rc, "subject alternative name", error))
-      return FALSE;
+      rc = eh_ca_san_add (sans, GNUTLS_SAN_DNSNAME, spec->names[i], strlen (spec->names[i]));
   }
-  return TRUE;
+  for (guint i = 0; rc >= 0 && spec->roles != NULL && spec->roles[i] != NULL; i++) {
+    g_autofree char *uri = g_strconcat (EH_CA_ROLE_URI_PREFIX, spec->roles[i], NULL);
+
+    rc = eh_ca_san_add (sans, GNUTLS_SAN_URI, uri, strlen (uri));
+  }
+  if (rc >= 0)
+    rc = gnutls_x509_ext_export_subject_alt_names (sans, &der);
+  if (rc >= 0)
+    rc = gnutls_x509_crt_set_extension_by_oid (crt, GNUTLS_X509EXT_OID_SAN, der.data, der.size, 0);
+  gnutls_free (der.data);
+  if (sans != NULL)
+    gnutls_subject_alt_names_deinit (sans);
+  return eh_ca_check (rc, "subject alternative names", error);
 }
 
 static gboolean
@@ -170,16 +189,8 @@ eh_ca_set_usage (gnutls_x509_crt_t crt, const EhCaSpec *spec, GError **error)
                     "extended key usage", error) ||
       !eh_ca_check (gnutls_x509_crt_set_key_purpose_oid (crt, GNUTLS_KP_TLS_WWW_CLIENT, 0),
                     "extended key usage", error) ||
-      !eh_ca_add_names (crt, spec->names, error))
+      !eh_ca_set_alt_names (crt, spec, error))
     return FALSE;
-  for (guint i = 0; spec->roles != NULL && spec->roles[i] != NULL; i++) {
-    g_autofree char *uri = g_strconcat (EH_CA_ROLE_URI_PREFIX, spec->roles[i], NULL);
-
-    if (!eh_ca_check (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_URI, uri, strlen (uri),
-                                                            GNUTLS_FSAN_APPEND),
-                      "role name", error))
-      return FALSE;
-  }
   return TRUE;
 }
 
@@ -254,11 +265,15 @@ eh_ca_join (const char *const *list)
   return list != NULL ? g_strjoinv (",", (char **) list) : g_strdup ("");
 }
 
-/* step 2: the durable reservation (and the join token, consumed with it) */
+/* step 2, for one certificate inside the batch's transaction: its row, and
+ * the join token it brought, or neither (a savepoint undoes a half) */
 static gboolean
-eh_ca_reserve (EhStore *store, const EhCaSpec *spec, const char *serial, const char *tbs,
-               gint64 now, gboolean *collision, GError **error)
+eh_ca_reserve_one (EhStore *store, const EhCaSpec *spec, const char *serial, const char *tbs,
+                   gint64 now, gboolean *collision, GError **error)
 {
+  sqlite3_stmt *savepoint = eh_store_prepare (store, "SAVEPOINT eh_ca_reserve", error);
+  sqlite3_stmt *release = eh_store_prepare (store, "RELEASE eh_ca_reserve", error);
+  sqlite3_stmt *undo = eh_store_prepare (store, "ROLLBACK TO eh_ca_reserve", error);
   sqlite3_stmt *stmt = eh_store_prepare (
       store,
       "INSERT INTO ca_certificates (serial, kind, state, subject, names, roles, host, requester, "
@@ -267,15 +282,12 @@ eh_ca_reserve (EhStore *store, const EhCaSpec *spec, const char *serial, const c
       error);
   g_autofree char *names = eh_ca_join (spec->names);
   g_autofree char *roles = eh_ca_join (spec->roles);
+  gboolean ok;
 
   *collision = FALSE;
-  if (stmt == NULL || !eh_store_transaction_begin (store, TRUE, error))
+  if (savepoint == NULL || release == NULL || undo == NULL || stmt == NULL ||
+      !eh_store_execute (store, savepoint, "reserving a serial", error))
     return FALSE;
-  if (spec->join_token_id != NULL &&
-      !eh_ca_join_token_consume (store, spec->join_token_id, serial, error)) {
-    eh_store_transaction_rollback (store);
-    return FALSE;
-  }
   sqlite3_bind_text (stmt, 1, serial, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (stmt, 2, eh_ca_kind_to_string (spec->kind), -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 3, spec->common_name, -1, SQLITE_TRANSIENT);
@@ -287,44 +299,41 @@ eh_ca_reserve (EhStore *store, const EhCaSpec *spec, const char *serial, const c
   sqlite3_bind_int64 (stmt, 9, now - eh_ca_backdate (spec));
   sqlite3_bind_int64 (stmt, 10, now + (gint64) spec->lifetime_seconds);
   sqlite3_bind_int64 (stmt, 11, now);
-  if (!eh_store_execute (store, stmt, "reserving a serial", error)) {
+  ok = spec->join_token_id == NULL || eh_ca_join_token_consume (store, spec->join_token_id, serial, error);
+  if (ok && !eh_store_execute (store, stmt, "reserving a serial", error)) {
     *collision = sqlite3_extended_errcode (eh_store_get_db (store)) == SQLITE_CONSTRAINT_PRIMARYKEY;
-    eh_store_transaction_rollback (store);
-    return FALSE;
+    ok = FALSE;
   }
-  return eh_store_transaction_commit (store, error);
+  if (!ok)
+    eh_store_execute (store, undo, "undoing a reservation", NULL);
+  eh_store_execute (store, release, "reserving a serial", NULL);
+  return ok;
 }
 
-/* step 4: the signed certificate, durably, before anyone sees it */
+/* step 4, for one certificate inside the batch's transaction */
 static gboolean
-eh_ca_record_issued (EhStore *store, const char *serial, gnutls_x509_crt_t crt, GBytes *der,
-                     GError **error)
+eh_ca_record_one (EhStore *store, const char *serial, GBytes *der, const char *fingerprint,
+                  GError **error)
 {
-  g_autofree char *fingerprint = eh_crypto_cert_fingerprint (crt, error);
-  sqlite3_stmt *stmt;
+  sqlite3_stmt *stmt = eh_store_prepare (
+      store,
+      "UPDATE ca_certificates SET state = 'issued', der = ?2, fingerprint = ?3, issued_at = ?4 "
+      "WHERE serial = ?1 AND state = 'reserved'",
+      error);
 
-  if (fingerprint == NULL)
-    return FALSE;
-  stmt = eh_store_prepare (store,
-                           "UPDATE ca_certificates SET state = 'issued', der = ?2, "
-                           "fingerprint = ?3, issued_at = ?4 WHERE serial = ?1 AND state = 'reserved'",
-                           error);
-  if (stmt == NULL || !eh_store_transaction_begin (store, TRUE, error))
+  if (stmt == NULL)
     return FALSE;
   sqlite3_bind_text (stmt, 1, serial, -1, SQLITE_TRANSIENT);
   sqlite3_bind_blob (stmt, 2, g_bytes_get_data (der, NULL), g_bytes_get_size (der), SQLITE_TRANSIENT);
   sqlite3_bind_text (stmt, 3, fingerprint, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 4, g_get_real_time () / G_USEC_PER_SEC);
-  if (!eh_store_execute (store, stmt, "recording an issued certificate", error)) {
-    eh_store_transaction_rollback (store);
+  if (!eh_store_execute (store, stmt, "recording an issued certificate", error))
     return FALSE;
-  }
   if (sqlite3_changes (eh_store_get_db (store)) != 1) {
     g_set_error (error, EH_ERROR, EH_ERROR_STORE, "serial %s was no longer reserved", serial);
-    eh_store_transaction_rollback (store);
     return FALSE;
   }
-  return eh_store_transaction_commit (store, error);
+  return TRUE;
 }
 
 static void
@@ -356,55 +365,165 @@ eh_ca_digest_for (gnutls_privkey_t signer)
   }
 }
 
+/* what the batch knows about one certificate on its way */
+typedef struct {
+  gnutls_x509_crt_t crt; /* unsigned, then signed */
+  char *serial;
+  char *tbs;
+  GBytes *der;
+  char *fingerprint;
+  gboolean reserved;
+} EhCaWork;
+
+static void
+eh_ca_work_clear (EhCaWork *work)
+{
+  g_clear_pointer (&work->crt, gnutls_x509_crt_deinit);
+  g_clear_pointer (&work->serial, g_free);
+  g_clear_pointer (&work->tbs, g_free);
+  g_clear_pointer (&work->der, g_bytes_unref);
+  g_clear_pointer (&work->fingerprint, g_free);
+}
+
+/* step 1: a fresh serial and the unsigned certificate with it */
+static gboolean
+eh_ca_work_build (EhCaWork *work, const EhCaSpec *spec, gint64 now, gnutls_x509_crt_t issuer,
+                  const char *site_code, GError **error)
+{
+  guint8 raw[EH_CA_SERIAL_BYTES];
+
+  eh_ca_work_clear (work);
+  eh_ca_serial_generate (raw);
+  work->serial = eh_ca_serial_to_hex (raw, sizeof raw);
+  work->crt = eh_ca_build (spec, raw, now, issuer, site_code, error);
+  if (work->crt == NULL)
+    return FALSE;
+  work->tbs = eh_ca_describe (spec, work->serial, now, issuer);
+  return TRUE;
+}
+
+/* step 2 for the whole batch: one durable transaction; a serial collision
+ * (never seen: 2^-150) draws again */
+static void
+eh_ca_batch_reserve (EhStore *store, EhCaIssuance *items, EhCaWork *work, guint n, gint64 now,
+                     gnutls_x509_crt_t issuer, const char *site_code)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!eh_store_transaction_begin (store, TRUE, &error))
+    goto failed;
+  for (guint i = 0; i < n; i++) {
+    gboolean collision = TRUE;
+
+    for (guint attempt = 0; items[i].error == NULL && collision; attempt++) {
+      g_autoptr (GError) local_error = NULL;
+
+      if (attempt > 0 && !eh_ca_work_build (&work[i], items[i].spec, now, issuer, site_code, &items[i].error))
+        break;
+      work[i].reserved = eh_ca_reserve_one (store, items[i].spec, work[i].serial, work[i].tbs, now,
+                                            &collision, &local_error);
+      if (!work[i].reserved && (!collision || attempt + 1 == EH_CA_SERIAL_ATTEMPTS))
+        items[i].error = g_steal_pointer (&local_error);
+      if (work[i].reserved)
+        collision = FALSE;
+    }
+  }
+  if (eh_store_transaction_commit (store, &error))
+    return;
+failed:
+  for (guint i = 0; i < n; i++) {
+    work[i].reserved = FALSE;
+    if (items[i].error == NULL)
+      items[i].error = g_error_copy (error);
+  }
+}
+
+/* steps 3 and 4: sign, then one durable transaction records them all */
+static void
+eh_ca_batch_sign_and_record (EhStore *store, EhCaIssuance *items, EhCaWork *work, guint n,
+                             gnutls_x509_crt_t issuer, gnutls_privkey_t signer)
+{
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; i < n; i++) {
+    gnutls_x509_crt_t signed_crt = NULL;
+
+    if (!work[i].reserved ||
+        !eh_ca_check (gnutls_x509_crt_privkey_sign (work[i].crt, issuer != NULL ? issuer : work[i].crt,
+                                                    signer, eh_ca_digest_for (signer), 0),
+                      "signing", &items[i].error))
+      continue;
+    /* what leaves is read back from the recorded bytes: a certificate
+     * GnuTLS built in memory lacks the raw names it matches issuers by */
+    work[i].der = eh_crypto_cert_to_der (work[i].crt, &items[i].error);
+    if (work[i].der != NULL)
+      signed_crt = eh_crypto_cert_from_der (work[i].der, &items[i].error);
+    if (signed_crt != NULL)
+      work[i].fingerprint = eh_crypto_cert_fingerprint (signed_crt, &items[i].error);
+    if (work[i].fingerprint == NULL) {
+      g_clear_pointer (&signed_crt, gnutls_x509_crt_deinit);
+      continue;
+    }
+    items[i].certificate = signed_crt;
+  }
+  if (!eh_store_transaction_begin (store, TRUE, &error))
+    goto failed;
+  for (guint i = 0; i < n; i++) {
+    if (items[i].certificate == NULL)
+      continue;
+    if (!eh_ca_record_one (store, work[i].serial, work[i].der, work[i].fingerprint, &items[i].error))
+      g_clear_pointer (&items[i].certificate, gnutls_x509_crt_deinit);
+  }
+  if (eh_store_transaction_commit (store, &error))
+    return;
+failed:
+  for (guint i = 0; i < n; i++) {
+    if (items[i].certificate != NULL) {
+      g_clear_pointer (&items[i].certificate, gnutls_x509_crt_deinit);
+      items[i].error = g_error_copy (error);
+    }
+  }
+}
+
+void
+eh_ca_issue_batch (EhStore *store, EhCaIssuance *items, guint n, gnutls_x509_crt_t issuer,
+                   gnutls_privkey_t signer, const char *site_code)
+{
+  g_autofree EhCaWork *work = g_new0 (EhCaWork, n);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  for (guint i = 0; i < n; i++) {
+    items[i].certificate = NULL;
+    items[i].serial = NULL;
+    items[i].error = NULL;
+    eh_ca_work_build (&work[i], items[i].spec, now, issuer, site_code, &items[i].error);
+  }
+  eh_ca_batch_reserve (store, items, work, n, now, issuer, site_code);
+  eh_ca_batch_sign_and_record (store, items, work, n, issuer, signer);
+  for (guint i = 0; i < n; i++) {
+    /* reserved and never recorded: abandoned now rather than at the next start */
+    if (work[i].reserved && items[i].certificate == NULL)
+      eh_ca_mark_abandoned (store, work[i].serial);
+    if (items[i].certificate != NULL)
+      items[i].serial = g_steal_pointer (&work[i].serial);
+    eh_ca_work_clear (&work[i]);
+  }
+}
+
 gnutls_x509_crt_t
 eh_ca_issue (EhStore *store, const EhCaSpec *spec, gnutls_x509_crt_t issuer,
              gnutls_privkey_t signer, const char *site_code, char **serial_hex, GError **error)
 {
-  g_auto (gnutls_x509_crt_t) crt = NULL;
-  g_autoptr (GBytes) der = NULL;
-  g_autofree char *serial = NULL;
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  int rc;
+  EhCaIssuance item = { .spec = spec };
 
-  /* 1 build and 2 reserve; a serial collision (never seen, 2^-150) draws again */
-  for (guint attempt = 0; attempt < EH_CA_SERIAL_ATTEMPTS; attempt++) {
-    guint8 raw[EH_CA_SERIAL_BYTES];
-    g_autofree char *tbs = NULL;
-    g_autoptr (GError) local_error = NULL;
-    gboolean collision = FALSE;
-
-    eh_ca_serial_generate (raw);
-    g_clear_pointer (&serial, g_free);
-    g_clear_pointer (&crt, gnutls_x509_crt_deinit);
-    serial = eh_ca_serial_to_hex (raw, sizeof raw);
-    crt = eh_ca_build (spec, raw, now, issuer, site_code, error);
-    if (crt == NULL)
-      return NULL;
-    tbs = eh_ca_describe (spec, serial, now, issuer);
-    if (eh_ca_reserve (store, spec, serial, tbs, now, &collision, &local_error))
-      break;
-    if (!collision || attempt + 1 == EH_CA_SERIAL_ATTEMPTS) {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
-    }
-  }
-  /* 3 sign */
-  rc = gnutls_x509_crt_privkey_sign (crt, issuer != NULL ? issuer : crt, signer,
-                                     eh_ca_digest_for (signer), 0);
-  if (!eh_ca_check (rc, "signing", error)) {
-    eh_ca_mark_abandoned (store, serial);
-    return NULL;
-  }
-  /* 4 record; only then 5 return */
-  der = eh_crypto_cert_to_der (crt, error);
-  if (der == NULL || !eh_ca_record_issued (store, serial, crt, der, error)) {
-    eh_ca_mark_abandoned (store, serial);
+  eh_ca_issue_batch (store, &item, 1, issuer, signer, site_code);
+  if (item.certificate == NULL) {
+    g_propagate_error (error, item.error);
     return NULL;
   }
   if (serial_hex != NULL)
-    *serial_hex = g_steal_pointer (&serial);
-  /* what leaves is read back from the recorded bytes: a certificate GnuTLS
-   * built in memory lacks the raw names it matches issuers by, so verifying
-   * against it would fail */
-  return eh_crypto_cert_from_der (der, error);
+    *serial_hex = item.serial;
+  else
+    g_free (item.serial);
+  return item.certificate;
 }

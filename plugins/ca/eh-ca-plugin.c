@@ -25,6 +25,7 @@ static const EhConfigKey eh_ca_keys[] = {
 static void
 eh_ca_free (EhCa *ca)
 {
+  eh_ca_bus_stop (ca);
   if (ca->refresh_source != 0)
     g_source_remove (ca->refresh_source);
   eh_ca_identity_clear (&ca->root);
@@ -51,41 +52,99 @@ eh_ca_republish (EhCa *ca, GError **error)
                          error);
 }
 
+void
+eh_ca_role_order_free (EhCaRoleOrder *order)
+{
+  if (order->pubkey != NULL)
+    gnutls_pubkey_deinit (order->pubkey);
+  g_strfreev (order->names);
+  g_strfreev (order->roles);
+  g_free (order->requester);
+  g_free (order->token_id);
+  if (order->issuance.certificate != NULL)
+    gnutls_x509_crt_deinit (order->issuance.certificate);
+  g_free (order->issuance.serial);
+  g_clear_error (&order->issuance.error);
+  g_free (order);
+}
+
+EhCaRoleOrder *
+eh_ca_role_order_new (EhCa *ca, const char *csr_pem, const char *const *names,
+                      const char *const *roles, const char *requester, const char *join_token_id,
+                      GError **error)
+{
+  g_autoptr (EhCaRoleOrder) order = g_new0 (EhCaRoleOrder, 1);
+
+  order->pubkey = eh_ca_csr_read (csr_pem, error);
+  if (order->pubkey == NULL || !eh_ca_roles_check (roles, error) ||
+      (order->names = eh_ca_names_normalize (names, error)) == NULL)
+    return NULL;
+  if (order->names[0] == NULL) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "a role certificate needs a name");
+    return NULL;
+  }
+  order->roles = g_strdupv ((char **) roles);
+  order->requester = g_strdup (requester);
+  order->token_id = g_strdup (join_token_id);
+  order->spec.kind = EH_CA_KIND_ROLE;
+  order->spec.pubkey = order->pubkey;
+  order->spec.common_name = order->names[0];
+  order->spec.names = (const char *const *) order->names;
+  order->spec.roles = (const char *const *) order->roles;
+  order->spec.lifetime_seconds = ca->role_seconds;
+  order->spec.requester = order->requester;
+  order->spec.join_token_id = order->token_id;
+  order->issuance.spec = &order->spec;
+  return g_steal_pointer (&order);
+}
+
+void
+eh_ca_role_orders_issue (EhCa *ca, EhCaRoleOrder *const *orders, guint n)
+{
+  g_autofree EhCaIssuance *items = g_new0 (EhCaIssuance, n);
+
+  for (guint i = 0; i < n; i++)
+    items[i].spec = &orders[i]->spec;
+  eh_ca_issue_batch (ca->store, items, n, ca->root.cert, ca->root.key, ca->site_code);
+  for (guint i = 0; i < n; i++) {
+    orders[i]->issuance = items[i];
+    if (items[i].certificate != NULL) {
+      g_autofree char *roles_text = g_strjoinv (",", orders[i]->roles);
+
+      g_message ("issued role certificate %s for %s (roles %s) to %s", items[i].serial,
+                 orders[i]->names[0], roles_text, orders[i]->requester);
+    }
+  }
+}
+
+char *
+eh_ca_role_order_chain (EhCa *ca, EhCaRoleOrder *order, GError **error)
+{
+  g_autofree char *leaf_pem = eh_crypto_cert_to_pem (order->issuance.certificate, error);
+
+  return leaf_pem != NULL ? g_strconcat (leaf_pem, ca->root.pem, NULL) : NULL;
+}
+
 gboolean
 eh_ca_issue_role (EhCa *ca, const char *csr_pem, const char *const *names,
                   const char *const *roles, const char *requester, const char *join_token_id,
                   char **chain_pem, char **serial, gint64 *not_after, GError **error)
 {
-  g_auto (gnutls_pubkey_t) pubkey = eh_ca_csr_read (csr_pem, error);
-  g_auto (GStrv) normalized = NULL;
-  g_auto (gnutls_x509_crt_t) crt = NULL;
-  g_autofree char *leaf_pem = NULL;
-  g_autofree char *roles_text = NULL;
-  EhCaSpec spec = { 0 };
+  g_autoptr (EhCaRoleOrder) order = eh_ca_role_order_new (ca, csr_pem, names, roles, requester,
+                                                          join_token_id, error);
 
-  if (pubkey == NULL || !eh_ca_roles_check (roles, error) ||
-      (normalized = eh_ca_names_normalize (names, error)) == NULL)
+  if (order == NULL)
     return FALSE;
-  if (normalized[0] == NULL) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "a role certificate needs a name");
+  eh_ca_role_orders_issue (ca, &order, 1);
+  if (order->issuance.certificate == NULL) {
+    g_propagate_error (error, g_steal_pointer (&order->issuance.error));
     return FALSE;
   }
-  spec.kind = EH_CA_KIND_ROLE;
-  spec.pubkey = pubkey;
-  spec.common_name = normalized[0];
-  spec.names = (const char *const *) normalized;
-  spec.roles = roles;
-  spec.lifetime_seconds = ca->role_seconds;
-  spec.requester = requester;
-  spec.join_token_id = join_token_id;
-  crt = eh_ca_issue (ca->store, &spec, ca->root.cert, ca->root.key, ca->site_code, serial, error);
-  if (crt == NULL || (leaf_pem = eh_crypto_cert_to_pem (crt, error)) == NULL)
+  *chain_pem = eh_ca_role_order_chain (ca, order, error);
+  if (*chain_pem == NULL)
     return FALSE;
-  *chain_pem = g_strconcat (leaf_pem, ca->root.pem, NULL);
-  *not_after = gnutls_x509_crt_get_expiration_time (crt);
-  roles_text = g_strjoinv (",", (char **) roles);
-  g_message ("issued role certificate %s for %s (roles %s) to %s", *serial, normalized[0],
-             roles_text, requester);
+  *serial = g_strdup (order->issuance.serial);
+  *not_after = gnutls_x509_crt_get_expiration_time (order->issuance.certificate);
   return TRUE;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <gnutls/crypto.h>
+#include <gnutls/x509-ext.h>
 
 #include "ehttpd.h"
 
@@ -113,6 +114,31 @@ typedef struct {
   const char *requester;
   const char *join_token_id; /* consumed in the same transaction as the reservation */
 } EhCaSpec;
+
+/**
+ * EhCaIssuance:
+ * @spec: what to issue
+ * @certificate: (out) (transfer full) (nullable): the certificate, once recorded as issued
+ * @serial: (out) (transfer full) (nullable): its serial
+ * @error: (out) (transfer full) (nullable): why not
+ */
+typedef struct {
+  const EhCaSpec *spec;
+  gnutls_x509_crt_t certificate;
+  char *serial;
+  GError *error;
+} EhCaIssuance;
+
+/**
+ * eh_ca_issue_batch:
+ *
+ * eh_ca_issue() for @n certificates at once, with one durable transaction
+ * to reserve them all and one to record them all: two flushes to disk per
+ * batch rather than per certificate. Each item succeeds or fails alone (a
+ * join token used twice in one batch is used once).
+ */
+void eh_ca_issue_batch (EhStore *store, EhCaIssuance *items, guint n, gnutls_x509_crt_t issuer,
+                        gnutls_privkey_t signer, const char *site_code);
 
 /* the hash to sign with: SHA-512 for Ed25519, SHA-384 for P-384, else SHA-256 */
 gnutls_digest_algorithm_t eh_ca_digest_for (gnutls_privkey_t signer);
@@ -237,6 +263,8 @@ struct _EhCa {
   guint token_signing_days;
   guint crl_days;
   guint refresh_source;
+  GPtrArray *waiting; /* EhCaRoleOrder asked over the bus, issued together */
+  guint issue_source;
 };
 
 extern const EhPluginDesc eh_ca_plugin;
@@ -245,10 +273,38 @@ extern const EhPluginDesc eh_ca_plugin;
 gboolean eh_ca_republish (EhCa *ca, GError **error);
 
 gboolean eh_ca_bus_start (EhCa *ca, GError **error);
+/* fails the requests still waiting */
+void eh_ca_bus_stop (EhCa *ca);
 gboolean eh_ca_dbus_start (EhCa *ca, GError **error);
 gboolean eh_ca_http_start (EhCa *ca, GError **error);
 
-/* a role certificate for @csr_pem; chain-pem is leaf then root */
+/*
+ * A role certificate on its way: the checked request, then the issuance.
+ * Orders that wait at the same time are issued together (one batch, two
+ * flushes to disk), so a crowd of hosts enrolling costs little more than one.
+ */
+typedef struct {
+  gnutls_pubkey_t pubkey;
+  GStrv names; /* normalized */
+  GStrv roles;
+  char *requester;
+  char *token_id;
+  EhCaSpec spec;
+  EhCaIssuance issuance;
+  EhBusRequest *request; /* who waits for it over the bus, or NULL */
+} EhCaRoleOrder;
+
+/* checks the CSR, names and roles; NULL + error when the request is refused */
+EhCaRoleOrder *eh_ca_role_order_new (EhCa *ca, const char *csr_pem, const char *const *names,
+                                     const char *const *roles, const char *requester,
+                                     const char *join_token_id, GError **error);
+void eh_ca_role_order_free (EhCaRoleOrder *order);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhCaRoleOrder, eh_ca_role_order_free)
+void eh_ca_role_orders_issue (EhCa *ca, EhCaRoleOrder *const *orders, guint n);
+/* leaf then root, once the order was issued */
+char *eh_ca_role_order_chain (EhCa *ca, EhCaRoleOrder *order, GError **error);
+
+/* a role certificate for @csr_pem at once; chain-pem is leaf then root */
 gboolean eh_ca_issue_role (EhCa *ca, const char *csr_pem, const char *const *names,
                            const char *const *roles, const char *requester,
                            const char *join_token_id, char **chain_pem, char **serial,

@@ -842,6 +842,52 @@ test_join_once (Fixture *f, gconstpointer data)
   assert_integrity (f->store);
 }
 
+/* a batch of eight, two of them bringing the same join token: one of those
+ * two wins, the six others are issued, all in two transactions */
+static void
+test_issue_batch (Fixture *f, gconstpointer data)
+{
+  g_autofree char *id = NULL;
+  g_autofree char *token = NULL;
+  gnutls_pubkey_t keys[8];
+  EhCaSpec specs[8];
+  EhCaIssuance items[8];
+  guint issued = 0, denied = 0;
+
+  load_root (f);
+  token = create_token (f, 3600, &id);
+  for (guint i = 0; i < G_N_ELEMENTS (items); i++) {
+    keys[i] = new_pubkey ();
+    specs[i] = role_spec (keys[i], i == 2 || i == 5 ? id : NULL);
+    items[i] = (EhCaIssuance) { .spec = &specs[i] };
+  }
+  eh_ca_issue_batch (f->store, items, G_N_ELEMENTS (items), f->root.cert, f->root.key, "T1");
+  for (guint i = 0; i < G_N_ELEMENTS (items); i++) {
+    if (items[i].certificate != NULL) {
+      g_assert_no_error (items[i].error);
+      g_assert_nonnull (items[i].serial);
+      assert_verifies (items[i].certificate, f->root.cert);
+      issued++;
+      gnutls_x509_crt_deinit (items[i].certificate);
+      g_free (items[i].serial);
+    } else {
+      g_assert_true (i == 2 || i == 5);
+      g_assert_error (items[i].error, EH_ERROR, EH_ERROR_PERMISSION_DENIED);
+      g_assert_null (items[i].serial);
+      g_clear_error (&items[i].error);
+      denied++;
+    }
+    gnutls_pubkey_deinit (keys[i]);
+  }
+  g_assert_cmpuint (issued, ==, 7);
+  g_assert_cmpuint (denied, ==, 1);
+  g_assert_cmpint (eh_test_query_int (f->store, "SELECT count(*) FROM ca_certificates WHERE kind = 'role' "
+                                        "AND state = 'issued'"), ==, 7);
+  g_assert_cmpint (eh_test_query_int (f->store, "SELECT count(*) FROM ca_certificates WHERE kind = 'role'"),
+                   ==, 7);
+  assert_integrity (f->store);
+}
+
 /* "ehjt1.<id>.<secret>" with the secret of @token swapped for a fresh one */
 static char *
 with_other_secret (const char *token)
@@ -1349,6 +1395,7 @@ main (int argc, char **argv)
   g_test_add_func ("/eh/ca/csr", test_csr);
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/eh/ca/issue/unique-10000", test_issue_unique);
+  ADD ("/eh/ca/issue/batch", test_issue_batch);
   ADD ("/eh/ca/join/once", test_join_once);
   ADD ("/eh/ca/join/refusals", test_join_refusals);
   ADD ("/eh/ca/join/expired-revoked", test_join_expired_revoked);
