@@ -173,7 +173,11 @@ eh_identity_failed (EhIdentity *identity, const GError *error)
     g_info ("no role certificate: %s", error->message);
     return;
   }
-  g_warning ("no role certificate yet, retrying in %u s: %s", identity->retry_seconds, error->message);
+  /* the link still coming up is the normal start of an edge host */
+  if (g_error_matches (error, EH_ERROR, EH_ERROR_UNAVAILABLE))
+    g_message ("no role certificate yet, retrying in %u s: %s", identity->retry_seconds, error->message);
+  else
+    g_warning ("no role certificate yet, retrying in %u s: %s", identity->retry_seconds, error->message);
   eh_identity_schedule (identity, identity->retry_seconds);
   identity->retry_seconds = MIN (identity->retry_seconds * 2, EH_IDENTITY_RETRY_MAX_S);
 }

@@ -1246,6 +1246,39 @@ bundle_kids (JsonObject *bundle, const char *usage)
   return g_strv_builder_end (kids);
 }
 
+static void
+run_tool (const char *const *argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL;
+  gint status = 0;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, &out, NULL, &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("%s failed: %s", argv[0], out);
+}
+
+/* what other verifiers say: openssl -x509_strict and certtool, leaf then root */
+static void
+assert_tools_verify (Fixture *f, gnutls_x509_crt_t crt)
+{
+  g_autofree char *leaf = eh_crypto_cert_to_pem (crt, NULL);
+  g_autofree char *chain = g_strconcat (leaf, f->root.pem, NULL);
+  g_autofree char *root_path = g_build_filename (f->dir, "tools-root.pem", NULL);
+  g_autofree char *leaf_path = g_build_filename (f->dir, "tools-leaf.pem", NULL);
+  g_autofree char *chain_path = g_build_filename (f->dir, "tools-chain.pem", NULL);
+  const char *openssl[] = { "openssl", "verify", "-x509_strict", "-CAfile", root_path, leaf_path, NULL };
+  const char *certtool[] = { "certtool", "--verify-chain", "--infile", chain_path, NULL };
+
+  g_assert_true (g_file_set_contents (root_path, f->root.pem, -1, NULL));
+  g_assert_true (g_file_set_contents (leaf_path, leaf, -1, NULL));
+  g_assert_true (g_file_set_contents (chain_path, chain, -1, NULL));
+  run_tool (openssl);
+  run_tool (certtool);
+}
+
 static gnutls_x509_crt_t
 issue_token_signing (Fixture *f, const char *host)
 {
@@ -1264,6 +1297,7 @@ issue_token_signing (Fixture *f, const char *host)
 
   g_assert_no_error (error);
   assert_verifies (crt, f->root.cert);
+  assert_tools_verify (f, crt);
   return crt;
 }
 
