@@ -32,7 +32,7 @@ eh_ca_requester (const EhBusOrigin *origin)
     return g_strdup ("this host");
   if (origin->authenticated)
     return g_strdup_printf ("link peer %s (certificate %s)", origin->peer_address, origin->serial);
-  return g_strdup_printf ("link peer %s (join token)", origin->peer_address);
+  return g_strdup_printf ("link peer %s (not enrolled)", origin->peer_address);
 }
 
 /* an enrolled peer renews within what its current certificate says */
@@ -142,6 +142,9 @@ eh_ca_on_role_certificate (EhBusRequest *request, GVariant *payload, gpointer us
         !eh_ca_join_token_check (ca->store, token, roles, (const char *const *) normalized,
                                  &token_id, &error))
       goto refuse;
+    g_free (requester);
+    requester = g_strdup_printf ("%s with join token %s", origin != NULL ? origin->peer_address : "this host",
+                                 token_id);
   } else if (origin != NULL && !origin->authenticated) {
     error = g_error_new (EH_ERROR, EH_ERROR_PERMISSION_DENIED,
                          "this host has not enrolled: a join token is needed");
