@@ -31,6 +31,9 @@ if [ -z "${EH_BENCH_ON_BUS:-}" ]; then
 fi
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+bench_name=ca.sh
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
 build=$(cd "${1:-$top/build}" 2>/dev/null && pwd) || {
   echo "ca.sh: build directory '${1:-$top/build}' does not exist (run make build)" >&2
   exit 1
@@ -53,17 +56,6 @@ edge_bus_pid=""
 
 # ---------------------------------------------------------------- helpers
 
-say() { printf '%s\n' "$*"; }
-step() { printf '\n== %s\n' "$*"; }
-die() {
-  printf 'ca.sh: %s\n' "$*" >&2
-  exit 1
-}
-
-need_tool() {
-  command -v "$1" >/dev/null 2>&1 || die "$1 is missing (Debian package $2; make bench installs it)"
-}
-
 cleanup() {
   local status=$?
   set +e
@@ -71,13 +63,7 @@ cleanup() {
   site_pid=""
   stop_pid "$edge_bus_pid"
   edge_bus_pid=""
-  if [ -n "$work" ]; then
-    if [ -n "${BENCH_KEEP:-}" ] || [ "$status" -ne 0 ]; then
-      echo "ca.sh: logs and configs kept in $work" >&2
-    else
-      rm -rf "$work"
-    fi
-  fi
+  remove_work "$status"
   exit "$status"
 }
 
@@ -96,20 +82,6 @@ stop_pid() {
   return 0
 }
 
-# a TCP port that is free right now: the kernel picks it, we release it
-free_port() {
-  python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-}
-
-# value of KEY in a line of KEY=VALUE pairs read from FILE
-field() {
-  sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" "$1" | tail -n 1
-}
-
 # stats FILE KEY: "median max n" of KEY=VALUE over the lines of FILE, in ms
 stats_ms() {
   sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" "$1" | sort -g |
@@ -117,10 +89,6 @@ stats_ms() {
       if (NR == 0) { print "n/a n/a 0"; exit }
       m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
       printf "%.0f %.0f %d\n", m, v[NR], NR }'
-}
-
-ratio() {
-  awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'
 }
 
 # ---------------------------------------------------------------- setup

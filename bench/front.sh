@@ -23,6 +23,9 @@ if [ -z "${EH_BENCH_ON_BUS:-}" ]; then
 fi
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+bench_name=front.sh
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
 build=$(cd "${1:-$top/build}" 2>/dev/null && pwd) || {
   echo "front.sh: build directory '${1:-$top/build}' does not exist (run make build)" >&2
   exit 1
@@ -48,53 +51,18 @@ ngx_pid=""
 
 # ---------------------------------------------------------------- helpers
 
-say() { printf '%s\n' "$*"; }
-step() { printf '\n== %s\n' "$*"; }
-die() {
-  printf 'front.sh: %s\n' "$*" >&2
-  exit 1
-}
-
-need_tool() {
-  command -v "$1" >/dev/null 2>&1 || die "$1 is missing (Debian package $2; make bench installs it)"
-}
-
 cleanup() {
   local status=$?
   set +e
   stop_nginx
   stop_ehttpd
-  if [ -n "$work" ]; then
-    if [ -n "${BENCH_KEEP:-}" ] || [ "$status" -ne 0 ]; then
-      echo "front.sh: logs and configs kept in $work" >&2
-    else
-      rm -rf "$work"
-    fi
-  fi
+  remove_work "$status"
   exit "$status"
-}
-
-# a TCP port that is free right now: the kernel picks it, we release it
-free_port() {
-  python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
 }
 
 # VmRSS of a process, in KiB
 rss_kib() {
   awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
-}
-
-# value of KEY in a line of KEY=VALUE pairs read from FILE
-field() {
-  sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" "$1" | tail -n 1
-}
-
-ratio() {
-  awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'
 }
 
 now() {

@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 #include <gnutls/x509.h>
 
+#include "eh-bus-topics.h"
 #include "eh-store.h"
 
 /* removes a test's temporary directory and everything in it */
@@ -93,4 +94,15 @@ eh_test_query_text (EhStore *store, const char *sql)
   value = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
   sqlite3_reset (stmt);
   return value;
+}
+
+/* (transfer floating) a test.ping event payload */
+static inline GVariant *
+eh_test_ping (guint32 sequence)
+{
+  GVariantDict dict;
+
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert (&dict, EH_KEY_SEQUENCE, "u", sequence);
+  return g_variant_dict_end (&dict);
 }

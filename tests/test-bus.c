@@ -8,6 +8,7 @@
 
 #include "eh-bus-private.h"
 #include "eh-error.h"
+#include "eh-test-util.h"
 
 typedef struct {
   EhBusHub *hub;
@@ -37,16 +38,6 @@ fixture_teardown (Fixture *f, gconstpointer data)
   eh_bus_free (f->a);
   eh_bus_free (f->b);
   eh_bus_hub_free (f->hub);
-}
-
-static GVariant *
-ping (guint32 sequence)
-{
-  GVariantDict dict;
-
-  g_variant_dict_init (&dict, NULL);
-  g_variant_dict_insert (&dict, EH_KEY_SEQUENCE, "u", sequence);
-  return g_variant_dict_end (&dict);
 }
 
 static GVariant *
@@ -82,7 +73,7 @@ test_publish_is_deferred (Fixture *f, gconstpointer data)
   guint32 sequence = 0;
 
   g_assert_cmpuint (eh_bus_subscribe (f->b, EH_TOPIC_TEST_PING, on_event, f, NULL), >, 0);
-  g_assert_true (eh_bus_publish (f->a, EH_TOPIC_TEST_PING, ping (42), NULL));
+  g_assert_true (eh_bus_publish (f->a, EH_TOPIC_TEST_PING, eh_test_ping (42), NULL));
   /* never inside the publisher's own call */
   g_assert_cmpuint (f->events, ==, 0);
   iterate_until_idle ();
@@ -120,7 +111,7 @@ test_payload_is_checked (Fixture *f, gconstpointer data)
   g_assert_false (eh_bus_publish (f->a, EH_TOPIC_TEST_PING, g_variant_new_string ("x"), &error));
   g_clear_error (&error);
   /* undeclared topic, and a request topic published as an event */
-  g_assert_false (eh_bus_publish (f->a, "no.such.topic", ping (1), &error));
+  g_assert_false (eh_bus_publish (f->a, "no.such.topic", eh_test_ping (1), &error));
   g_assert_nonnull (strstr (error->message, "not declared"));
   g_clear_error (&error);
   g_assert_false (eh_bus_publish (f->a, EH_TOPIC_TEST_ECHO, text ("x"), &error));
@@ -212,7 +203,7 @@ test_timeout (Fixture *f, gconstpointer data)
 static void
 bad_responder (EhBusRequest *request, GVariant *payload, gpointer user_data)
 {
-  eh_bus_request_reply (request, ping (1));
+  eh_bus_request_reply (request, eh_test_ping (1));
 }
 
 static void
@@ -232,7 +223,7 @@ test_forget_owner (Fixture *f, gconstpointer data)
   eh_bus_subscribe (f->b, EH_TOPIC_TEST_PING, on_event, f, NULL);
   eh_bus_respond (f->b, EH_TOPIC_TEST_ECHO, echo_responder, NULL, NULL, NULL);
   /* a queued delivery must not reach an owner that was forgotten */
-  eh_bus_publish (f->a, EH_TOPIC_TEST_PING, ping (1), NULL);
+  eh_bus_publish (f->a, EH_TOPIC_TEST_PING, eh_test_ping (1), NULL);
   eh_bus_hub_forget_owner (f->hub, "b");
   iterate_until_idle ();
   g_assert_cmpuint (f->events, ==, 0);
@@ -269,7 +260,7 @@ test_linkable_topics_use_the_link (Fixture *f, gconstpointer data)
   GVariantDict dict;
 
   eh_bus_hub_set_link (f->hub, &fake_link_funcs, &link);
-  eh_bus_publish (f->a, EH_TOPIC_TEST_PING, ping (1), NULL);
+  eh_bus_publish (f->a, EH_TOPIC_TEST_PING, eh_test_ping (1), NULL);
   g_assert_cmpuint (link.forwarded_events, ==, 1);
   /* local topics never cross */
   g_variant_dict_init (&dict, NULL);

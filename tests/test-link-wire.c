@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "eh-error.h"
+#include "eh-test-util.h"
 #include "eh-link-wire.h"
 
 static GVariant *
@@ -16,16 +17,6 @@ text (const char *value)
 
   g_variant_dict_init (&dict, NULL);
   g_variant_dict_insert (&dict, EH_KEY_TEXT, "s", value);
-  return g_variant_dict_end (&dict);
-}
-
-static GVariant *
-ping (guint32 sequence)
-{
-  GVariantDict dict;
-
-  g_variant_dict_init (&dict, NULL);
-  g_variant_dict_insert (&dict, EH_KEY_SEQUENCE, "u", sequence);
   return g_variant_dict_end (&dict);
 }
 
@@ -73,7 +64,7 @@ test_round_trip (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     g_autoptr (GError) error = NULL;
-    GVariant *payload = cases[i].kind == EH_LINK_KIND_EVENT   ? ping (42)
+    GVariant *payload = cases[i].kind == EH_LINK_KIND_EVENT   ? eh_test_ping (42)
                         : cases[i].kind == EH_LINK_KIND_ERROR ? NULL
                                                               : text ("hello");
     g_autoptr (GBytes) bytes = eh_link_wire_encode (cases[i].kind, cases[i].id, cases[i].topic,
@@ -104,7 +95,7 @@ test_encoder_refuses (void)
   g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
   /* a payload that does not fit the topic */
-  bytes = eh_link_wire_encode (EH_LINK_KIND_REQUEST, 1, EH_TOPIC_TEST_ECHO, 0, NULL, ping (1), &error);
+  bytes = eh_link_wire_encode (EH_LINK_KIND_REQUEST, 1, EH_TOPIC_TEST_ECHO, 0, NULL, eh_test_ping (1), &error);
   g_assert_null (bytes);
   g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
@@ -180,13 +171,13 @@ test_hostile_fields (void)
     { raw (9, 1, EH_TOPIC_TEST_ECHO, 0, "", text ("x")), "unknown kind" },
     { raw (EH_LINK_KIND_REQUEST, 1, "test.nope", 0, "", text ("x")), "undeclared topic" },
     { raw (EH_LINK_KIND_REQUEST, 1, EH_TOPIC_HOST_CERTIFICATE_INSTALL, 0, "", NULL), "may not cross" },
-    { raw (EH_LINK_KIND_REQUEST, 1, EH_TOPIC_TEST_PING, 0, "", ping (1)), "event topic" },
+    { raw (EH_LINK_KIND_REQUEST, 1, EH_TOPIC_TEST_PING, 0, "", eh_test_ping (1)), "event topic" },
     { raw (EH_LINK_KIND_EVENT, 0, EH_TOPIC_TEST_ECHO, 0, "", text ("x")), "request topic" },
     { raw (EH_LINK_KIND_REQUEST, 0, EH_TOPIC_TEST_ECHO, 0, "", text ("x")), "with id 0" },
-    { raw (EH_LINK_KIND_EVENT, 5, EH_TOPIC_TEST_PING, 0, "", ping (1)), "with id 5" },
+    { raw (EH_LINK_KIND_EVENT, 5, EH_TOPIC_TEST_PING, 0, "", eh_test_ping (1)), "with id 5" },
     { raw (EH_LINK_KIND_REQUEST, 1, EH_TOPIC_TEST_ECHO, 3, "", text ("x")), "error fields" },
     { raw (EH_LINK_KIND_REQUEST, 1, EH_TOPIC_TEST_ECHO, 0, "", NULL), "missing" },
-    { raw (EH_LINK_KIND_REQUEST, 1, EH_TOPIC_TEST_ECHO, 0, "", ping (1)), "undeclared key" },
+    { raw (EH_LINK_KIND_REQUEST, 1, EH_TOPIC_TEST_ECHO, 0, "", eh_test_ping (1)), "undeclared key" },
     { raw (EH_LINK_KIND_ERROR, 1, EH_TOPIC_TEST_ECHO, EH_ERROR_LAST, "x", NULL), "unknown error code" },
     { raw (EH_LINK_KIND_ERROR, 1, EH_TOPIC_TEST_ECHO, 1, "", NULL), "empty or too long" },
     { raw (EH_LINK_KIND_ERROR, 1, EH_TOPIC_TEST_ECHO, 1, "x", text ("x")), "no payload" },

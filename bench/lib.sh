@@ -1,0 +1,43 @@
+# Copyright 2026 The ehttpd authors
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Helpers the benchmarks share. A script sets bench_name before sourcing it.
+
+say() { printf '%s\n' "$*"; }
+step() { printf '\n== %s\n' "$*"; }
+die() {
+  printf '%s: %s\n' "$bench_name" "$*" >&2
+  exit 1
+}
+
+need_tool() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 is missing (Debian package $2; make bench installs it)"
+}
+
+# a TCP port that is free right now: the kernel picks it, we release it
+free_port() {
+  python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+# value of KEY in a line of KEY=VALUE pairs read from FILE
+field() {
+  sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" "$1" | tail -n 1
+}
+
+ratio() {
+  awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'
+}
+
+# remove_work STATUS: the work directory goes, unless BENCH_KEEP or a failure
+remove_work() {
+  [ -n "$work" ] || return 0
+  if [ -n "${BENCH_KEEP:-}" ] || [ "$1" -ne 0 ]; then
+    echo "$bench_name: logs and configs kept in $work" >&2
+  else
+    rm -rf "$work"
+  fi
+}
