@@ -9,7 +9,7 @@
 #include "eh-ca.h"
 
 static const EhConfigKey eh_ca_keys[] = {
-  { "site-code", EH_CONFIG_STRING, "PS1", 0, 0, "the site's code, in certificate subjects and the trust bundle" },
+  { "site-code", EH_CONFIG_STRING, "PS1", 0, 0, "the site's code (3 letters or digits), in certificate subjects, content ids and the trust bundle" },
   { "key-type", EH_CONFIG_STRING, "ecdsa-p256", 0, 0, "key type of the root and the site signing key: ecdsa-p256, rsa-2048, rsa-3072, ed25519" },
   { "root-key", EH_CONFIG_STRING, NULL, 0, 0, "the root's key: empty for a file in the state dir, a file path, or a pkcs11: URI" },
   { "pkcs11-module", EH_CONFIG_STRING, NULL, 0, 0, "the PKCS#11 module that holds root-key (e.g. /usr/lib/softhsm/libsofthsm2.so)" },
@@ -174,15 +174,28 @@ eh_ca_refresh (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* three letters or digits: it names content (PS100001) and subjects */
+static gboolean
+eh_ca_site_code_is_valid (const char *code)
+{
+  if (code == NULL || strlen (code) != 3)
+    return FALSE;
+  for (guint i = 0; i < 3; i++) {
+    if (!g_ascii_isalnum (code[i]))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 eh_ca_read_config (EhCa *ca, EhConfig *config, GError **error)
 {
-  ca->site_code = g_strdup (eh_config_get_string (config, "ca", "site-code"));
-  if (ca->site_code == NULL || ca->site_code[0] == '\0' || strlen (ca->site_code) > 16 ||
-      strchr (ca->site_code, ',') != NULL) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_CONFIG, "[ca] site-code must be 1 to 16 characters");
+  if (!eh_ca_site_code_is_valid (eh_config_get_string (config, "ca", "site-code"))) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_CONFIG,
+                 "[ca] site-code must be 3 letters or digits, as Configuration Manager's are (e.g. PS1)");
     return FALSE;
   }
+  ca->site_code = g_ascii_strup (eh_config_get_string (config, "ca", "site-code"), -1);
   if (!eh_key_type_from_string (eh_config_get_string (config, "ca", "key-type"),
                                 &ca->root_config.key_type, error))
     return FALSE;

@@ -147,6 +147,15 @@ class SiteBringUpTest(CaTestCase):
         self.assertEqual([c for c in self.certificates(host) if c["kind"] == "role"], [])
         self.assertEqual(host.ctl_json("status")["certificate"], fingerprint(pki_leaf[0]))
 
+    def test_a_bad_site_code_fails_the_plugin(self):
+        for code in ("P", "PS12", "P,1", "P S"):
+            host = self.site(ca={"site-code": code}, start=False)
+            host.start()
+            state, error = host.plugin_states()["ca"]
+            self.assertEqual(state, "failed", code)
+            self.assertIn("site-code must be 3 letters or digits", error)
+            host.stop()
+
     def test_rsa_and_ed25519_roots(self):
         for key_type, marker in (("rsa-2048", "Public-Key: (2048 bit)"), ("ed25519", "ED25519")):
             host = self.site(ca={"key-type": key_type})
