@@ -83,6 +83,12 @@ static const EhBusField certificate_revoked[] = {
   { EH_KEY_REASON, "s", TRUE },
   { NULL },
 };
+static const EhBusField content_available[] = {
+  { EH_KEY_CONTENT_ID, "s", TRUE },
+  { EH_KEY_CONTENT_VERSION, "s", TRUE },
+  { EH_KEY_MANIFEST_JWS, "s", TRUE },
+  { NULL },
+};
 static const EhBusField text_only[] = {
   { EH_KEY_TEXT, "s", TRUE },
   { NULL },
@@ -115,6 +121,8 @@ static const EhBusTopic eh_bus_topics[] = {
     link_peer_reply, "is this link peer's certificate a current role certificate?" },
   { EH_TOPIC_CA_CERTIFICATE_REVOKED, EH_BUS_EVENT, EH_BUS_LINKABLE, certificate_revoked, NULL,
     "a certificate was revoked" },
+  { EH_TOPIC_DP_CONTENT_AVAILABLE, EH_BUS_EVENT, EH_BUS_LINKABLE, content_available, NULL,
+    "a content's signed manifest is in the site's library" },
   { EH_TOPIC_TEST_ECHO, EH_BUS_REQUEST, EH_BUS_LINKABLE_OPEN, text_only, text_only,
     "test: echo the text back" },
   { EH_TOPIC_TEST_SECRET, EH_BUS_REQUEST, EH_BUS_LINKABLE, text_only, text_only,

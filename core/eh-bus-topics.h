@@ -159,6 +159,17 @@ typedef struct {
 #define EH_TOPIC_CA_CERTIFICATE_REVOKED "ca.certificate.revoked"
 #define EH_KEY_REASON "reason" /* s */
 
+/* ── dp (plugins/dp/) ─────────────────────────────────────────────────── */
+
+/*
+ * dp.content.available (event, linkable; the dp plugin publishes)
+ * A content's signed manifest is in the site's library: DPs may pull it.
+ */
+#define EH_TOPIC_DP_CONTENT_AVAILABLE "dp.content.available"
+#define EH_KEY_CONTENT_ID "content-id"           /* s: e.g. PS100001 */
+#define EH_KEY_CONTENT_VERSION "content-version" /* s */
+#define EH_KEY_MANIFEST_JWS "manifest-jws"       /* s: the signed manifest, compact JWS */
+
 /* ── test plugins (plugins/test/) ─────────────────────────────────────── */
 
 /*

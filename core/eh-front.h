@@ -54,6 +54,9 @@ typedef struct {
 gboolean eh_plugin_add_endpoint (EhPlugin *plugin, const EhEndpoint *endpoint, gpointer user_data,
                                  GError **error);
 
+/* (transfer full) the URLs of this host's listeners ("https://127.0.0.1:8443", …) */
+GStrv eh_plugin_get_listener_urls (EhPlugin *plugin);
+
 /* (transfer none) the libsoup message to answer */
 SoupServerMessage *eh_request_get_message (EhRequest *request);
 /* the request path (decoded by libsoup) */

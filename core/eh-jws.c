@@ -565,3 +565,150 @@ eh_jws_cert_thumbprint (gnutls_x509_crt_t cert, GError **error)
   eh_crypto_sha256 (g_bytes_get_data (der, NULL), g_bytes_get_size (der), digest);
   return eh_base64url_encode (digest, sizeof digest);
 }
+
+/* a base64url member of exactly @size bytes */
+static GBytes *
+eh_jws_jwk_coordinate (JsonObject *jwk, const char *member, gsize size, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  const char *text = NULL;
+  GBytes *bytes;
+
+  if (!eh_json_object_get_string_checked (jwk, member, &text, error))
+    return NULL;
+  bytes = eh_base64url_decode (text, strlen (text), 4 * size / 3 + 4, &local);
+  if (bytes == NULL || g_bytes_get_size (bytes) != size) {
+    g_clear_pointer (&bytes, g_bytes_unref);
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                 "JWK member \"%s\" is not base64url of %" G_GSIZE_FORMAT " bytes", member, size);
+    return NULL;
+  }
+  return bytes;
+}
+
+static gboolean
+eh_jws_jwk_optional_string (JsonObject *jwk, const char *member, const char *expected,
+                            GError **error)
+{
+  const char *text = NULL;
+
+  if (!json_object_has_member (jwk, member))
+    return TRUE;
+  if (!eh_json_object_get_string_checked (jwk, member, &text, error))
+    return FALSE;
+  if (g_strcmp0 (text, expected) != 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "JWK member \"%s\" must be \"%s\"",
+                 member, expected);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gnutls_pubkey_t
+eh_jws_jwk_to_pubkey (JsonObject *jwk, guint allowed_algs, EhJwsAlg *alg, GError **error)
+{
+  static const char *const private_members[] = { "d", "p", "q", "dp", "dq", "qi", "oth", "k" };
+  g_auto (gnutls_pubkey_t) key = NULL;
+  g_autoptr (GBytes) x = NULL;
+  g_autoptr (GBytes) y = NULL;
+  const EhJwsAlgInfo *info = NULL;
+  const char *kty = NULL, *crv = NULL;
+  gnutls_ecc_curve_t curve;
+  gnutls_datum_t xd, yd;
+  int ret;
+
+  for (guint i = 0; i < G_N_ELEMENTS (private_members); i++) {
+    if (json_object_has_member (jwk, private_members[i])) {
+      g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                   "the JWK holds private key material (\"%s\"): send the public key only",
+                   private_members[i]);
+      return NULL;
+    }
+  }
+  if (!eh_json_object_get_string_checked (jwk, "kty", &kty, error))
+    return NULL;
+  if (g_strcmp0 (kty, "EC") != 0 && g_strcmp0 (kty, "OKP") != 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                 "JWK kty must be \"EC\" or \"OKP\" (RSA and symmetric keys are not accepted)");
+    return NULL;
+  }
+  if (!eh_json_object_get_string_checked (jwk, "crv", &crv, error))
+    return NULL;
+  if (g_strcmp0 (kty, "EC") == 0 && g_strcmp0 (crv, "P-256") == 0) {
+    info = eh_jws_alg_info (EH_JWS_ALG_ES256);
+    curve = GNUTLS_ECC_CURVE_SECP256R1;
+  } else if (g_strcmp0 (kty, "EC") == 0 && g_strcmp0 (crv, "P-384") == 0) {
+    info = eh_jws_alg_info (EH_JWS_ALG_ES384);
+    curve = GNUTLS_ECC_CURVE_SECP384R1;
+  } else if (g_strcmp0 (kty, "OKP") == 0 && g_strcmp0 (crv, "Ed25519") == 0) {
+    info = eh_jws_alg_info (EH_JWS_ALG_EDDSA);
+    curve = GNUTLS_ECC_CURVE_ED25519;
+  }
+  if (info == NULL || (info->alg & allowed_algs) == 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "JWK key type %s %s is not accepted",
+                 kty, crv);
+    return NULL;
+  }
+  if (!eh_jws_jwk_optional_string (jwk, "alg", info->name, error) ||
+      !eh_jws_jwk_optional_string (jwk, "use", "sig", error))
+    return NULL;
+  x = eh_jws_jwk_coordinate (jwk, "x", info->ec_size > 0 ? info->ec_size : 32, error);
+  if (x == NULL)
+    return NULL;
+  xd.data = (unsigned char *) g_bytes_get_data (x, NULL);
+  xd.size = g_bytes_get_size (x);
+  if (info->ec_size > 0) {
+    y = eh_jws_jwk_coordinate (jwk, "y", info->ec_size, error);
+    if (y == NULL)
+      return NULL;
+    yd.data = (unsigned char *) g_bytes_get_data (y, NULL);
+    yd.size = g_bytes_get_size (y);
+  } else if (json_object_has_member (jwk, "y")) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "an Ed25519 JWK has no \"y\"");
+    return NULL;
+  }
+  if (gnutls_pubkey_init (&key) < 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "out of memory");
+    return NULL;
+  }
+  ret = gnutls_pubkey_import_ecc_raw (key, curve, &xd, info->ec_size > 0 ? &yd : NULL);
+  /* an EC point off the curve is refused here, not at the first verify */
+  if (ret >= 0 && info->ec_size > 0)
+    ret = gnutls_pubkey_verify_params (key);
+  if (ret < 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "the JWK is not a valid %s key: %s",
+                 crv, gnutls_strerror (ret));
+    return NULL;
+  }
+  if (alg != NULL)
+    *alg = info->alg;
+  return g_steal_pointer (&key);
+}
+
+char *
+eh_jws_pubkey_thumbprint (gnutls_pubkey_t key, GError **error)
+{
+  /* RFC 7638 §3.2: the required members only, in lexicographic order */
+  static const char *const members[] = { "crv", "e", "kty", "n", "x", "y" };
+  g_autoptr (JsonObject) jwk = eh_jws_pubkey_to_jwk (key, error);
+  g_autoptr (GString) text = NULL;
+  guint8 digest[32];
+  gboolean first = TRUE;
+
+  if (jwk == NULL)
+    return NULL;
+  text = g_string_new ("{");
+  for (guint i = 0; i < G_N_ELEMENTS (members); i++) {
+    const char *value;
+
+    if (!json_object_has_member (jwk, members[i]))
+      continue;
+    /* every value is base64url or a fixed name: nothing to escape */
+    value = json_object_get_string_member (jwk, members[i]);
+    g_string_append_printf (text, "%s\"%s\":\"%s\"", first ? "" : ",", members[i], value);
+    first = FALSE;
+  }
+  g_string_append_c (text, '}');
+  eh_crypto_sha256 (text->str, text->len, digest);
+  return eh_base64url_encode (digest, sizeof digest);
+}

@@ -86,6 +86,32 @@ gboolean eh_jws_verify (const char *token, gsize max_bytes, guint allowed_algs, 
  */
 JsonObject *eh_jws_pubkey_to_jwk (gnutls_pubkey_t key, GError **error);
 
+/**
+ * eh_jws_jwk_to_pubkey:
+ * @jwk: a public JWK, e.g. from hostile input (already strict JSON)
+ * @allowed_algs: the key kinds accepted, named by the alg they sign with:
+ *   ES256 (EC P-256), ES384 (EC P-384), EdDSA (OKP Ed25519); RSA keys are
+ *   never imported here
+ * @alg: (out) (optional): the one algorithm the key signs with
+ *
+ * Imports an EC or OKP public key. Refuses: members of a private key (`d`
+ * and RSA's), other `kty`/`crv`, coordinates that are not strict base64url
+ * of the curve's exact width, a point not on the curve, an `alg` member
+ * other than the key's own, a `use` other than "sig".
+ * Returns: (transfer full): the key, or %NULL with EH_ERROR_INVALID_ARGUMENT
+ */
+gnutls_pubkey_t eh_jws_jwk_to_pubkey (JsonObject *jwk, guint allowed_algs, EhJwsAlg *alg,
+                                      GError **error);
+
+/**
+ * eh_jws_pubkey_thumbprint:
+ *
+ * The RFC 7638 JWK thumbprint of @key: base64url of the SHA-256 of its
+ * required public members in lexicographic order, without whitespace.
+ * Returns: (transfer full): the thumbprint, or %NULL for other key types
+ */
+char *eh_jws_pubkey_thumbprint (gnutls_pubkey_t key, GError **error);
+
 /* the `x5t#S256` of @cert: base64url of the SHA-256 of its DER */
 char *eh_jws_cert_thumbprint (gnutls_x509_crt_t cert, GError **error);
 

@@ -126,6 +126,12 @@ eh_plugin_add_endpoint (EhPlugin *plugin, const EhEndpoint *endpoint, gpointer u
                                 error);
 }
 
+GStrv
+eh_plugin_get_listener_urls (EhPlugin *plugin)
+{
+  return eh_front_get_urls (eh_core_get_front (plugin->core));
+}
+
 void
 eh_plugin_set_state (EhPlugin *plugin, EhPluginState state, const char *error)
 {

@@ -873,6 +873,126 @@ static const RoundTrip rs256_3072 = { TEST_RSA3072, EH_JWS_ALG_RS256, 384 };
 static const RoundTrip ps256 = { TEST_RSA2048, EH_JWS_ALG_PS256, 256 };
 static const RoundTrip eddsa = { TEST_ED25519, EH_JWS_ALG_EDDSA, 64 };
 
+/* RFC 7638 §3.1: the example RSA key and its thumbprint */
+static void
+test_thumbprint_rfc7638 (void)
+{
+  static const char n_text[] =
+    "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECP"
+    "ebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY"
+    "368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0f"
+    "M4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+  g_autoptr (GBytes) n = eh_base64url_decode (n_text, strlen (n_text), 4096, NULL);
+  g_autoptr (GBytes) e = eh_base64url_decode ("AQAB", 4, 16, NULL);
+  gnutls_datum_t nd = { (unsigned char *) g_bytes_get_data (n, NULL), g_bytes_get_size (n) };
+  gnutls_datum_t ed = { (unsigned char *) g_bytes_get_data (e, NULL), g_bytes_get_size (e) };
+  g_auto (gnutls_pubkey_t) key = NULL;
+  g_autofree char *thumbprint = NULL;
+
+  g_assert_cmpint (gnutls_pubkey_init (&key), ==, 0);
+  g_assert_cmpint (gnutls_pubkey_import_rsa_raw (key, &nd, &ed), ==, 0);
+  thumbprint = eh_jws_pubkey_thumbprint (key, NULL);
+  g_assert_cmpstr (thumbprint, ==, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+}
+
+/* our own JWK comes back as the same key, with the same thumbprint */
+static void
+test_jwk_round_trip (gconstpointer data)
+{
+  const TestKeyKind *kind = data;
+  TestKey k;
+  g_autoptr (JsonObject) jwk = NULL;
+  g_auto (gnutls_pubkey_t) back = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr (GError) error = NULL;
+  EhJwsAlg alg = 0;
+
+  test_key_init (&k, *kind, 0);
+  jwk = eh_jws_pubkey_to_jwk (k.pub, &error);
+  g_assert_no_error (error);
+  back = eh_jws_jwk_to_pubkey (jwk, EH_JWS_ALG_ES256 | EH_JWS_ALG_EDDSA, &alg, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (back);
+  g_assert_cmpint (alg, ==, k.alg);
+  before = eh_jws_pubkey_thumbprint (k.pub, NULL);
+  after = eh_jws_pubkey_thumbprint (back, NULL);
+  g_assert_cmpuint (strlen (before), ==, 43);
+  g_assert_cmpstr (before, ==, after);
+  test_key_clear (&k);
+}
+
+static void
+assert_jwk_refused (const char *json, guint allowed, const char *reason)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = json_from_string (json, &error);
+  g_auto (gnutls_pubkey_t) key = NULL;
+
+  g_assert_no_error (error);
+  key = eh_jws_jwk_to_pubkey (json_node_get_object (node), allowed, NULL, &error);
+  g_assert_null (key);
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
+  if (strstr (error->message, reason) == NULL)
+    g_error ("%s: expected \"%s\" in \"%s\"", json, reason, error->message);
+}
+
+static void
+test_jwk_refusals (void)
+{
+  TestKey k;
+  g_autoptr (JsonObject) jwk = NULL;
+  g_autofree char *x = NULL;
+  g_autofree char *y = NULL;
+  g_autofree char *json = NULL;
+  const guint allowed = EH_JWS_ALG_ES256 | EH_JWS_ALG_EDDSA;
+
+  test_key_init (&k, TEST_P256, 0);
+  jwk = eh_jws_pubkey_to_jwk (k.pub, NULL);
+  x = g_strdup (json_object_get_string_member (jwk, "x"));
+  y = g_strdup (json_object_get_string_member (jwk, "y"));
+  assert_jwk_refused ("{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}", allowed, "kty");
+  assert_jwk_refused ("{\"kty\":\"oct\",\"k\":\"AQAB\"}", allowed, "private");
+  assert_jwk_refused ("{\"crv\":\"P-256\"}", allowed, "kty");
+  json = g_strdup_printf ("{\"kty\":\"EC\",\"crv\":\"P-384\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
+  assert_jwk_refused (json, allowed, "not accepted");
+  g_free (json);
+  json = g_strdup_printf ("{\"kty\":\"EC\",\"crv\":\"secp256k1\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
+  assert_jwk_refused (json, allowed, "not accepted");
+  g_free (json);
+  json = g_strdup_printf ("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"d\":\"%s\"}", x, y, x);
+  assert_jwk_refused (json, allowed, "private");
+  g_free (json);
+  json = g_strdup_printf ("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"alg\":\"ES384\"}", x, y);
+  assert_jwk_refused (json, allowed, "alg");
+  g_free (json);
+  json = g_strdup_printf ("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"use\":\"enc\"}", x, y);
+  assert_jwk_refused (json, allowed, "use");
+  g_free (json);
+  json = g_strdup_printf ("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\"}", x);
+  assert_jwk_refused (json, allowed, "y");
+  g_free (json);
+  json = g_strdup_printf ("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s=\"}", x, y);
+  assert_jwk_refused (json, allowed, "base64url");
+  g_free (json);
+  json = g_strdup_printf ("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%sAA\",\"y\":\"%s\"}", x, y);
+  assert_jwk_refused (json, allowed, "base64url");
+  g_free (json);
+  /* the point (x, x) is not on the curve */
+  json = g_strdup_printf ("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}", x, x);
+  assert_jwk_refused (json, allowed, "not a valid");
+  g_free (json);
+  json = g_strdup_printf ("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
+  assert_jwk_refused (json, EH_JWS_ALG_EDDSA, "not accepted");
+  g_free (json);
+  json = g_strdup_printf ("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
+  assert_jwk_refused (json, allowed, "\"y\"");
+  test_key_clear (&k);
+}
+
+static const TestKeyKind jwk_p256 = TEST_P256;
+static const TestKeyKind jwk_ed25519 = TEST_ED25519;
+
 int
 main (int argc, char **argv)
 {
@@ -912,5 +1032,9 @@ main (int argc, char **argv)
   g_test_add_data_func ("/eh/jws/interop-pyjwt/eddsa", &eddsa, test_interop_pyjwt);
   g_test_add_data_func ("/eh/jws/interop-pyjwt/rs256", &rs256, test_interop_pyjwt);
   g_test_add_data_func ("/eh/jws/interop-pyjwt/ps256", &ps256, test_interop_pyjwt);
+  g_test_add_func ("/eh/jws/thumbprint/rfc7638", test_thumbprint_rfc7638);
+  g_test_add_data_func ("/eh/jws/jwk/round-trip/p256", &jwk_p256, test_jwk_round_trip);
+  g_test_add_data_func ("/eh/jws/jwk/round-trip/ed25519", &jwk_ed25519, test_jwk_round_trip);
+  g_test_add_func ("/eh/jws/jwk/refusals", test_jwk_refusals);
   return g_test_run ();
 }

@@ -45,5 +45,7 @@ void eh_ctl_print_json (JsonNode *node);
 
 extern const EhCtlCommand eh_ctl_core_commands[];
 extern const EhCtlCommand eh_ctl_ca_commands[]; /* plugins/ca/ctl/ */
+extern const EhCtlCommand eh_ctl_dp_commands[]; /* plugins/dp/ctl/ */
+extern const EhCtlCommand eh_ctl_mp_commands[]; /* plugins/mp/ctl/ */
 
 G_END_DECLS

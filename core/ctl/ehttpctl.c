@@ -14,6 +14,8 @@
 static const EhCtlCommand *const eh_ctl_tables[] = {
   eh_ctl_core_commands,
   eh_ctl_ca_commands,
+  eh_ctl_dp_commands,
+  eh_ctl_mp_commands,
   NULL,
 };
 

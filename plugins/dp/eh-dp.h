@@ -1,0 +1,286 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "ehttpd.h"
+
+G_BEGIN_DECLS
+
+/*
+ * The distribution point: a content library kept as files, so an edge DP
+ * needs no database.
+ *
+ *   <private dir>/store/sha256/<2 hex>/<64 hex>   file bodies, by their SHA-256
+ *   <private dir>/store/staging/                  imports in progress (same filesystem)
+ *   <private dir>/content/<id>/manifest.jws       the signed manifest of each content
+ *   <private dir>/last-id                         the last content number handed out
+ *
+ * A body enters the store only through a staging file: hashed while it is
+ * copied, synced, and renamed into place when complete. Everything that
+ * touches the disk runs in a GTask thread, never on the main context.
+ */
+
+#define EH_DP_MAX_FILES 10000
+#define EH_DP_MAX_DEPTH 32
+#define EH_DP_MAX_PATH_BYTES 1024 /* a relative path inside a content */
+#define EH_DP_MAX_NAME_BYTES 128  /* a content's name */
+#define EH_DP_MAX_VERSION_BYTES 64
+#define EH_DP_MAX_MANIFEST_BYTES (16 * 1024 * 1024)
+#define EH_DP_MANIFEST_TYP "content-manifest+jwt"
+#define EH_DP_SHA256_HEX 64
+
+/* ── the content-addressed store (eh-dp-store.c) ──────────────────────── */
+
+typedef struct _EhDpStore EhDpStore;
+
+/**
+ * EhDpImportProgress:
+ * @copied: bytes of the current file copied (and hashed) so far
+ *
+ * Called from the importing thread after each chunk (a later increment
+ * reports "in progress" with it; tests change a file mid-import).
+ */
+typedef void (*EhDpImportProgress) (gsize copied, gpointer user_data);
+
+/* (transfer full) the store under @dir (created, 0700); leftover staging files are removed */
+EhDpStore *eh_dp_store_open (const char *dir, GError **error);
+void eh_dp_store_free (EhDpStore *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhDpStore, eh_dp_store_free)
+
+/* (transfer full) where the body with @sha256_hex lives (whether or not it exists) */
+char *eh_dp_store_path (EhDpStore *store, const char *sha256_hex);
+
+/**
+ * eh_dp_store_import_fd:
+ * @fd: an open regular file, read from its current offset to its end
+ * @sha256_hex: (out) (transfer full): the hash of the bytes stored
+ * @size: (out): how many bytes were stored
+ * @progress: (nullable): called after each chunk
+ *
+ * Copies @fd into a staging file while hashing it (bounded memory), syncs
+ * it, and renames it to its hash's name; a body already in the store is
+ * kept (stored once) and the copy dropped. What is recorded is always what
+ * was stored, even if the source changes meanwhile. On success the hash is
+ * pinned (safe from collection) until eh_dp_store_unpin(): the caller
+ * unpins once a manifest on disk uses it, after eh_dp_store_sync_dirs().
+ * Blocking: call from a thread.
+ */
+gboolean eh_dp_store_import_fd (EhDpStore *store, int fd, char **sha256_hex, guint64 *size,
+                                EhDpImportProgress progress, gpointer user_data, GError **error);
+
+/* syncs the shard directories that received new bodies since the last call */
+gboolean eh_dp_store_sync_dirs (EhDpStore *store, GError **error);
+
+/* drops one pin of @sha256_hex (pins keep bodies of imports still without a manifest) */
+void eh_dp_store_unpin (EhDpStore *store, const char *sha256_hex);
+
+/* (transfer full) the set of hashes (char * keys) some manifest uses, or NULL + error */
+typedef GHashTable *(*EhDpUsedFunc) (gpointer user_data, GError **error);
+
+/**
+ * eh_dp_store_collect:
+ * @used: asked for the hashes in use while pins cannot change, so a body
+ *   whose import finishes meanwhile is either pinned or in a manifest
+ * @removed: (out) (optional): how many bodies were deleted
+ * @freed: (out) (optional): how many bytes they held
+ *
+ * Deletes every body neither in use nor pinned. Blocking: call from a thread.
+ */
+gboolean eh_dp_store_collect (EhDpStore *store, EhDpUsedFunc used, gpointer user_data,
+                              guint *removed, guint64 *freed, GError **error);
+
+/* re-hashes one body: %TRUE when it is there, @size bytes long, and hashes to @sha256_hex;
+ * otherwise %FALSE and @problem says "missing", "size" or "hash". Blocking. */
+gboolean eh_dp_store_check (EhDpStore *store, const char *sha256_hex, guint64 size,
+                            const char **problem);
+
+/* is @text 64 lower-case hex digits? */
+gboolean eh_dp_sha256_hex_is_valid (const char *text);
+
+/* ── the files of a source path (eh-dp-source.c) ──────────────────────── */
+
+/**
+ * EhDpSourceFunc:
+ * @path: the file's path inside the content, '/'-separated, never absolute
+ * @fd: the file, opened with O_NOFOLLOW and checked to be regular (closed after the call)
+ */
+typedef gboolean (*EhDpSourceFunc) (const char *path, int fd, gpointer user_data, GError **error);
+
+/**
+ * eh_dp_source_walk:
+ * @path: an absolute path, a regular file or a directory
+ * @func: (nullable): called for every file; NULL only checks the tree
+ * @count: (out) (optional): how many files there are
+ *
+ * Walks @path through directory file descriptors (openat, O_NOFOLLOW), so
+ * nothing outside is reached through a symlink swapped in meanwhile.
+ * Refuses, naming the entry: a relative path, a `..` component, symlinks,
+ * anything but regular files and directories, names that are not UTF-8 or
+ * hold a control character or '\', paths longer than EH_DP_MAX_PATH_BYTES,
+ * more than EH_DP_MAX_FILES files or EH_DP_MAX_DEPTH levels, and a tree
+ * without files. Call it once without @func to refuse a bad tree before any
+ * work. Blocking.
+ */
+gboolean eh_dp_source_walk (const char *path, EhDpSourceFunc func, gpointer user_data, guint *count,
+                            GError **error);
+
+/* is @path acceptable as a '/'-separated path inside a content? */
+gboolean eh_dp_content_path_is_valid (const char *path);
+
+/* ── manifests (eh-dp-manifest.c) ─────────────────────────────────────── */
+
+typedef struct {
+  char *path;
+  guint64 size;
+  char *sha256;
+} EhDpManifestFile;
+
+/**
+ * EhDpManifest: what a content is.
+ * @jws: (nullable): the signed compact form, once signed
+ * @etag: (nullable): strong ETag of @jws
+ */
+typedef struct {
+  char *id;
+  char *name;
+  char *version;
+  gint64 created;
+  guint64 size;
+  GPtrArray *files; /* EhDpManifestFile, sorted by path */
+  char *jws;
+  char *etag;
+} EhDpManifest;
+
+EhDpManifest *eh_dp_manifest_new (const char *id, const char *name, const char *version,
+                                  gint64 created);
+void eh_dp_manifest_free (EhDpManifest *manifest);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhDpManifest, eh_dp_manifest_free)
+void eh_dp_manifest_add_file (EhDpManifest *manifest, const char *path, guint64 size,
+                              const char *sha256_hex);
+
+/* (transfer full) the payload to sign: compact JSON with id, name, version, created, size, files */
+GBytes *eh_dp_manifest_to_json (const EhDpManifest *manifest);
+/* parses and checks a payload (strict JSON, every field's grammar); NULL + error */
+EhDpManifest *eh_dp_manifest_from_json (const char *data, gsize len, GError **error);
+/* reads the payload of a compact JWS (the signature is not checked here) and keeps @jws */
+EhDpManifest *eh_dp_manifest_from_jws (const char *jws, GError **error);
+/* sets @jws and the ETag derived from it */
+void eh_dp_manifest_set_jws (EhDpManifest *manifest, const char *jws);
+
+/* ^[A-Z0-9]{3}[0-9]{5}$ */
+gboolean eh_dp_content_id_is_valid (const char *id);
+/* ^[A-Z0-9]{3}$ */
+gboolean eh_dp_site_code_is_valid (const char *code);
+/* 1..128 bytes of UTF-8 without control characters */
+gboolean eh_dp_content_name_is_valid (const char *name);
+/* 1..64 of [A-Za-z0-9._+-] */
+gboolean eh_dp_content_version_is_valid (const char *version);
+
+/* ── the library: manifests on disk and the id counter (eh-dp-library.c) ── */
+
+typedef struct _EhDpLibrary EhDpLibrary;
+
+/* (transfer full) the library under @dir: its store, and every manifest read; blocking */
+EhDpLibrary *eh_dp_library_open (const char *dir, const char *site_code, GError **error);
+void eh_dp_library_free (EhDpLibrary *library);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhDpLibrary, eh_dp_library_free)
+
+/* (transfer none) */
+EhDpStore *eh_dp_library_get_store (EhDpLibrary *library);
+
+/* (transfer none) (nullable) the manifest of @id; main context only */
+EhDpManifest *eh_dp_library_lookup (EhDpLibrary *library, const char *id);
+/* (transfer container) every manifest, by id; main context only */
+GPtrArray *eh_dp_library_list (EhDpLibrary *library);
+
+/* the next content id, "<site-code><5 digits>", durable before it is returned; blocking */
+char *eh_dp_library_next_id (EhDpLibrary *library, GError **error);
+
+/* writes content/<id>/manifest.jws durably; blocking. Then, on the main context,
+ * eh_dp_library_insert() makes it visible. */
+gboolean eh_dp_library_write (EhDpLibrary *library, const EhDpManifest *manifest, GError **error);
+/* takes @manifest; main context only */
+void eh_dp_library_insert (EhDpLibrary *library, EhDpManifest *manifest);
+
+/* (transfer full) the manifest of @id taken out of the index, or NULL + EH_ERROR_NOT_FOUND;
+ * main context only */
+EhDpManifest *eh_dp_library_take (EhDpLibrary *library, const char *id, GError **error);
+/* deletes content/<id>/ durably; blocking */
+gboolean eh_dp_library_delete (EhDpLibrary *library, const char *id, GError **error);
+
+/* (transfer full) the hashes the manifests on disk use: the truth for garbage collection; blocking */
+GHashTable *eh_dp_library_used_hashes (EhDpLibrary *library, GError **error);
+/* deletes the bodies no manifest on disk uses and no import has pinned; blocking */
+gboolean eh_dp_library_collect (EhDpLibrary *library, guint *removed, guint64 *freed,
+                                GError **error);
+
+/* ── importing a content (eh-dp-import.c) ─────────────────────────────── */
+
+/**
+ * eh_dp_import:
+ * @path: the absolute source path, as the admin gave it
+ *
+ * Scans @path, imports every file into the store (pinned), syncs the store
+ * and builds the unsigned manifest with a new id. On failure the bodies
+ * that only this import brought are collected again. Blocking.
+ *
+ * Returns: (transfer full): the manifest, its hashes pinned until
+ *   eh_dp_import_release(); NULL + error
+ */
+EhDpManifest *eh_dp_import (EhDpLibrary *library, const char *name, const char *version,
+                            const char *path, EhDpImportProgress progress, gpointer user_data,
+                            GError **error);
+/* unpins @manifest's hashes; when @collect, deletes bodies no manifest on disk uses. Blocking. */
+void eh_dp_import_release (EhDpLibrary *library, const EhDpManifest *manifest, gboolean collect);
+
+/* ── the plugin (eh-dp-plugin.c, eh-dp-dbus.c, eh-dp-http.c) ──────────── */
+
+typedef struct {
+  gatomicrefcount ref;
+  EhPlugin *plugin; /* NULL once stopped: late thread results only clean up */
+  EhBus *bus;
+  char *dir;
+  char *site_code;
+  EhDpLibrary *library;
+} EhDp;
+
+extern const EhPluginDesc eh_dp_plugin;
+
+EhDp *eh_dp_ref (EhDp *dp);
+void eh_dp_unref (EhDp *dp);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhDp, eh_dp_unref)
+
+/* ── the slow admin operations, each in a thread (eh-dp-jobs.c) ───────── */
+
+/**
+ * eh_dp_add_content:
+ *
+ * The whole `content add`: import in a thread, sign over the bus
+ * (ca.site-signing.sign), write the manifest in a thread, make it visible
+ * and publish dp.content.available. Any failure leaves nothing behind.
+ * @callback runs on the main context; finish with eh_dp_add_content_finish().
+ */
+void eh_dp_add_content (EhDp *dp, const char *name, const char *version, const char *path,
+                        GAsyncReadyCallback callback, gpointer user_data);
+/* (transfer full) the new content's id, or NULL + error */
+char *eh_dp_add_content_finish (GAsyncResult *result, GError **error);
+
+/* drops the manifest of @id, then collects the bodies nothing uses */
+void eh_dp_remove_content (EhDp *dp, const char *id, GAsyncReadyCallback callback,
+                           gpointer user_data);
+/* (transfer full) a{sv}: id, removed-files (u), freed-bytes (t); or NULL + error */
+GVariant *eh_dp_remove_content_finish (GAsyncResult *result, GError **error);
+
+/* re-hashes every file of @id (NULL or "": of every content) */
+void eh_dp_verify_content (EhDp *dp, const char *id, GAsyncReadyCallback callback,
+                           gpointer user_data);
+/* (transfer full) a{sv}: contents (u), files (u), bytes (t), ok (b), problems (aa{sv}:
+ * id, path, sha256, problem: missing, size or hash); or NULL + error */
+GVariant *eh_dp_verify_content_finish (GAsyncResult *result, GError **error);
+
+gboolean eh_dp_dbus_start (EhDp *dp, GError **error);
+gboolean eh_dp_http_start (EhDp *dp, GError **error);
+
+G_END_DECLS

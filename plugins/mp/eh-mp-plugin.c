@@ -1,0 +1,146 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "eh-mp.h"
+
+static const EhConfigKey eh_mp_keys[] = {
+  { "client-communication", EH_CONFIG_STRING, "enhanced-http", 0, 0, "enhanced-http (sensitive endpoints over HTTPS only), https (no plain HTTP at all) or http (migration only; deprecated)" },
+  { "auto-approve", EH_CONFIG_BOOLEAN, "false", 0, 0, "approve new client registrations without an admin" },
+  { "https-urls", EH_CONFIG_STRING_LIST, NULL, 0, 0, "this MP's HTTPS URLs as clients reach it (default: the HTTPS listeners)" },
+  { "ca-url", EH_CONFIG_STRING, NULL, 0, 0, "base URL of the site's public ca material (default: this host's /ehttpd/ca/)" },
+  { "nonce-seconds", EH_CONFIG_UINT, "120", 10, 3600, "lifetime of a registration nonce" },
+  { "max-nonces", EH_CONFIG_UINT, "10000", 16, 1000000, "registration nonces outstanding at once" },
+  EH_CONFIG_KEY_END
+};
+
+static const char *const eh_mp_mode_names[] = { "enhanced-http", "https", "http" };
+
+gboolean
+eh_mp_mode_from_string (const char *text, EhMpMode *mode, GError **error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (eh_mp_mode_names); i++) {
+    if (g_strcmp0 (text, eh_mp_mode_names[i]) == 0) {
+      *mode = i;
+      return TRUE;
+    }
+  }
+  g_set_error (error, EH_ERROR, EH_ERROR_INVALID_CONFIG,
+               "[mp] client-communication must be enhanced-http, https or http");
+  return FALSE;
+}
+
+const char *
+eh_mp_mode_to_string (EhMpMode mode)
+{
+  return eh_mp_mode_names[mode];
+}
+
+EhSchemes
+eh_mp_mode_public_schemes (EhMpMode mode)
+{
+  return mode == EH_MP_MODE_HTTPS ? EH_SCHEME_HTTPS : EH_SCHEME_BOTH;
+}
+
+EhSchemes
+eh_mp_mode_registration_schemes (EhMpMode mode)
+{
+  /* registration carries no secret back, so migration mode allows it on
+   * plain HTTP; tokens (next increment) stay HTTPS-only in every mode */
+  return mode == EH_MP_MODE_HTTP ? EH_SCHEME_BOTH : EH_SCHEME_HTTPS;
+}
+
+static void
+eh_mp_free (EhMp *mp)
+{
+  eh_mp_site_stop (mp);
+  eh_mp_nonces_free (mp->nonces);
+  g_strfreev (mp->https_urls);
+  g_free (mp->ca_url);
+  g_free (mp->site_code);
+  g_free (mp->root_fingerprint);
+  g_free (mp->site_signing_pem);
+  g_free (mp->bundle_error);
+  g_free (mp);
+}
+
+static gboolean
+eh_mp_read_config (EhMp *mp, EhConfig *config, GError **error)
+{
+  const char *ca_url = eh_config_get_string (config, "mp", "ca-url");
+
+  if (!eh_mp_mode_from_string (eh_config_get_string (config, "mp", "client-communication"),
+                               &mp->mode, error))
+    return FALSE;
+  mp->auto_approve = eh_config_get_boolean (config, "mp", "auto-approve");
+  mp->https_urls = eh_config_get_string_list (config, "mp", "https-urls");
+  for (guint i = 0; mp->https_urls != NULL && mp->https_urls[i] != NULL; i++) {
+    if (!g_str_has_prefix (mp->https_urls[i], "https://")) {
+      g_set_error (error, EH_ERROR, EH_ERROR_INVALID_CONFIG,
+                   "[mp] https-urls must be https:// URLs");
+      return FALSE;
+    }
+  }
+  if (ca_url != NULL && ca_url[0] != '\0') {
+    if (!g_str_has_prefix (ca_url, "http://") && !g_str_has_prefix (ca_url, "https://")) {
+      g_set_error (error, EH_ERROR, EH_ERROR_INVALID_CONFIG, "[mp] ca-url must be an http(s):// URL");
+      return FALSE;
+    }
+    mp->ca_url = g_strdup (ca_url);
+    if (g_str_has_suffix (mp->ca_url, "/"))
+      mp->ca_url[strlen (mp->ca_url) - 1] = '\0';
+  }
+  mp->nonces = eh_mp_nonces_new (eh_config_get_uint (config, "mp", "max-nonces"),
+                                 eh_config_get_uint (config, "mp", "nonce-seconds"));
+  return TRUE;
+}
+
+static void
+eh_mp_announce_mode (EhMp *mp, EhConfig *config)
+{
+  const char *pki = eh_config_get_string (config, "core", "tls-certificate");
+
+  if (mp->mode == EH_MP_MODE_HTTP)
+    g_warning ("[mp] client-communication=http is deprecated and exists for migration only: "
+               "registration is accepted over plain HTTP; tokens are never served over plain "
+               "HTTP. Move to enhanced-http");
+  else if (mp->mode == EH_MP_MODE_HTTPS && (pki == NULL || pki[0] == '\0'))
+    g_warning ("[mp] client-communication=https expects a PKI certificate ([core] "
+               "tls-certificate); this host serves the site-issued one");
+  g_message ("client communication: %s%s", eh_mp_mode_to_string (mp->mode),
+             mp->auto_approve ? ", new clients approved automatically" : "");
+}
+
+static void
+eh_mp_start (EhPlugin *plugin)
+{
+  EhMp *mp = g_new0 (EhMp, 1);
+  EhConfig *config = eh_plugin_get_config (plugin);
+  g_autoptr (GError) error = NULL;
+
+  mp->plugin = plugin;
+  mp->bus = eh_plugin_get_bus (plugin);
+  eh_plugin_set_data (plugin, mp, (GDestroyNotify) eh_mp_free);
+  if (!eh_mp_read_config (mp, config, &error) ||
+      (mp->store = eh_plugin_get_store (plugin, &error)) == NULL ||
+      !eh_mp_records_migrate (mp->store, &error) || !eh_mp_http_start (mp, &error) ||
+      !eh_mp_dbus_start (mp, &error)) {
+    eh_plugin_start_done (plugin, error);
+    return;
+  }
+  eh_mp_announce_mode (mp, config);
+  eh_mp_site_start (mp);
+  eh_plugin_start_done (plugin, NULL);
+}
+
+const EhPluginDesc eh_mp_plugin = {
+  .abi_version = EH_PLUGIN_ABI_VERSION,
+  .name = "mp",
+  .description = "management point: site information, client registration and approval",
+  .config_keys = eh_mp_keys,
+  .start = eh_mp_start,
+};

@@ -1,0 +1,349 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "eh-mp.h"
+
+/* the mp's schema; new steps only ever go at the end */
+static const EhStoreMigration eh_mp_migrations[] = {
+  { 1,
+    "CREATE TABLE mp_clients ("
+    "  guid TEXT PRIMARY KEY NOT NULL,"
+    "  thumbprint TEXT NOT NULL UNIQUE,"
+    "  jwk TEXT NOT NULL,"
+    "  key_type TEXT NOT NULL,"
+    "  host_name TEXT NOT NULL,"
+    "  hardware_id TEXT NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'blocked')),"
+    "  state_before_block TEXT CHECK (state_before_block IN ('pending', 'approved')),"
+    "  approved_by TEXT,"
+    "  peer TEXT NOT NULL,"
+    "  registered_at INTEGER NOT NULL,"
+    "  last_seen_at INTEGER NOT NULL,"
+    "  state_changed_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX mp_clients_hardware ON mp_clients (hardware_id);" },
+};
+
+static const char *const eh_mp_state_names[] = { "pending", "approved", "blocked" };
+
+gboolean
+eh_mp_records_migrate (EhStore *store, GError **error)
+{
+  return eh_store_migrate (store, "mp", eh_mp_migrations, G_N_ELEMENTS (eh_mp_migrations), error);
+}
+
+const char *
+eh_mp_client_state_to_string (EhMpClientState state)
+{
+  return eh_mp_state_names[state];
+}
+
+static EhMpClientState
+eh_mp_client_state_from_string (const char *text)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (eh_mp_state_names); i++) {
+    if (g_strcmp0 (text, eh_mp_state_names[i]) == 0)
+      return i;
+  }
+  return EH_MP_CLIENT_BLOCKED; /* the check constraint makes this unreachable; fail closed */
+}
+
+void
+eh_mp_client_free (EhMpClient *client)
+{
+  if (client == NULL)
+    return;
+  g_free (client->guid);
+  g_free (client->thumbprint);
+  g_free (client->jwk_json);
+  g_free (client->key_type);
+  g_free (client->host_name);
+  g_free (client->hardware_id);
+  g_free (client->approved_by);
+  g_free (client->peer);
+  g_free (client);
+}
+
+char *
+eh_mp_guid_normalize (const char *text, GError **error)
+{
+  if (text == NULL || !g_uuid_string_is_valid (text)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                 "a client GUID looks like 0f8fad5b-d9cb-469f-a165-70867728950e");
+    return NULL;
+  }
+  return g_ascii_strdown (text, -1);
+}
+
+#define EH_MP_CLIENT_COLUMNS                                                                       \
+  "guid, thumbprint, jwk, key_type, host_name, hardware_id, state, approved_by, peer, "           \
+  "registered_at, last_seen_at, state_changed_at, "                                               \
+  "(SELECT count(*) FROM mp_clients o WHERE o.hardware_id = mp_clients.hardware_id "               \
+  " AND o.guid != mp_clients.guid)"
+
+static char *
+eh_mp_column_text (sqlite3_stmt *stmt, int column)
+{
+  const unsigned char *text = sqlite3_column_text (stmt, column);
+
+  return text != NULL ? g_strdup ((const char *) text) : NULL;
+}
+
+static EhMpClient *
+eh_mp_client_from_row (sqlite3_stmt *stmt)
+{
+  EhMpClient *client = g_new0 (EhMpClient, 1);
+
+  client->guid = eh_mp_column_text (stmt, 0);
+  client->thumbprint = eh_mp_column_text (stmt, 1);
+  client->jwk_json = eh_mp_column_text (stmt, 2);
+  client->key_type = eh_mp_column_text (stmt, 3);
+  client->host_name = eh_mp_column_text (stmt, 4);
+  client->hardware_id = eh_mp_column_text (stmt, 5);
+  client->state = eh_mp_client_state_from_string ((const char *) sqlite3_column_text (stmt, 6));
+  client->approved_by = eh_mp_column_text (stmt, 7);
+  client->peer = eh_mp_column_text (stmt, 8);
+  client->registered_at = sqlite3_column_int64 (stmt, 9);
+  client->last_seen_at = sqlite3_column_int64 (stmt, 10);
+  client->state_changed_at = sqlite3_column_int64 (stmt, 11);
+  client->same_hardware = sqlite3_column_int (stmt, 12);
+  return client;
+}
+
+/* runs a bound SELECT of EH_MP_CLIENT_COLUMNS; one row or NOT_FOUND */
+static EhMpClient *
+eh_mp_records_fetch_one (EhStore *store, sqlite3_stmt *stmt, GError **error)
+{
+  EhMpClient *client = NULL;
+  int rc = sqlite3_step (stmt);
+
+  if (rc == SQLITE_ROW)
+    client = eh_mp_client_from_row (stmt);
+  else if (rc == SQLITE_DONE)
+    g_set_error (error, EH_ERROR, EH_ERROR_NOT_FOUND, "no such client");
+  else
+    eh_store_set_error (store, "reading a client", error);
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+  return client;
+}
+
+EhMpClient *
+eh_mp_records_get (EhStore *store, const char *guid, GError **error)
+{
+  sqlite3_stmt *stmt = eh_store_prepare (
+      store, "SELECT " EH_MP_CLIENT_COLUMNS " FROM mp_clients WHERE guid = ?", error);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, guid, -1, SQLITE_TRANSIENT);
+  return eh_mp_records_fetch_one (store, stmt, error);
+}
+
+static EhMpClient *
+eh_mp_records_get_by_thumbprint (EhStore *store, const char *thumbprint, GError **error)
+{
+  sqlite3_stmt *stmt = eh_store_prepare (
+      store, "SELECT " EH_MP_CLIENT_COLUMNS " FROM mp_clients WHERE thumbprint = ?", error);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, thumbprint, -1, SQLITE_TRANSIENT);
+  return eh_mp_records_fetch_one (store, stmt, error);
+}
+
+GPtrArray *
+eh_mp_records_list (EhStore *store, GError **error)
+{
+  sqlite3_stmt *stmt = eh_store_prepare (
+      store, "SELECT " EH_MP_CLIENT_COLUMNS " FROM mp_clients ORDER BY registered_at DESC, guid",
+      error);
+  g_autoptr (GPtrArray) clients = g_ptr_array_new_with_free_func ((GDestroyNotify) eh_mp_client_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (clients, eh_mp_client_from_row (stmt));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE) {
+    eh_store_set_error (store, "listing clients", error);
+    return NULL;
+  }
+  return g_steal_pointer (&clients);
+}
+
+static gboolean
+eh_mp_records_hardware_blocked (EhStore *store, const char *hardware_id, gboolean *blocked,
+                                GError **error)
+{
+  sqlite3_stmt *stmt = eh_store_prepare (
+      store, "SELECT count(*) FROM mp_clients WHERE hardware_id = ? AND state = 'blocked'", error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, hardware_id, -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    *blocked = sqlite3_column_int (stmt, 0) > 0;
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+  if (rc != SQLITE_ROW) {
+    eh_store_set_error (store, "checking a hardware id", error);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+eh_mp_records_insert (EhStore *store, const EhMpRegistration *registration, const char *guid,
+                      EhMpClientState state, const char *peer, GError **error)
+{
+  sqlite3_stmt *stmt = eh_store_prepare (
+      store,
+      "INSERT INTO mp_clients (guid, thumbprint, jwk, key_type, host_name, hardware_id, state, "
+      "approved_by, peer, registered_at, last_seen_at, state_changed_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      error);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, guid, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, registration->thumbprint, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 3, registration->jwk_json, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 4, registration->key_type, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 5, registration->host_name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 6, registration->hardware_id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 7, eh_mp_state_names[state], -1, SQLITE_STATIC);
+  if (state == EH_MP_CLIENT_APPROVED)
+    sqlite3_bind_text (stmt, 8, "auto-approve", -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null (stmt, 8);
+  sqlite3_bind_text (stmt, 9, peer, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 10, now);
+  sqlite3_bind_int64 (stmt, 11, now);
+  sqlite3_bind_int64 (stmt, 12, now);
+  return eh_store_execute (store, stmt, "recording a registration", error);
+}
+
+static gboolean
+eh_mp_records_touch (EhStore *store, const char *guid, const char *host_name, GError **error)
+{
+  sqlite3_stmt *stmt = eh_store_prepare (
+      store, "UPDATE mp_clients SET last_seen_at = ?, host_name = ? WHERE guid = ?", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, g_get_real_time () / G_USEC_PER_SEC);
+  sqlite3_bind_text (stmt, 2, host_name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 3, guid, -1, SQLITE_TRANSIENT);
+  return eh_store_execute (store, stmt, "updating a registration", error);
+}
+
+static EhMpClient *
+eh_mp_records_register_locked (EhStore *store, const EhMpRegistration *registration,
+                               gboolean auto_approve, const char *peer, gboolean *created,
+                               GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (EhMpClient) existing = NULL;
+  g_autofree char *guid = NULL;
+  gboolean blocked = FALSE;
+
+  existing = eh_mp_records_get_by_thumbprint (store, registration->thumbprint, &local);
+  if (existing != NULL) {
+    /* the same key again: the same client (a blocked one stays untouched) */
+    *created = FALSE;
+    if (existing->state != EH_MP_CLIENT_BLOCKED &&
+        !eh_mp_records_touch (store, existing->guid, registration->host_name, error))
+      return NULL;
+    return eh_mp_records_get (store, existing->guid, error);
+  }
+  if (!g_error_matches (local, EH_ERROR, EH_ERROR_NOT_FOUND)) {
+    g_propagate_error (error, g_steal_pointer (&local));
+    return NULL;
+  }
+  if (!eh_mp_records_hardware_blocked (store, registration->hardware_id, &blocked, error))
+    return NULL;
+  guid = g_uuid_string_random ();
+  *created = TRUE;
+  if (!eh_mp_records_insert (store, registration, guid,
+                             auto_approve && !blocked ? EH_MP_CLIENT_APPROVED : EH_MP_CLIENT_PENDING,
+                             peer, error))
+    return NULL;
+  return eh_mp_records_get (store, guid, error);
+}
+
+EhMpClient *
+eh_mp_records_register (EhStore *store, const EhMpRegistration *registration,
+                        gboolean auto_approve, const char *peer, gboolean *created, GError **error)
+{
+  EhMpClient *client;
+
+  if (!eh_store_transaction_begin (store, TRUE, error))
+    return NULL;
+  client = eh_mp_records_register_locked (store, registration, auto_approve, peer, created, error);
+  if (client == NULL || !eh_store_transaction_commit (store, error)) {
+    eh_store_transaction_rollback (store);
+    g_clear_pointer (&client, eh_mp_client_free);
+  }
+  return client;
+}
+
+EhMpClient *
+eh_mp_records_set_state (EhStore *store, const char *guid, const char *action, const char *by,
+                         GError **error)
+{
+  /* block remembers what it replaced, so unblock restores it */
+  static const struct {
+    const char *action;
+    const char *sql;
+  } actions[] = {
+    { "approve",
+      "UPDATE mp_clients SET state = 'approved', approved_by = ?2, state_changed_at = ?3 "
+      "WHERE guid = ?1 AND state = 'pending'" },
+    { "block",
+      "UPDATE mp_clients SET state_before_block = state, state = 'blocked', state_changed_at = ?3 "
+      "WHERE guid = ?1 AND state != 'blocked'" },
+    { "unblock",
+      "UPDATE mp_clients SET state = coalesce(state_before_block, 'pending'), "
+      "state_before_block = NULL, state_changed_at = ?3 WHERE guid = ?1 AND state = 'blocked'" },
+  };
+  g_autoptr (EhMpClient) client = eh_mp_records_get (store, guid, error);
+  sqlite3_stmt *stmt = NULL;
+
+  if (client == NULL)
+    return NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (actions); i++) {
+    if (g_strcmp0 (action, actions[i].action) == 0)
+      stmt = eh_store_prepare (store, actions[i].sql, error);
+  }
+  if (stmt == NULL) {
+    if (error != NULL && *error == NULL)
+      g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "unknown action %s", action);
+    return NULL;
+  }
+  sqlite3_bind_text (stmt, 1, guid, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, by, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 3, g_get_real_time () / G_USEC_PER_SEC);
+  if (!eh_store_transaction_begin (store, TRUE, error))
+    return NULL;
+  if (!eh_store_execute (store, stmt, "changing a client's state", error) ||
+      !eh_store_transaction_commit (store, error)) {
+    eh_store_transaction_rollback (store);
+    return NULL;
+  }
+  if (sqlite3_changes (eh_store_get_db (store)) == 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "client %s is %s: nothing to %s",
+                 guid, eh_mp_client_state_to_string (client->state), action);
+    return NULL;
+  }
+  return eh_mp_records_get (store, guid, error);
+}

@@ -1,0 +1,260 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "eh-mp.h"
+
+/*
+ * A registration request, checked as hostile input:
+ *
+ *   { "jwk": { public EC P-256 or Ed25519 JWK },
+ *     "host_name": "pc1.example", "hardware_id": "…",
+ *     "proof": "<compact JWS>" }
+ *
+ * The proof is signed by the key in "jwk" (typ mp-register+jwt, ES256 or
+ * EdDSA) over {"nonce": from GET /ehttpd/mp/nonce, "host_name", "hardware_id"}
+ * equal to the body's, so it proves possession of the key and binds it to
+ * this request and to one fresh nonce.
+ */
+
+#define EH_MP_JSON_DEPTH 4
+#define EH_MP_ALLOWED_ALGS (EH_JWS_ALG_ES256 | EH_JWS_ALG_EDDSA)
+
+static const char *const eh_mp_register_members[] = { "jwk", "host_name", "hardware_id", "proof", NULL };
+static const char *const eh_mp_proof_members[] = { "nonce", "host_name", "hardware_id", NULL };
+
+void
+eh_mp_registration_free (EhMpRegistration *registration)
+{
+  if (registration == NULL)
+    return;
+  g_free (registration->host_name);
+  g_free (registration->hardware_id);
+  g_free (registration->thumbprint);
+  g_free (registration->jwk_json);
+  g_free (registration);
+}
+
+/* DNS-like: labels of letters, digits and '-', 1–63 each, 253 in all */
+gboolean
+eh_mp_host_name_is_valid (const char *name)
+{
+  gsize len = strlen (name), label = 0;
+
+  if (len == 0 || len > EH_MP_MAX_HOST_NAME || name[0] == '.' || name[len - 1] == '.')
+    return FALSE;
+  for (const char *p = name; *p != '\0'; p++) {
+    if (*p == '.') {
+      if (label == 0)
+        return FALSE;
+      label = 0;
+    } else if (g_ascii_isalnum (*p) || (*p == '-' && label > 0 && p[1] != '.' && p[1] != '\0')) {
+      if (++label > 63)
+        return FALSE;
+    } else {
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* printable ASCII without spaces: SMBIOS UUIDs, serials, hashes of them */
+gboolean
+eh_mp_hardware_id_is_valid (const char *id)
+{
+  gsize len = strlen (id);
+
+  if (len == 0 || len > EH_MP_MAX_HARDWARE_ID)
+    return FALSE;
+  for (const char *p = id; *p != '\0'; p++) {
+    if (*p <= 0x20 || *p >= 0x7f)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* exactly the members named (all required) */
+static gboolean
+eh_mp_check_members (JsonObject *object, const char *const *members, const char *what,
+                     GError **error)
+{
+  g_autoptr (GList) names = json_object_get_members (object);
+
+  for (GList *l = names; l != NULL; l = l->next) {
+    if (!g_strv_contains (members, l->data)) {
+      g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "%s: unknown member \"%.32s\"",
+                   what, (const char *) l->data);
+      return FALSE;
+    }
+  }
+  for (guint i = 0; members[i] != NULL; i++) {
+    if (!json_object_has_member (object, members[i])) {
+      g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "%s: \"%s\" is missing", what,
+                   members[i]);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+eh_mp_get_string (JsonObject *object, const char *member, const char *what, const char **out,
+                  GError **error)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "%s: \"%s\" must be a string", what,
+                 member);
+    return FALSE;
+  }
+  *out = json_node_get_string (node);
+  return TRUE;
+}
+
+typedef struct {
+  gnutls_pubkey_t key;
+  EhJwsAlg alg;
+} EhMpProofKey;
+
+/* the proof's key is the one in the request, whatever the header says */
+static gnutls_pubkey_t
+eh_mp_proof_lookup (JsonObject *header, EhJwsAlg *alg, gpointer user_data, GError **error)
+{
+  EhMpProofKey *proof_key = user_data;
+  gnutls_datum_t der = { NULL, 0 };
+  gnutls_pubkey_t copy = NULL;
+  int ret;
+
+  *alg = proof_key->alg;
+  ret = gnutls_pubkey_export2 (proof_key->key, GNUTLS_X509_FMT_DER, &der);
+  if (ret >= 0 && (ret = gnutls_pubkey_init (&copy)) >= 0)
+    ret = gnutls_pubkey_import (copy, &der, GNUTLS_X509_FMT_DER);
+  gnutls_free (der.data);
+  if (ret < 0) {
+    if (copy != NULL)
+      gnutls_pubkey_deinit (copy);
+    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "cannot copy the client's key");
+    return NULL;
+  }
+  return copy;
+}
+
+static gboolean
+eh_mp_check_proof (const char *proof, gnutls_pubkey_t key, EhJwsAlg alg,
+                   const EhMpRegistration *registration, EhMpNonces *nonces, GError **error)
+{
+  EhMpProofKey proof_key = { key, alg };
+  g_autoptr (GBytes) payload = NULL;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  JsonObject *claims;
+  const char *nonce = NULL, *host_name = NULL, *hardware_id = NULL;
+
+  if (!eh_jws_verify (proof, EH_JWS_DEFAULT_MAX_TOKEN_BYTES, EH_MP_ALLOWED_ALGS, EH_MP_PROOF_TYP,
+                      eh_mp_proof_lookup, &proof_key, NULL, &payload, &local)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN,
+                 "the proof of possession does not verify with the key sent: %s", local->message);
+    return FALSE;
+  }
+  node = eh_json_parse_strict (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload),
+                               EH_JWS_DEFAULT_MAX_TOKEN_BYTES, EH_MP_JSON_DEPTH, &local);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the proof's payload is not a JSON object");
+    return FALSE;
+  }
+  claims = json_node_get_object (node);
+  if (!eh_mp_check_members (claims, eh_mp_proof_members, "proof", error) ||
+      !eh_mp_get_string (claims, "nonce", "proof", &nonce, error) ||
+      !eh_mp_get_string (claims, "host_name", "proof", &host_name, error) ||
+      !eh_mp_get_string (claims, "hardware_id", "proof", &hardware_id, error))
+    return FALSE;
+  if (strcmp (host_name, registration->host_name) != 0 ||
+      strcmp (hardware_id, registration->hardware_id) != 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN,
+                 "the proof was made for another host name or hardware id");
+    return FALSE;
+  }
+  return eh_mp_nonces_consume (nonces, nonce, error);
+}
+
+static gboolean
+eh_mp_registration_read_key (JsonObject *body, EhMpRegistration *registration,
+                             gnutls_pubkey_t *key, EhJwsAlg *alg, GError **error)
+{
+  JsonNode *jwk_node = json_object_get_member (body, "jwk");
+  g_autoptr (JsonObject) canonical = NULL;
+  g_autoptr (JsonNode) canonical_node = NULL;
+  g_autoptr (GError) local = NULL;
+
+  if (!JSON_NODE_HOLDS_OBJECT (jwk_node)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "\"jwk\" must be a JSON object");
+    return FALSE;
+  }
+  *key = eh_jws_jwk_to_pubkey (json_node_get_object (jwk_node), EH_MP_ALLOWED_ALGS, alg, &local);
+  if (*key == NULL) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                 "the client key must be a public ECDSA P-256 or Ed25519 JWK: %s", local->message);
+    return FALSE;
+  }
+  registration->key_type = *alg == EH_JWS_ALG_ES256 ? "ecdsa-p256" : "ed25519";
+  registration->thumbprint = eh_jws_pubkey_thumbprint (*key, error);
+  canonical = eh_jws_pubkey_to_jwk (*key, error);
+  if (registration->thumbprint == NULL || canonical == NULL)
+    return FALSE;
+  canonical_node = json_node_init_object (json_node_alloc (), canonical);
+  registration->jwk_json = json_to_string (canonical_node, FALSE);
+  return TRUE;
+}
+
+EhMpRegistration *
+eh_mp_registration_parse (const char *body, gsize len, EhMpNonces *nonces, GError **error)
+{
+  g_autoptr (EhMpRegistration) registration = g_new0 (EhMpRegistration, 1);
+  g_autoptr (JsonNode) node = NULL;
+  g_auto (gnutls_pubkey_t) key = NULL;
+  JsonObject *object;
+  const char *host_name = NULL, *hardware_id = NULL, *proof = NULL;
+  EhJwsAlg alg = 0;
+
+  node = eh_json_parse_strict (body, len, EH_MP_MAX_REGISTER_BYTES, EH_MP_JSON_DEPTH, error);
+  if (node == NULL)
+    return NULL;
+  if (!JSON_NODE_HOLDS_OBJECT (node)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "the body must be a JSON object");
+    return NULL;
+  }
+  object = json_node_get_object (node);
+  if (!eh_mp_check_members (object, eh_mp_register_members, "registration", error) ||
+      !eh_mp_get_string (object, "host_name", "registration", &host_name, error) ||
+      !eh_mp_get_string (object, "hardware_id", "registration", &hardware_id, error) ||
+      !eh_mp_get_string (object, "proof", "registration", &proof, error))
+    return NULL;
+  if (!eh_mp_host_name_is_valid (host_name)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                 "\"host_name\" must be a DNS name (letters, digits, '-' and '.', at most %d characters)",
+                 EH_MP_MAX_HOST_NAME);
+    return NULL;
+  }
+  if (!eh_mp_hardware_id_is_valid (hardware_id)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                 "\"hardware_id\" must be 1 to %d printable ASCII characters without spaces",
+                 EH_MP_MAX_HARDWARE_ID);
+    return NULL;
+  }
+  /* the proof compares the host name as sent; it is stored lower-cased */
+  registration->host_name = g_strdup (host_name);
+  registration->hardware_id = g_strdup (hardware_id);
+  if (!eh_mp_registration_read_key (object, registration, &key, &alg, error))
+    return NULL;
+  if (!eh_mp_check_proof (proof, key, alg, registration, nonces, error))
+    return NULL;
+  g_free (registration->host_name);
+  registration->host_name = g_ascii_strdown (host_name, -1);
+  return g_steal_pointer (&registration);
+}

@@ -1,0 +1,538 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "eh-mp.h"
+#include "eh-test-util.h"
+
+/* the mp's registration checks, nonces, records and site information */
+
+typedef struct {
+  gnutls_x509_privkey_t x509;
+  gnutls_privkey_t key;
+  gnutls_pubkey_t pub;
+  EhJwsAlg alg;
+} TestKey;
+
+static void
+test_key_init (TestKey *k, EhKeyType type)
+{
+  g_autoptr (GError) error = NULL;
+
+  k->x509 = eh_crypto_generate_key (type, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gnutls_privkey_init (&k->key), ==, 0);
+  g_assert_cmpint (gnutls_privkey_import_x509 (k->key, k->x509, GNUTLS_PRIVKEY_IMPORT_COPY), ==, 0);
+  g_assert_cmpint (gnutls_pubkey_init (&k->pub), ==, 0);
+  g_assert_cmpint (gnutls_pubkey_import_privkey (k->pub, k->key, 0, 0), ==, 0);
+  g_assert_true (eh_jws_alg_for_key (k->key, &k->alg, NULL));
+}
+
+static void
+test_key_clear (TestKey *k)
+{
+  gnutls_x509_privkey_deinit (k->x509);
+  gnutls_privkey_deinit (k->key);
+  gnutls_pubkey_deinit (k->pub);
+}
+
+static char *
+test_proof (TestKey *signer, const char *typ, const char *nonce, const char *host_name,
+            const char *hardware_id)
+{
+  g_autofree char *claims = g_strdup_printf (
+      "{\"nonce\":\"%s\",\"host_name\":\"%s\",\"hardware_id\":\"%s\"}", nonce, host_name, hardware_id);
+  g_autoptr (GBytes) payload = g_bytes_new (claims, strlen (claims));
+  g_autoptr (GError) error = NULL;
+  char *proof = eh_jws_sign (signer->key, signer->alg, typ, NULL, payload, &error);
+
+  g_assert_no_error (error);
+  return proof;
+}
+
+static char *
+test_jwk_json (TestKey *k)
+{
+  g_autoptr (JsonObject) jwk = eh_jws_pubkey_to_jwk (k->pub, NULL);
+  g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), jwk);
+
+  return json_to_string (node, FALSE);
+}
+
+static char *
+test_body (TestKey *k, TestKey *signer, const char *nonce, const char *host_name,
+           const char *hardware_id)
+{
+  g_autofree char *jwk = test_jwk_json (k);
+  g_autofree char *proof = test_proof (signer, EH_MP_PROOF_TYP, nonce, host_name, hardware_id);
+
+  return g_strdup_printf ("{\"jwk\":%s,\"host_name\":\"%s\",\"hardware_id\":\"%s\",\"proof\":\"%s\"}",
+                          jwk, host_name, hardware_id, proof);
+}
+
+typedef struct {
+  EhMpNonces *nonces;
+  TestKey p256;
+  TestKey ed25519;
+  TestKey other;
+  char *dir;
+  EhStore *store;
+} Fixture;
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = NULL;
+
+  f->nonces = eh_mp_nonces_new (100, 120);
+  test_key_init (&f->p256, EH_KEY_ECDSA_P256);
+  test_key_init (&f->ed25519, EH_KEY_ED25519);
+  test_key_init (&f->other, EH_KEY_ECDSA_P256);
+  f->dir = g_dir_make_tmp ("eh-mp-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (f->dir, "state.db", NULL);
+  f->store = eh_store_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (eh_mp_records_migrate (f->store, &error));
+  g_assert_no_error (error);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  eh_mp_nonces_free (f->nonces);
+  test_key_clear (&f->p256);
+  test_key_clear (&f->ed25519);
+  test_key_clear (&f->other);
+  g_object_unref (f->store);
+  eh_test_remove_tree (f->dir);
+  g_free (f->dir);
+}
+
+static char *
+fresh_nonce (Fixture *f)
+{
+  g_autoptr (GError) error = NULL;
+  char *nonce = eh_mp_nonces_issue (f->nonces, NULL, &error);
+
+  g_assert_no_error (error);
+  return nonce;
+}
+
+static EhMpRegistration *
+parse (Fixture *f, const char *body, GError **error)
+{
+  return eh_mp_registration_parse (body, strlen (body), f->nonces, error);
+}
+
+static void
+assert_refused (Fixture *f, const char *body, gsize len, const char *reason)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (EhMpRegistration) registration = eh_mp_registration_parse (body, len, f->nonces, &error);
+
+  g_assert_null (registration);
+  g_assert_nonnull (error);
+  g_assert_true (error->code == EH_ERROR_INVALID_ARGUMENT || error->code == EH_ERROR_INVALID_TOKEN);
+  if (strstr (error->message, reason) == NULL)
+    g_error ("expected \"%s\" in \"%s\"", reason, error->message);
+}
+
+static void
+test_accepts_both_key_types (Fixture *f, gconstpointer data)
+{
+  TestKey *keys[] = { &f->p256, &f->ed25519 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++) {
+    g_autofree char *nonce = fresh_nonce (f);
+    g_autofree char *body = test_body (keys[i], keys[i], nonce, "PC1.example.org", "hw-0001");
+    g_autoptr (GError) error = NULL;
+    g_autoptr (EhMpRegistration) registration = parse (f, body, &error);
+    g_autofree char *thumbprint = eh_jws_pubkey_thumbprint (keys[i]->pub, NULL);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (registration->host_name, ==, "pc1.example.org");
+    g_assert_cmpstr (registration->hardware_id, ==, "hw-0001");
+    g_assert_cmpstr (registration->thumbprint, ==, thumbprint);
+    g_assert_cmpstr (registration->key_type, ==, i == 0 ? "ecdsa-p256" : "ed25519");
+    g_assert_cmpuint (eh_mp_nonces_count (f->nonces), ==, 0);
+  }
+}
+
+static void
+test_refuses_replayed_expired_unknown_nonce (Fixture *f, gconstpointer data)
+{
+  g_autofree char *nonce = fresh_nonce (f);
+  g_autofree char *body = test_body (&f->p256, &f->p256, nonce, "pc1", "hw-1");
+  g_autofree char *unknown = test_body (&f->p256, &f->p256, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                                        "pc1", "hw-1");
+  g_autofree char *late_nonce = NULL;
+  g_autofree char *late = NULL;
+  g_autoptr (EhMpRegistration) first = parse (f, body, NULL);
+
+  g_assert_nonnull (first);
+  assert_refused (f, body, strlen (body), "already used");
+  assert_refused (f, unknown, strlen (unknown), "unknown");
+  late_nonce = fresh_nonce (f);
+  late = test_body (&f->p256, &f->p256, late_nonce, "pc1", "hw-1");
+  eh_mp_nonces_set_clock_offset (f->nonces, 121);
+  assert_refused (f, late, strlen (late), "expired");
+  g_assert_cmpuint (eh_mp_nonces_count (f->nonces), ==, 0);
+}
+
+static void
+test_refuses_bad_proofs (Fixture *f, gconstpointer data)
+{
+  g_autofree char *nonce = fresh_nonce (f);
+  g_autofree char *jwk = test_jwk_json (&f->p256);
+  g_autofree char *other = test_body (&f->p256, &f->other, nonce, "pc1", "hw-1");
+  g_autofree char *wrong_typ_proof = test_proof (&f->p256, "JWT", nonce, "pc1", "hw-1");
+  g_autofree char *wrong_typ = g_strdup_printf (
+      "{\"jwk\":%s,\"host_name\":\"pc1\",\"hardware_id\":\"hw-1\",\"proof\":\"%s\"}", jwk, wrong_typ_proof);
+  g_autofree char *claims = g_strdup_printf (
+      "{\"nonce\":\"%s\",\"host_name\":\"pc1\",\"hardware_id\":\"hw-1\"}", nonce);
+  g_autofree char *claims_b64 = eh_base64url_encode (claims, strlen (claims));
+  g_autofree char *none = g_strdup_printf (
+      "{\"jwk\":%s,\"host_name\":\"pc1\",\"hardware_id\":\"hw-1\",\"proof\":\"%s.%s.\"}", jwk,
+      "eyJhbGciOiJub25lIiwidHlwIjoibXAtcmVnaXN0ZXIrand0In0", claims_b64);
+  g_autofree char *other_host = test_body (&f->p256, &f->p256, nonce, "pc1", "hw-1");
+  char *at;
+
+  assert_refused (f, other, strlen (other), "does not verify");
+  assert_refused (f, wrong_typ, strlen (wrong_typ), "does not verify");
+  assert_refused (f, none, strlen (none), "does not verify");
+  /* the proof names pc1; the body says pc2 */
+  at = strstr (other_host, "\"host_name\":\"pc1\"");
+  at[strlen ("\"host_name\":\"pc")] = '2';
+  assert_refused (f, other_host, strlen (other_host), "another host name");
+  /* none of these consumed the nonce */
+  g_assert_cmpuint (eh_mp_nonces_count (f->nonces), ==, 1);
+}
+
+static void
+test_refuses_wrong_keys (Fixture *f, gconstpointer data)
+{
+  TestKey rsa, p384;
+  g_autofree char *nonce = fresh_nonce (f);
+  g_autofree char *rsa_body = NULL;
+  g_autofree char *p384_body = NULL;
+  g_autofree char *jwk = test_jwk_json (&f->p256);
+  g_autofree char *proof = test_proof (&f->p256, EH_MP_PROOF_TYP, nonce, "pc1", "hw-1");
+  g_autofree char *x = NULL;
+  g_autofree char *body = NULL;
+  g_autoptr (JsonObject) jwk_object = eh_jws_pubkey_to_jwk (f->p256.pub, NULL);
+
+  test_key_init (&rsa, EH_KEY_RSA_2048);
+  rsa_body = test_body (&rsa, &rsa, nonce, "pc1", "hw-1");
+  assert_refused (f, rsa_body, strlen (rsa_body), "ECDSA P-256 or Ed25519");
+  test_key_clear (&rsa);
+  /* a P-384 key: generated through GnuTLS directly (EhKeyType has no P-384) */
+  memset (&p384, 0, sizeof p384);
+  g_assert_cmpint (gnutls_x509_privkey_init (&p384.x509), ==, 0);
+  g_assert_cmpint (gnutls_x509_privkey_generate (p384.x509, GNUTLS_PK_ECDSA,
+                                                 GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP384R1), 0), ==, 0);
+  g_assert_cmpint (gnutls_privkey_init (&p384.key), ==, 0);
+  g_assert_cmpint (gnutls_privkey_import_x509 (p384.key, p384.x509, GNUTLS_PRIVKEY_IMPORT_COPY), ==, 0);
+  g_assert_cmpint (gnutls_pubkey_init (&p384.pub), ==, 0);
+  g_assert_cmpint (gnutls_pubkey_import_privkey (p384.pub, p384.key, 0, 0), ==, 0);
+  g_assert_true (eh_jws_alg_for_key (p384.key, &p384.alg, NULL));
+  p384_body = test_body (&p384, &p384, nonce, "pc1", "hw-1");
+  assert_refused (f, p384_body, strlen (p384_body), "not accepted");
+  test_key_clear (&p384);
+  /* kty and crv lie about the coordinates */
+  x = g_strdup (json_object_get_string_member (jwk_object, "x"));
+  body = g_strdup_printf ("{\"jwk\":{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\"},"
+                          "\"host_name\":\"pc1\",\"hardware_id\":\"hw-1\",\"proof\":\"%s\"}", x, proof);
+  assert_refused (f, body, strlen (body), "does not verify");
+  g_free (body);
+  body = g_strdup_printf ("{\"jwk\":{\"kty\":\"oct\",\"k\":\"%s\"},"
+                          "\"host_name\":\"pc1\",\"hardware_id\":\"hw-1\",\"proof\":\"%s\"}", x, proof);
+  assert_refused (f, body, strlen (body), "private");
+  g_free (body);
+  body = g_strdup_printf ("{\"jwk\":\"%s\",\"host_name\":\"pc1\",\"hardware_id\":\"hw-1\",\"proof\":\"%s\"}",
+                          x, proof);
+  assert_refused (f, body, strlen (body), "JSON object");
+  g_assert_cmpuint (eh_mp_nonces_count (f->nonces), ==, 1);
+  (void) jwk;
+}
+
+static void
+test_refuses_hostile_bodies (Fixture *f, gconstpointer data)
+{
+  g_autofree char *nonce = fresh_nonce (f);
+  g_autofree char *jwk = test_jwk_json (&f->p256);
+  g_autofree char *proof = test_proof (&f->p256, EH_MP_PROOF_TYP, nonce, "pc1", "hw-1");
+  g_autofree char *long_host = g_strnfill (254, 'a');
+  g_autofree char *long_label = g_strnfill (64, 'a');
+  g_autofree char *long_hw = g_strnfill (129, 'h');
+  g_autofree char *big = g_strnfill (EH_MP_MAX_REGISTER_BYTES + 1, ' ');
+  const struct {
+    const char *format;
+    const char *reason;
+  } cases[] = {
+    { "{\"jwk\":%s,\"host_name\":\"pc1\",\"hardware_id\":\"hw-1\",\"proof\":\"%s\"", "" },
+    { "{\"jwk\":%s,\"host_name\":\"pc1\",\"host_name\":\"pc2\",\"hardware_id\":\"hw-1\",\"proof\":\"%s\"}", "" },
+    { "{\"jwk\":%s,\"hardware_id\":\"hw-1\",\"proof\":\"%s\"}", "\"host_name\" is missing" },
+    { "{\"jwk\":%s,\"host_name\":\"pc1\",\"hardware_id\":\"hw-1\",\"proof\":\"%s\",\"admin\":true}", "unknown member" },
+    { "{\"jwk\":%s,\"host_name\":7,\"hardware_id\":\"hw-1\",\"proof\":\"%s\"}", "must be a string" },
+    { "{\"jwk\":%s,\"host_name\":\"pc1/../x\",\"hardware_id\":\"hw-1\",\"proof\":\"%s\"}", "DNS name" },
+    { "{\"jwk\":%s,\"host_name\":\"\",\"hardware_id\":\"hw-1\",\"proof\":\"%s\"}", "DNS name" },
+    { "{\"jwk\":%s,\"host_name\":\"pc1\",\"hardware_id\":\"hw 1\",\"proof\":\"%s\"}", "hardware_id" },
+    { "{\"jwk\":%s,\"host_name\":\"pc1\",\"hardware_id\":\"hw-\\u00e9\",\"proof\":\"%s\"}", "hardware_id" },
+    { "{\"jwk\":%s,\"host_name\":\"pc1\",\"hardware_id\":\"hw-1\",\"proof\":\"%s.x\"}", "does not verify" },
+    { "[%s,\"%s\"]", "JSON object" },
+  };
+  g_autofree char *body = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    g_autofree char *text = g_strdup_printf (cases[i].format, jwk, proof);
+#pragma GCC diagnostic pop
+
+    assert_refused (f, text, strlen (text), cases[i].reason);
+  }
+  body = g_strdup_printf ("{\"jwk\":%s,\"host_name\":\"%s\",\"hardware_id\":\"hw-1\",\"proof\":\"%s\"}",
+                          jwk, long_host, proof);
+  assert_refused (f, body, strlen (body), "at most 253");
+  g_free (body);
+  body = g_strdup_printf ("{\"jwk\":%s,\"host_name\":\"%s.example\",\"hardware_id\":\"hw-1\",\"proof\":\"%s\"}",
+                          jwk, long_label, proof);
+  assert_refused (f, body, strlen (body), "DNS name");
+  g_free (body);
+  body = g_strdup_printf ("{\"jwk\":%s,\"host_name\":\"pc1\",\"hardware_id\":\"%s\",\"proof\":\"%s\"}",
+                          jwk, long_hw, proof);
+  assert_refused (f, body, strlen (body), "hardware_id");
+  assert_refused (f, big, strlen (big), "");
+  assert_refused (f, "{\"jwk\":\"\xff\xfe\"}", 12, "");
+  assert_refused (f, "{\"jwk\":1}\0", 10, "");
+  assert_refused (f, "", 0, "");
+  /* nothing consumed the nonce */
+  g_assert_cmpuint (eh_mp_nonces_count (f->nonces), ==, 1);
+}
+
+static void
+test_nonce_cap (void)
+{
+  g_autoptr (EhMpNonces) nonces = eh_mp_nonces_new (16, 60);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *refused = NULL;
+  g_autofree char *later = NULL;
+
+  for (guint i = 0; i < 16; i++)
+    g_free (eh_mp_nonces_issue (nonces, NULL, NULL));
+  refused = eh_mp_nonces_issue (nonces, NULL, &error);
+  g_assert_null (refused);
+  g_assert_error (error, EH_ERROR, EH_ERROR_UNAVAILABLE);
+  /* expired ones make room */
+  eh_mp_nonces_set_clock_offset (nonces, 61);
+  later = eh_mp_nonces_issue (nonces, NULL, NULL);
+  g_assert_nonnull (later);
+  g_assert_cmpuint (eh_mp_nonces_count (nonces), ==, 1);
+}
+
+static EhMpClient *
+register_key (Fixture *f, TestKey *k, const char *hardware_id, gboolean auto_approve,
+              gboolean *created)
+{
+  g_autofree char *nonce = fresh_nonce (f);
+  g_autofree char *body = test_body (k, k, nonce, "pc1.example", hardware_id);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (EhMpRegistration) registration = parse (f, body, &error);
+  EhMpClient *client;
+
+  g_assert_no_error (error);
+  client = eh_mp_records_register (f->store, registration, auto_approve, "127.0.0.1", created, &error);
+  g_assert_no_error (error);
+  return client;
+}
+
+static void
+test_records_life_cycle (Fixture *f, gconstpointer data)
+{
+  gboolean created = FALSE;
+  g_autoptr (EhMpClient) first = register_key (f, &f->p256, "hw-1", FALSE, &created);
+  g_autoptr (EhMpClient) again = NULL;
+  g_autoptr (EhMpClient) changed = NULL;
+  g_autoptr (EhMpClient) second = NULL;
+  g_autoptr (GPtrArray) all = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (created);
+  g_assert_true (g_uuid_string_is_valid (first->guid));
+  g_assert_cmpint (first->state, ==, EH_MP_CLIENT_PENDING);
+  again = register_key (f, &f->p256, "hw-1", TRUE, &created);
+  g_assert_false (created);
+  g_assert_cmpstr (again->guid, ==, first->guid);
+  g_assert_cmpint (again->state, ==, EH_MP_CLIENT_PENDING);
+
+  changed = eh_mp_records_set_state (f->store, first->guid, "approve", "admin uid 0", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (changed->state, ==, EH_MP_CLIENT_APPROVED);
+  g_assert_cmpstr (changed->approved_by, ==, "admin uid 0");
+  g_clear_pointer (&changed, eh_mp_client_free);
+  changed = eh_mp_records_set_state (f->store, first->guid, "approve", "admin uid 0", &error);
+  g_assert_null (changed);
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  changed = eh_mp_records_set_state (f->store, first->guid, "block", "admin uid 0", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (changed->state, ==, EH_MP_CLIENT_BLOCKED);
+  g_clear_pointer (&changed, eh_mp_client_free);
+  g_clear_pointer (&again, eh_mp_client_free);
+  again = register_key (f, &f->p256, "hw-1", TRUE, &created);
+  g_assert_cmpint (again->state, ==, EH_MP_CLIENT_BLOCKED);
+
+  /* a new key for a blocked hardware id is a new registration, never auto-approved */
+  second = register_key (f, &f->ed25519, "hw-1", TRUE, &created);
+  g_assert_true (created);
+  g_assert_cmpstr (second->guid, !=, first->guid);
+  g_assert_cmpint (second->state, ==, EH_MP_CLIENT_PENDING);
+  g_assert_cmpuint (second->same_hardware, ==, 1);
+
+  changed = eh_mp_records_set_state (f->store, first->guid, "unblock", "admin uid 0", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (changed->state, ==, EH_MP_CLIENT_APPROVED);
+  g_clear_pointer (&changed, eh_mp_client_free);
+
+  all = eh_mp_records_list (f->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 2);
+  changed = eh_mp_records_get (f->store, "0f8fad5b-d9cb-469f-a165-70867728950e", &error);
+  g_assert_null (changed);
+  g_assert_error (error, EH_ERROR, EH_ERROR_NOT_FOUND);
+}
+
+static void
+test_records_auto_approve (Fixture *f, gconstpointer data)
+{
+  gboolean created = FALSE;
+  g_autoptr (EhMpClient) client = register_key (f, &f->other, "hw-2", TRUE, &created);
+
+  g_assert_true (created);
+  g_assert_cmpint (client->state, ==, EH_MP_CLIENT_APPROVED);
+  g_assert_cmpstr (client->approved_by, ==, "auto-approve");
+}
+
+static void
+test_guid_normalize (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *guid = eh_mp_guid_normalize ("0F8FAD5B-D9CB-469F-A165-70867728950E", &error);
+  g_autofree char *bad = NULL;
+
+  g_assert_cmpstr (guid, ==, "0f8fad5b-d9cb-469f-a165-70867728950e");
+  bad = eh_mp_guid_normalize ("x' OR 1=1 --", &error);
+  g_assert_null (bad);
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
+}
+
+static void
+test_host_names (void)
+{
+  g_assert_true (eh_mp_host_name_is_valid ("pc1"));
+  g_assert_true (eh_mp_host_name_is_valid ("pc-1.corp.example"));
+  g_assert_false (eh_mp_host_name_is_valid ("-pc"));
+  g_assert_false (eh_mp_host_name_is_valid ("pc-"));
+  g_assert_false (eh_mp_host_name_is_valid ("pc..example"));
+  g_assert_false (eh_mp_host_name_is_valid (".pc"));
+  g_assert_false (eh_mp_host_name_is_valid ("pc_1"));
+  g_assert_false (eh_mp_host_name_is_valid ("pc 1"));
+}
+
+/* a trust bundle as the ca publishes it: root fingerprint, site signing x5c */
+static void
+test_site_info (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  EhMp mp = { 0 };
+  g_auto (gnutls_x509_privkey_t) key = eh_crypto_generate_key (EH_KEY_ECDSA_P256, &error);
+  g_auto (gnutls_x509_crt_t) cert = eh_test_make_certificate (key, "site signing", NULL, NULL, FALSE);
+  g_autoptr (GBytes) der = eh_crypto_cert_to_der (cert, &error);
+  g_autofree char *x5c = g_base64_encode (g_bytes_get_data (der, NULL), g_bytes_get_size (der));
+  g_autofree char *pem = eh_crypto_cert_to_pem (cert, &error);
+  g_autofree char *bundle = g_strdup_printf (
+      "{\"keys\":[{\"kid\":\"a\",\"ehttpd_usage\":\"site-signing\",\"x5c\":[\"%s\"]}],"
+      "\"root\":{\"fingerprint\":\"sha256:00ff\"},\"revoked\":[],\"site\":\"PS1\",\"version\":3}",
+      x5c);
+  g_autofree char *json = NULL;
+  const char *const urls[] = { "https://mp.example:8443", NULL };
+  JsonObject *info;
+
+  mp.https_urls = g_strdupv ((char **) urls);
+  json = eh_mp_site_info_json (&mp, &error);
+  g_assert_null (json);
+  g_assert_error (error, EH_ERROR, EH_ERROR_UNAVAILABLE);
+  g_clear_error (&error);
+  g_assert_false (eh_mp_site_take_bundle (&mp, "{\"root\":{}}", 1, &error));
+  g_clear_error (&error);
+  g_assert_false (eh_mp_site_take_bundle (&mp, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", 1, &error));
+  g_clear_error (&error);
+  g_assert_true (eh_mp_site_take_bundle (&mp, bundle, 3, &error));
+  g_assert_no_error (error);
+  json = eh_mp_site_info_json (&mp, &error);
+  g_assert_no_error (error);
+  node = json_from_string (json, &error);
+  g_assert_no_error (error);
+  info = json_node_get_object (node);
+  g_assert_cmpstr (json_object_get_string_member (info, "site"), ==, "PS1");
+  g_assert_cmpstr (json_object_get_string_member (info, "root_fingerprint"), ==, "sha256:00ff");
+  g_assert_cmpstr (json_object_get_string_member (info, "site_signing_certificate"), ==, pem);
+  g_assert_cmpstr (json_object_get_string_member (info, "client_communication"), ==, "enhanced-http");
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (info, "management_points"), 0),
+                   ==, "https://mp.example:8443");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (info, "links"), "crl"),
+                   ==, "/ehttpd/ca/crl.pem");
+  g_strfreev (mp.https_urls);
+  g_free (mp.site_code);
+  g_free (mp.root_fingerprint);
+  g_free (mp.site_signing_pem);
+  g_free (mp.bundle_error);
+}
+
+static void
+test_modes (void)
+{
+  EhMpMode mode;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (eh_mp_mode_from_string ("enhanced-http", &mode, NULL));
+  g_assert_cmpint (eh_mp_mode_registration_schemes (mode), ==, EH_SCHEME_HTTPS);
+  g_assert_cmpint (eh_mp_mode_public_schemes (mode), ==, EH_SCHEME_BOTH);
+  g_assert_true (eh_mp_mode_from_string ("https", &mode, NULL));
+  g_assert_cmpint (eh_mp_mode_registration_schemes (mode), ==, EH_SCHEME_HTTPS);
+  g_assert_cmpint (eh_mp_mode_public_schemes (mode), ==, EH_SCHEME_HTTPS);
+  g_assert_true (eh_mp_mode_from_string ("http", &mode, NULL));
+  g_assert_cmpint (eh_mp_mode_registration_schemes (mode), ==, EH_SCHEME_BOTH);
+  g_assert_false (eh_mp_mode_from_string ("HTTP", &mode, &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_CONFIG);
+}
+
+#define ADD(name, func) \
+  g_test_add ("/eh/mp/" name, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  ADD ("register/accepts-p256-and-ed25519", test_accepts_both_key_types);
+  ADD ("register/refuses-nonces", test_refuses_replayed_expired_unknown_nonce);
+  ADD ("register/refuses-bad-proofs", test_refuses_bad_proofs);
+  ADD ("register/refuses-wrong-keys", test_refuses_wrong_keys);
+  ADD ("register/refuses-hostile-bodies", test_refuses_hostile_bodies);
+  ADD ("records/life-cycle", test_records_life_cycle);
+  ADD ("records/auto-approve", test_records_auto_approve);
+  g_test_add_func ("/eh/mp/nonces/cap", test_nonce_cap);
+  g_test_add_func ("/eh/mp/guid-normalize", test_guid_normalize);
+  g_test_add_func ("/eh/mp/host-names", test_host_names);
+  g_test_add_func ("/eh/mp/site-info", test_site_info);
+  g_test_add_func ("/eh/mp/modes", test_modes);
+  return g_test_run ();
+}

@@ -1,0 +1,286 @@
+# Copyright 2026 The ehttpd authors
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The mp role end to end: a real site host running ca,mp, ehttpctl, and a
+client written here with python3-cryptography and python3-jwt."""
+import json
+import ssl
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from harness import HostTestCase, plugin_dir_with, raw_exchange, status_lines
+
+PROOF_TYP = "mp-register+jwt"
+
+
+class Client:
+    """A client agent: its own key, a host name and a hardware id."""
+
+    def __init__(self, kind="ec", host_name="pc1.example", hardware_id=None):
+        self.kind = kind
+        self.host_name = host_name
+        self.hardware_id = hardware_id or "hw-" + uuid.uuid4().hex
+        if kind == "ec":
+            self.key = ec.generate_private_key(ec.SECP256R1())
+            self.alg = "ES256"
+            self.jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.key.public_key()))
+        else:
+            self.key = ed25519.Ed25519PrivateKey.generate()
+            self.alg = "EdDSA"
+            self.jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(self.key.public_key()))
+
+    def proof(self, nonce, host_name=None, key=None, alg=None):
+        claims = {"nonce": nonce, "host_name": host_name or self.host_name,
+                  "hardware_id": self.hardware_id}
+        return jwt.encode(claims, key or self.key, algorithm=alg or self.alg,
+                          headers={"typ": PROOF_TYP})
+
+    def body(self, nonce, **overrides):
+        body = {"jwk": self.jwk, "host_name": self.host_name, "hardware_id": self.hardware_id,
+                "proof": self.proof(nonce)}
+        body.update(overrides)
+        return body
+
+
+class MpTestCase(HostTestCase):
+    def site(self, mp=None):
+        plugins = ("ca", "mp")
+        host = self.host(plugins=plugins, with_certificate=False,
+                         plugin_dir=plugin_dir_with(self.workdir, *plugins), groups={"mp": mp or {}})
+        host.start()
+        deadline = time.monotonic() + 10
+        while not host.ctl_json("status")["certificate"]:
+            if time.monotonic() > deadline:
+                raise AssertionError("no site-issued certificate\n" + host.read_log())
+            time.sleep(0.05)
+        self.root_pem = host.state / "plugins" / "ca" / "root.pem"
+        return host
+
+    def request(self, host, scheme, path, body=None, raw=None, method=None):
+        """(status, parsed JSON or text) of one request"""
+        url = host.url(scheme) + path
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(url, data=data, method=method or ("POST" if data is not None else "GET"))
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        context = ssl.create_default_context(cafile=str(self.root_pem)) if scheme == "https" else None
+        try:
+            with urllib.request.urlopen(req, context=context, timeout=10) as response:
+                status, text = response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read().decode()
+        try:
+            return status, json.loads(text)
+        except ValueError:
+            return status, text
+
+    def wait_for_site_info(self, host, scheme="http"):
+        deadline = time.monotonic() + 10
+        while True:
+            status, info = self.request(host, scheme, "/ehttpd/mp/site")
+            if status == 200:
+                return info
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no site information: {status} {info}\n" + host.read_log())
+            time.sleep(0.05)
+
+    def nonce(self, host):
+        status, reply = self.request(host, "https", "/ehttpd/mp/nonce")
+        self.assertEqual(status, 200, reply)
+        return reply["nonce"]
+
+    def register(self, host, client, scheme="https", **overrides):
+        return self.request(host, scheme, "/ehttpd/mp/register", client.body(self.nonce(host), **overrides))
+
+    def clients(self, host):
+        return host.ctl_json("client", "list")
+
+
+class SiteInfoTest(MpTestCase):
+    def test_site_information_over_plain_http(self):
+        host = self.site()
+        info = self.wait_for_site_info(host, "http")
+        ca = host.ctl_json("ca", "show")
+        self.assertEqual(info["site"], ca["site-code"])
+        self.assertEqual(info["root_fingerprint"], ca["root-fingerprint"])
+        self.assertEqual(info["client_communication"], "enhanced-http")
+        self.assertEqual(info["management_points"], [host.url("https")])
+        self.assertEqual(info["registration"]["register"], [host.url("https") + "/ehttpd/mp/register"])
+        status, signing = self.request(host, "http", "/ehttpd/ca/site-signing.pem")
+        self.assertEqual(status, 200)
+        self.assertEqual(info["site_signing_certificate"], signing)
+        for link in ("crl", "trust_bundle", "root"):
+            status, _ = self.request(host, "http", info["links"][link])
+            self.assertEqual(status, 200, link)
+        # the same over HTTPS
+        self.assertEqual(self.wait_for_site_info(host, "https")["root_fingerprint"], ca["root-fingerprint"])
+
+
+class RegistrationTest(MpTestCase):
+    def test_pending_approve_idempotent_block(self):
+        host = self.site()
+        client = Client()
+        status, reply = self.register(host, client)
+        self.assertEqual(status, 201, reply)
+        self.assertEqual(reply["state"], "pending")
+        self.assertTrue(reply["new"])
+        guid = reply["client_guid"]
+        uuid.UUID(guid)
+        listed = self.clients(host)
+        self.assertEqual([(c["guid"], c["state"]) for c in listed], [(guid, "pending")])
+        self.assertEqual(listed[0]["hardware-id"], client.hardware_id)
+        self.assertEqual(listed[0]["key-type"], "ecdsa-p256")
+
+        approved = host.ctl_json("client", "approve", guid)
+        self.assertEqual(approved["state"], "approved")
+        self.assertIn("admin uid", approved["approved-by"])
+        self.assertIn("client %s: approve by admin uid" % guid, host.read_log())
+
+        # the same key again: the same client
+        status, again = self.register(host, client)
+        self.assertEqual(status, 200, again)
+        self.assertEqual((again["client_guid"], again["state"], again["new"]), (guid, "approved", False))
+        self.assertEqual(again["key_thumbprint"], reply["key_thumbprint"])
+
+        # a new key for the same hardware: a new registration the admin sees
+        rekeyed = Client(kind="ed25519", hardware_id=client.hardware_id)
+        status, other = self.register(host, rekeyed)
+        self.assertEqual(status, 201, other)
+        self.assertNotEqual(other["client_guid"], guid)
+        self.assertEqual(other["state"], "pending")
+        shown = host.ctl_json("client", "show", other["client_guid"])
+        self.assertEqual(shown["same-hardware"], 1)
+        self.assertEqual(shown["key-type"], "ed25519")
+        text = host.ctl("client", "list").stdout
+        self.assertIn("has other keys", text)
+
+        # blocked: a clear 403, and nothing else
+        self.assertEqual(host.ctl_json("client", "block", guid)["state"], "blocked")
+        status, refused = self.register(host, client)
+        self.assertEqual(status, 403)
+        self.assertEqual(refused["error"], "client_blocked")
+        self.assertIn("blocked", refused["message"])
+        self.assertEqual(host.ctl_json("client", "unblock", guid)["state"], "approved")
+        status, back = self.register(host, client)
+        self.assertEqual((status, back["state"]), (200, "approved"))
+
+    def test_registration_over_plain_http_names_the_https_url(self):
+        host = self.site()
+        client = Client()
+        status, text = self.request(host, "http", "/ehttpd/mp/register", client.body("x"))
+        self.assertEqual(status, 403)
+        self.assertIn(host.url("https") + "/ehttpd/mp/register", text)
+        status, text = self.request(host, "http", "/ehttpd/mp/nonce")
+        self.assertEqual(status, 403)
+        self.assertIn("https://", text)
+        self.assertEqual(self.clients(host), [])
+
+    def test_hostile_bodies_are_refused_and_nothing_is_stored(self):
+        host = self.site()
+        client = Client()
+        other = Client()
+        rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        rsa_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
+        cases = []
+
+        def add(name, raw, reason):
+            cases.append((name, raw, reason))
+
+        def body(**overrides):
+            return json.dumps(client.body(self.nonce(host), **overrides)).encode()
+
+        add("malformed JSON", b'{"jwk": ', "")
+        add("not an object", b"[1, 2]", "JSON object")
+        add("non-UTF-8", b'{"host_name": "\xff\xfe"}', "")
+        add("duplicate keys", body()[:-1] + b', "host_name": "evil.example"}', "")
+        add("missing proof", json.dumps({"jwk": client.jwk, "host_name": "pc1", "hardware_id": "h"}).encode(),
+            "\"proof\" is missing")
+        add("unknown member", body(admin=True), "unknown member")
+        add("overlong host name", body(host_name="a" * 300), "host_name")
+        add("host name with a path", body(host_name="../../etc"), "host_name")
+        add("hardware id with spaces", body(hardware_id="a b"), "hardware_id")
+        add("RSA key", body(jwk=rsa_jwk), "ECDSA P-256 or Ed25519")
+        add("wrong crv", body(jwk=dict(client.jwk, crv="P-384")), "")
+        add("wrong kty", body(jwk=dict(client.jwk, kty="oct")), "kty")
+        add("private key", body(jwk=dict(client.jwk, d=client.jwk["x"])), "private")
+        add("proof by another key", body(proof=other.proof(self.nonce(host), key=other.key)), "does not verify")
+        none_token = jwt.encode({"nonce": self.nonce(host), "host_name": client.host_name,
+                                 "hardware_id": client.hardware_id}, None, algorithm="none",
+                                headers={"typ": PROOF_TYP})
+        add("alg none", body(proof=none_token), "does not verify")
+        add("unknown nonce", body(proof=client.proof("A" * 43)), "nonce")
+        for name, raw, reason in cases:
+            status, reply = self.request(host, "https", "/ehttpd/mp/register", raw=raw)
+            self.assertEqual(status, 400, (name, reply))
+            self.assertIn(reply["error"], ("invalid_request", "invalid_proof"), name)
+            self.assertIn(reason, reply["message"], name)
+            self.assertTrue(reply["message"], name)
+        # a body over the cap never reaches the handler
+        address, port = host.address("https")
+        context = ssl.create_default_context(cafile=str(self.root_pem))
+        head = (b"POST /ehttpd/mp/register HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 17000\r\n\r\n")
+        response = raw_exchange(address, port, head, tls_context=context)
+        self.assertEqual(status_lines(response)[0].split()[1], b"413")
+        self.assertEqual(self.clients(host), [])
+
+        # a replayed nonce: the first use wins, the second is refused
+        nonce = self.nonce(host)
+        raw = json.dumps(client.body(nonce)).encode()
+        status, _ = self.request(host, "https", "/ehttpd/mp/register", raw=raw)
+        self.assertEqual(status, 201)
+        status, reply = self.request(host, "https", "/ehttpd/mp/register", raw=raw)
+        self.assertEqual(status, 400)
+        self.assertIn("already used", reply["message"])
+        self.assertEqual(len(self.clients(host)), 1)
+
+    def test_only_admins_change_clients(self):
+        host = self.site()
+        status, reply = self.register(host, Client())
+        self.assertEqual(status, 201)
+        guid = reply["client_guid"]
+        self.assertEqual(host.ctl("client", "list", user=65534, check=False).returncode, 0)
+        self.assertEqual(host.ctl("client", "show", guid, user=65534, check=False).returncode, 0)
+        for action in ("approve", "block", "unblock"):
+            result = host.ctl("client", action, guid, user=65534, check=False)
+            self.assertEqual(result.returncode, 4, action)
+        self.assertEqual(host.ctl_json("client", "show", guid)["state"], "pending")
+        unknown = host.ctl("client", "approve", str(uuid.uuid4()), check=False)
+        self.assertEqual(unknown.returncode, 1)
+        bad = host.ctl("client", "approve", "x' OR 1=1 --", check=False)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("GUID", bad.stderr)
+
+    def test_auto_approve(self):
+        host = self.site(mp={"auto-approve": "true"})
+        status, reply = self.register(host, Client(kind="ed25519"))
+        self.assertEqual((status, reply["state"]), (201, "approved"))
+
+
+class ModesTest(MpTestCase):
+    def test_http_mode_warns_and_accepts_plain_registration(self):
+        host = self.site(mp={"client-communication": "http"})
+        self.assertIn("client-communication=http is deprecated", host.read_log())
+        status, nonce = self.request(host, "http", "/ehttpd/mp/nonce")
+        self.assertEqual(status, 200)
+        client = Client()
+        status, reply = self.request(host, "http", "/ehttpd/mp/register", client.body(nonce["nonce"]))
+        self.assertEqual((status, reply["state"]), (201, "pending"))
+
+    def test_https_mode_serves_nothing_over_plain_http(self):
+        host = self.site(mp={"client-communication": "https"})
+        status, text = self.request(host, "http", "/ehttpd/mp/site")
+        self.assertEqual(status, 403)
+        self.assertIn("https://", text)
+        self.assertEqual(self.wait_for_site_info(host, "https")["client_communication"], "https")
+
+    def test_a_wrong_mode_fails_the_plugin(self):
+        host = self.site(mp={"client-communication": "plaintext"})
+        state, error = host.plugin_states()["mp"]
+        self.assertEqual(state, "failed")
+        self.assertIn("client-communication", error)
+        self.assertEqual(host.plugin_states()["ca"][0], "running")
