@@ -12,7 +12,7 @@
  * GET /CCMTOKENAUTH_SMS_DP_SMSSIG$/<content id>: the signed manifest, over
  * HTTPS only. It is public content metadata (clients check the signature
  * with the site signing certificate), served from memory, with a strong
- * ETag. Content downloads with tokens come in a later increment.
+ * ETag. Content downloads with tokens are in eh-dp-download.c.
  */
 
 #define EH_DP_HTTP_MANIFEST_PREFIX "/CCMTOKENAUTH_SMS_DP_SMSSIG$"

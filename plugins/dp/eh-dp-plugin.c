@@ -9,6 +9,10 @@
 static const EhConfigKey eh_dp_keys[] = {
   { "site-code", EH_CONFIG_STRING, "PS1", 0, 0,
     "the three letters or digits content ids start with (PS1 → PS100001); use the site's [ca] site-code" },
+  { "names", EH_CONFIG_STRING_LIST, NULL, 0, 0,
+    "this DP's names in content tokens' aud (default: [site] names, else the host name)" },
+  { "allow-anonymous", EH_CONFIG_BOOLEAN, "false", 0, 0,
+    "also serve content without a token over plain HTTP at /SMS_DP_SMSPKG$/ (deprecated)" },
   EH_CONFIG_KEY_END
 };
 
@@ -25,6 +29,10 @@ eh_dp_unref (EhDp *dp)
   if (dp == NULL || !g_atomic_ref_count_dec (&dp->ref))
     return;
   eh_dp_library_free (dp->library);
+  eh_dp_bundle_free (dp->bundle);
+  eh_dp_token_cache_free (dp->tokens);
+  g_strfreev (dp->names);
+  g_free (dp->pinned_root);
   g_free (dp->dir);
   g_free (dp->site_code);
   g_free (dp);
@@ -36,21 +44,57 @@ eh_dp_stop_data (gpointer data)
 {
   EhDp *dp = data;
 
+  eh_dp_trust_stop (dp);
   dp->plugin = NULL;
   eh_dp_unref (dp);
 }
+
+/* what start reads from disk in a thread: the library, and the trust bundle kept last time */
+typedef struct {
+  EhDpLibrary *library;
+  char *bundle_json;
+  gsize bundle_len;
+} EhDpOpened;
+
+static void
+eh_dp_opened_free (EhDpOpened *opened)
+{
+  eh_dp_library_free (opened->library);
+  g_free (opened->bundle_json);
+  g_free (opened);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhDpOpened, eh_dp_opened_free)
 
 static void
 eh_dp_open_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   EhDp *dp = task_data;
   GError *error = NULL;
-  EhDpLibrary *library = eh_dp_library_open (dp->dir, dp->site_code, &error);
+  EhDpOpened *opened = g_new0 (EhDpOpened, 1);
 
-  if (library == NULL)
+  opened->library = eh_dp_library_open (dp->dir, dp->site_code, &error);
+  if (opened->library == NULL) {
+    eh_dp_opened_free (opened);
     g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, library, (GDestroyNotify) eh_dp_library_free);
+    return;
+  }
+  opened->bundle_json = eh_dp_trust_read_kept (dp->dir, &opened->bundle_len);
+  g_task_return_pointer (task, opened, (GDestroyNotify) eh_dp_opened_free);
+}
+
+/* [dp] names, else [site] names, else the host name */
+static GStrv
+eh_dp_names (EhConfig *config)
+{
+  g_auto (GStrv) own = eh_config_get_string_list (config, "dp", "names");
+  g_auto (GStrv) site = NULL;
+
+  if (own != NULL && own[0] != NULL)
+    return g_steal_pointer (&own);
+  site = eh_config_get_string_list (config, "site", "names");
+  if (site != NULL && site[0] != NULL)
+    return g_steal_pointer (&site);
+  return g_strdupv ((char *[]) { (char *) g_get_host_name (), NULL });
 }
 
 static void
@@ -59,14 +103,21 @@ eh_dp_opened (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (EhDp) dp = user_data;
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) all = NULL;
+  g_autoptr (EhDpOpened) opened = NULL;
 
   if (dp->plugin == NULL)
     return;
-  dp->library = g_task_propagate_pointer (G_TASK (result), &error);
-  if (dp->library == NULL || !eh_dp_dbus_start (dp, &error) || !eh_dp_http_start (dp, &error)) {
+  opened = g_task_propagate_pointer (G_TASK (result), &error);
+  if (opened != NULL)
+    dp->library = g_steal_pointer (&opened->library);
+  if (dp->library == NULL || !eh_dp_dbus_start (dp, &error) || !eh_dp_http_start (dp, &error) ||
+      !eh_dp_download_start (dp, &error)) {
     eh_plugin_start_done (dp->plugin, error);
     return;
   }
+  if (opened->bundle_json != NULL)
+    eh_dp_trust_load (dp, opened->bundle_json, opened->bundle_len);
+  eh_dp_trust_start (dp);
   all = eh_dp_library_list (dp->library);
   g_message ("content library of site %s: %u content(s)", dp->site_code, all->len);
   eh_plugin_start_done (dp->plugin, NULL);
@@ -90,6 +141,9 @@ eh_dp_start (EhPlugin *plugin)
     eh_plugin_start_done (plugin, error);
     return;
   }
+  dp->names = eh_dp_names (eh_plugin_get_config (plugin));
+  dp->allow_anonymous = eh_config_get_boolean (eh_plugin_get_config (plugin), "dp", "allow-anonymous");
+  dp->tokens = eh_dp_token_cache_new (EH_DP_TOKEN_CACHE_MAX);
   dp->dir = eh_plugin_ensure_private_dir (plugin, &error);
   if (dp->dir == NULL) {
     eh_plugin_start_done (plugin, error);
@@ -104,7 +158,7 @@ eh_dp_start (EhPlugin *plugin)
 const EhPluginDesc eh_dp_plugin = {
   .abi_version = EH_PLUGIN_ABI_VERSION,
   .name = "dp",
-  .description = "distribution point: the signed content library",
+  .description = "distribution point: the signed content library and token-authenticated downloads",
   .config_keys = eh_dp_keys,
   .start = eh_dp_start,
 };

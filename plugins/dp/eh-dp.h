@@ -235,6 +235,113 @@ EhDpManifest *eh_dp_import (EhDpLibrary *library, const char *name, const char *
 /* unpins @manifest's hashes; when @collect, deletes bodies no manifest on disk uses. Blocking. */
 void eh_dp_import_release (EhDpLibrary *library, const EhDpManifest *manifest, gboolean collect);
 
+/* ── the trust bundle (eh-dp-bundle.c) ─────────────────────────────────── */
+
+#define EH_DP_BUNDLE_MAX_BYTES (1024 * 1024)
+#define EH_DP_BUNDLE_MAX_DEPTH 8
+#define EH_DP_BUNDLE_MAX_KEYS 256
+#define EH_DP_BUNDLE_MAX_REVOKED 100000
+
+typedef struct _EhDpBundle EhDpBundle;
+
+/**
+ * eh_dp_bundle_parse:
+ * @json: the bundle as the ca publishes it (hostile until checked)
+ * @now: Unix seconds, for the certificates' validity
+ *
+ * Strict JSON with caps; the root must be self-signed and match
+ * `root.fingerprint`. Each token signing key (`ehttpd_usage`
+ * "token-signing") is kept only when its x5c leaf is issued by that root,
+ * in date, not revoked, ES256 or EdDSA, and its `kid` is the leaf's
+ * `x5t#S256`: the chain is checked here, once per bundle version, never per
+ * request. Keys that fail are left out (and logged), not fatal.
+ * Returns: (transfer full): the bundle, or NULL + error
+ */
+EhDpBundle *eh_dp_bundle_parse (const char *json, gsize len, gint64 now, GError **error);
+void eh_dp_bundle_free (EhDpBundle *bundle);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhDpBundle, eh_dp_bundle_free)
+
+guint64 eh_dp_bundle_get_version (const EhDpBundle *bundle);
+const char *eh_dp_bundle_get_site (const EhDpBundle *bundle);
+const char *eh_dp_bundle_get_root_fingerprint (const EhDpBundle *bundle);
+/* the text it was parsed from (to keep it on disk) */
+const char *eh_dp_bundle_get_json (const EhDpBundle *bundle);
+/* how many token signing keys passed the checks */
+guint eh_dp_bundle_count_signers (const EhDpBundle *bundle);
+
+/* (transfer full) (nullable) the key of the token signing certificate named by @x5t,
+ * while it is in date at @now; NULL + EH_ERROR_INVALID_TOKEN */
+gnutls_pubkey_t eh_dp_bundle_lookup_signer (const EhDpBundle *bundle, const char *x5t, gint64 now,
+                                            EhJwsAlg *alg, GError **error);
+
+/* ── content tokens (eh-dp-token.c) ───────────────────────────────────── */
+
+#define EH_DP_TOKEN_TYP "content+jwt"
+#define EH_DP_TOKEN_MAX_BYTES (16 * 1024)
+#define EH_DP_TOKEN_LEEWAY 60 /* seconds, for exp, nbf and iat */
+#define EH_DP_TOKEN_MAX_AUD 64
+#define EH_DP_TOKEN_MAX_CONTENTS 1024
+#define EH_DP_TOKEN_CACHE_MAX 4096
+
+/**
+ * EhDpToken: a verified content token.
+ * @contents: content id → SHA-256 (hex) of its signed manifest (the compact JWS text)
+ */
+typedef struct {
+  gatomicrefcount ref;
+  gint64 exp;
+  GHashTable *contents;
+} EhDpToken;
+
+EhDpToken *eh_dp_token_ref (EhDpToken *token);
+void eh_dp_token_unref (EhDpToken *token);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhDpToken, eh_dp_token_unref)
+
+/**
+ * eh_dp_token_verify:
+ * @names: the names of this DP (one must be in `aud`)
+ *
+ * Verifies @text against @bundle only: signature, `typ` content+jwt, alg
+ * ES256/EdDSA, signer in the bundle, `iss` the bundle's site, `exp`/`nbf`/
+ * `iat` within EH_DP_TOKEN_LEEWAY, every claim's grammar.
+ * Returns: (transfer full): the token, or NULL with EH_ERROR_INVALID_TOKEN
+ *   (401), or EH_ERROR_PERMISSION_DENIED when it is valid but not for this
+ *   DP (403)
+ */
+EhDpToken *eh_dp_token_verify (const EhDpBundle *bundle, const char *text,
+                               const char *const *names, gint64 now, GError **error);
+
+typedef struct _EhDpTokenCache EhDpTokenCache;
+
+/* verified tokens by the SHA-256 of their text, until exp, at most @max of them */
+EhDpTokenCache *eh_dp_token_cache_new (guint max);
+void eh_dp_token_cache_free (EhDpTokenCache *cache);
+/* drops everything (the bundle changed) */
+void eh_dp_token_cache_clear (EhDpTokenCache *cache);
+guint eh_dp_token_cache_size (EhDpTokenCache *cache);
+
+/* (transfer full) the cached token, or verifies it and caches the result; same errors */
+EhDpToken *eh_dp_token_cache_check (EhDpTokenCache *cache, const EhDpBundle *bundle,
+                                    const char *text, const char *const *names, gint64 now,
+                                    GError **error);
+
+/* ── request paths (eh-dp-path.c) ─────────────────────────────────────── */
+
+/**
+ * eh_dp_path_decode:
+ * @raw: the path after `/<content id>/` as it arrived (percent-encoded or not)
+ *
+ * Decodes each segment once and refuses: empty segments, `.` and `..`,
+ * `\`, NUL and control characters, `%` not followed by two hex digits, a
+ * `%` left after decoding (double encoding), invalid UTF-8, over
+ * EH_DP_MAX_PATH_BYTES.
+ * Returns: (transfer full): the content path, or NULL + EH_ERROR_INVALID_ARGUMENT
+ */
+char *eh_dp_path_decode (const char *raw, GError **error);
+
+/* (transfer none) (nullable) the file at @path in @manifest (binary search) */
+const EhDpManifestFile *eh_dp_manifest_find (const EhDpManifest *manifest, const char *path);
+
 /* ── the plugin (eh-dp-plugin.c, eh-dp-dbus.c, eh-dp-http.c) ──────────── */
 
 typedef struct {
@@ -244,6 +351,14 @@ typedef struct {
   char *dir;
   char *site_code;
   EhDpLibrary *library;
+  GStrv names;               /* this DP's names, for a token's aud */
+  gboolean allow_anonymous;  /* plain-HTTP /SMS_DP_SMSPKG$/ without a token */
+  EhDpBundle *bundle;        /* (nullable) the last good trust bundle */
+  char *pinned_root;         /* (nullable) the root fingerprint first seen */
+  EhDpTokenCache *tokens;
+  guint bundle_retry;        /* source id of the next ca.trust-bundle.get */
+  guint bundle_backoff;      /* seconds */
+  guint subscriptions[2];
 } EhDp;
 
 extern const EhPluginDesc eh_dp_plugin;
@@ -282,5 +397,14 @@ GVariant *eh_dp_verify_content_finish (GAsyncResult *result, GError **error);
 
 gboolean eh_dp_dbus_start (EhDp *dp, GError **error);
 gboolean eh_dp_http_start (EhDp *dp, GError **error);
+
+/* the trust bundle: loads the kept copy, asks ca.trust-bundle.get, follows changes (eh-dp-trust.c) */
+void eh_dp_trust_load (EhDp *dp, const char *json, gsize len); /* the kept copy, read in a thread */
+char *eh_dp_trust_read_kept (const char *dir, gsize *len);     /* blocking */
+void eh_dp_trust_start (EhDp *dp);
+void eh_dp_trust_stop (EhDp *dp);
+
+/* GET/HEAD /CCMTOKENAUTH_SMS_DP_SMSPKG$/<id>/<path> (eh-dp-download.c) */
+gboolean eh_dp_download_start (EhDp *dp, GError **error);
 
 G_END_DECLS

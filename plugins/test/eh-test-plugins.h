@@ -15,6 +15,7 @@ extern const EhPluginDesc eh_test_slow_plugin;  /* starts slowly, answers slowly
 extern const EhPluginDesc eh_test_relay_plugin; /* HTTP in front of bus requests and events */
 extern const EhPluginDesc eh_test_link_peer_plugin; /* a stand-in responder of ca.link-peer.check */
 extern const EhPluginDesc eh_test_dp_standin_plugin; /* role dp for enrolment tests; keeps the trust bundle */
+extern const EhPluginDesc eh_test_token_minter_plugin; /* content tokens signed with a site-issued key */
 
 #define EH_TEST_BLOB_SIZE (1024 * 1024)
 

@@ -1,0 +1,377 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <gio/gunixinputstream.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "eh-dp.h"
+
+/*
+ * GET/HEAD /CCMTOKENAUTH_SMS_DP_SMSPKG$/<content id>/<path> over HTTPS with
+ * a content token: the token (401/403), then the path through the manifest
+ * to a body named by its hash (400/404), then conditional requests and one
+ * strict Range. The body is streamed from the store file in chunks read in
+ * GIO's threads, at most EH_DP_SEND_QUEUE chunks per connection in memory.
+ */
+
+#define EH_DP_DOWNLOAD_PREFIX "/CCMTOKENAUTH_SMS_DP_SMSPKG$"
+#define EH_DP_ANONYMOUS_PREFIX "/SMS_DP_SMSPKG$"
+#define EH_DP_SEND_CHUNK (256 * 1024)
+#define EH_DP_SEND_QUEUE 2
+
+typedef struct {
+  gatomicrefcount ref;
+  SoupServerMessage *msg; /* NULL once finished */
+  GInputStream *stream;
+  GCancellable *cancellable;
+  goffset to_read;
+  guint queued; /* chunks appended, not written yet */
+  gboolean reading;
+} EhDpSend;
+
+static EhDpSend *
+eh_dp_send_ref (EhDpSend *send)
+{
+  g_atomic_ref_count_inc (&send->ref);
+  return send;
+}
+
+static void
+eh_dp_send_unref (EhDpSend *send)
+{
+  if (!g_atomic_ref_count_dec (&send->ref))
+    return;
+  g_clear_object (&send->stream);
+  g_clear_object (&send->cancellable);
+  g_free (send);
+}
+
+static void eh_dp_send_read (EhDpSend *send);
+
+static void
+eh_dp_send_got (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  EhDpSend *send = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
+  SoupMessageBody *body;
+
+  send->reading = FALSE;
+  if (send->msg == NULL) {
+    eh_dp_send_unref (send);
+    return;
+  }
+  body = soup_server_message_get_response_body (send->msg);
+  if (bytes == NULL || g_bytes_get_size (bytes) == 0) {
+    /* the body was checked at open; a store file that fails now is a disk problem */
+    g_warning ("cannot read a content body: %s", error != NULL ? error->message : "it got shorter");
+    send->to_read = 0;
+    soup_message_body_complete (body);
+  } else {
+    send->to_read -= MIN ((goffset) g_bytes_get_size (bytes), send->to_read);
+    send->queued++;
+    soup_message_body_append_bytes (body, bytes);
+    if (send->to_read == 0)
+      soup_message_body_complete (body);
+  }
+  soup_server_message_unpause (send->msg);
+  if (send->to_read > 0 && send->queued < EH_DP_SEND_QUEUE)
+    eh_dp_send_read (send);
+  eh_dp_send_unref (send);
+}
+
+static void
+eh_dp_send_read (EhDpSend *send)
+{
+  send->reading = TRUE;
+  g_input_stream_read_bytes_async (send->stream, MIN (send->to_read, EH_DP_SEND_CHUNK), G_PRIORITY_DEFAULT,
+                                   send->cancellable, eh_dp_send_got, eh_dp_send_ref (send));
+}
+
+static void
+eh_dp_send_wrote_chunk (SoupServerMessage *msg, EhDpSend *send)
+{
+  if (send->queued > 0)
+    send->queued--;
+  if (!send->reading && send->to_read > 0 && send->queued < EH_DP_SEND_QUEUE)
+    eh_dp_send_read (send);
+}
+
+static void
+eh_dp_send_finished (SoupServerMessage *msg, EhDpSend *send)
+{
+  g_signal_handlers_disconnect_by_data (msg, send);
+  send->msg = NULL;
+  g_cancellable_cancel (send->cancellable);
+  eh_dp_send_unref (send);
+}
+
+/* streams @length bytes of @fd from @first as the response body; takes @fd */
+static void
+eh_dp_send_start (SoupServerMessage *msg, int fd, goffset first, goffset length)
+{
+  EhDpSend *send = g_new0 (EhDpSend, 1);
+
+  g_atomic_ref_count_init (&send->ref);
+  send->msg = msg;
+  send->stream = g_unix_input_stream_new (fd, TRUE);
+  send->cancellable = g_cancellable_new ();
+  send->to_read = length;
+  if (first > 0 && lseek (fd, first, SEEK_SET) != first) {
+    send->to_read = 0;
+    g_warning ("cannot seek in a content body");
+  }
+  soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
+  g_signal_connect (msg, "wrote-chunk", G_CALLBACK (eh_dp_send_wrote_chunk), send);
+  g_signal_connect (msg, "finished", G_CALLBACK (eh_dp_send_finished), send);
+  soup_server_message_pause (msg);
+  if (send->to_read > 0)
+    eh_dp_send_read (send);
+  else {
+    soup_message_body_complete (soup_server_message_get_response_body (msg));
+    soup_server_message_unpause (msg);
+  }
+}
+
+/* ── the checks ─────────────────────────────────────────────────────── */
+
+static void
+eh_dp_download_unauthorized (EhRequest *request, const GError *error)
+{
+  SoupServerMessage *msg = eh_request_get_message (request);
+
+  g_info ("download %s refused: %s", eh_request_get_id (request), error->message);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "WWW-Authenticate",
+                                "Bearer error=\"invalid_token\"");
+  eh_request_respond_text (request, SOUP_STATUS_UNAUTHORIZED, "invalid or missing content token");
+}
+
+/* the verified token of the request (cached), or an answer already given */
+static EhDpToken *
+eh_dp_download_token (EhDp *dp, EhRequest *request)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (eh_request_get_message (request));
+  const char *authorization = soup_message_headers_get_one (headers, "Authorization");
+  g_autoptr (GError) error = NULL;
+  EhDpToken *token;
+
+  if (authorization == NULL || g_ascii_strncasecmp (authorization, "Bearer ", 7) != 0) {
+    g_set_error (&error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "no bearer token");
+    eh_dp_download_unauthorized (request, error);
+    return NULL;
+  }
+  if (dp->bundle == NULL) {
+    eh_request_respond_text (request, SOUP_STATUS_SERVICE_UNAVAILABLE, "no trust bundle yet");
+    return NULL;
+  }
+  token = eh_dp_token_cache_check (dp->tokens, dp->bundle, authorization + 7,
+                                   (const char *const *) dp->names, g_get_real_time () / G_USEC_PER_SEC,
+                                   &error);
+  if (token == NULL) {
+    if (g_error_matches (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED)) {
+      g_info ("download %s refused: %s", eh_request_get_id (request), error->message);
+      eh_request_respond_text (request, SOUP_STATUS_FORBIDDEN, "the token is not meant for this DP");
+    } else
+      eh_dp_download_unauthorized (request, error);
+  }
+  return token;
+}
+
+/* does an If-None-Match list name @etag? (weak comparison, RFC 9110 §13.1.2) */
+static gboolean
+eh_dp_download_etag_listed (const char *list, const char *etag)
+{
+  g_auto (GStrv) tags = g_strsplit (list, ",", 64);
+
+  for (guint i = 0; tags[i] != NULL; i++) {
+    const char *tag = g_strstrip (tags[i]);
+
+    if (g_str_has_prefix (tag, "W/"))
+      tag += 2;
+    if (strcmp (tag, "*") == 0 || strcmp (tag, etag) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static gboolean
+eh_dp_download_not_modified (SoupMessageHeaders *headers, const char *etag, gint64 modified)
+{
+  const char *if_none_match = soup_message_headers_get_one (headers, "If-None-Match");
+  const char *if_modified_since = soup_message_headers_get_one (headers, "If-Modified-Since");
+  g_autoptr (GDateTime) since = NULL;
+
+  if (if_none_match != NULL)
+    return eh_dp_download_etag_listed (if_none_match, etag);
+  if (if_modified_since == NULL || (since = soup_date_time_new_from_http_string (if_modified_since)) == NULL)
+    return FALSE;
+  return modified <= g_date_time_to_unix (since);
+}
+
+/* If-Range: the Range applies only when it names this very representation (strong) */
+static gboolean
+eh_dp_download_if_range (SoupMessageHeaders *headers, const char *etag, const char *last_modified)
+{
+  const char *if_range = soup_message_headers_get_one (headers, "If-Range");
+
+  if (if_range == NULL)
+    return TRUE;
+  if (if_range[0] == '"' || g_str_has_prefix (if_range, "W/"))
+    return strcmp (if_range, etag) == 0;
+  return strcmp (if_range, last_modified) == 0;
+}
+
+/* opens the body: a regular file of the manifest's size, never through a symlink */
+static int
+eh_dp_download_open (EhDp *dp, const EhDpManifestFile *file)
+{
+  g_autofree char *path = eh_dp_store_path (eh_dp_library_get_store (dp->library), file->sha256);
+  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+  struct stat st;
+
+  if (fd < 0)
+    return -1;
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || (guint64) st.st_size != file->size) {
+    close (fd);
+    return -1;
+  }
+  return fd;
+}
+
+static void
+eh_dp_download_serve (EhDp *dp, EhRequest *request, const EhDpManifest *manifest,
+                      const EhDpManifestFile *file)
+{
+  SoupServerMessage *msg = eh_request_get_message (request);
+  SoupMessageHeaders *request_headers = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  g_autofree char *etag = g_strdup_printf ("\"%s\"", file->sha256);
+  g_autoptr (GDateTime) created = g_date_time_new_from_unix_utc (manifest->created);
+  g_autofree char *last_modified = soup_date_time_to_string (created, SOUP_DATE_HTTP);
+  const char *range = eh_request_get_range (request);
+  g_autoptr (GArray) ranges = NULL;
+  EhRangeResult result = EH_RANGE_FULL;
+  goffset size = file->size, first = 0, length = file->size;
+  int fd;
+
+  soup_message_headers_replace (headers, "ETag", etag);
+  soup_message_headers_replace (headers, "Last-Modified", last_modified);
+  soup_message_headers_replace (headers, "Accept-Ranges", "bytes");
+  if (eh_dp_download_not_modified (request_headers, etag, manifest->created)) {
+    soup_server_message_set_status (msg, SOUP_STATUS_NOT_MODIFIED, NULL);
+    return;
+  }
+  if (range != NULL && eh_dp_download_if_range (request_headers, etag, last_modified))
+    result = eh_range_parse (range, size, 1, &ranges);
+  if (result == EH_RANGE_UNSATISFIABLE) {
+    g_autofree char *value = g_strdup_printf ("bytes */%" G_GINT64_FORMAT, (gint64) size);
+
+    soup_message_headers_replace (headers, "Content-Range", value);
+    eh_request_respond_text (request, SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE, "range not satisfiable");
+    return;
+  }
+  fd = eh_dp_download_open (dp, file);
+  if (fd < 0) {
+    g_warning ("content %s: the body of %s is missing or damaged in the store", manifest->id, file->path);
+    eh_request_respond_text (request, SOUP_STATUS_NOT_FOUND, "no such file");
+    return;
+  }
+  if (result == EH_RANGE_PARTIAL) {
+    const EhByteRange *r = &g_array_index (ranges, EhByteRange, 0);
+    g_autofree char *value = g_strdup_printf ("bytes %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT,
+                                              (gint64) r->first, (gint64) r->last, (gint64) size);
+
+    soup_message_headers_replace (headers, "Content-Range", value);
+    first = r->first;
+    length = r->last - r->first + 1;
+  }
+  soup_server_message_set_status (msg, result == EH_RANGE_PARTIAL ? SOUP_STATUS_PARTIAL_CONTENT : SOUP_STATUS_OK,
+                                  NULL);
+  soup_message_headers_replace (headers, "Content-Type", "application/octet-stream");
+  soup_message_headers_set_content_length (headers, length);
+  if (strcmp (soup_server_message_get_method (msg), "HEAD") == 0) {
+    close (fd);
+    return;
+  }
+  eh_dp_send_start (msg, fd, first, length);
+}
+
+static void
+eh_dp_download_handle (EhDp *dp, EhRequest *request, gboolean anonymous)
+{
+  const char *subpath = eh_request_get_subpath (request);
+  g_autoptr (EhDpToken) token = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *path = NULL;
+  const char *slash, *granted;
+  const EhDpManifest *manifest;
+  const EhDpManifestFile *file;
+
+  if (!anonymous && (token = eh_dp_download_token (dp, request)) == NULL)
+    return;
+  slash = subpath[0] == '/' ? strchr (subpath + 1, '/') : NULL;
+  if (slash == NULL || (id = g_strndup (subpath + 1, slash - subpath - 1), !eh_dp_content_id_is_valid (id)) ||
+      (path = eh_dp_path_decode (slash + 1, &error)) == NULL) {
+    eh_request_respond_text (request, SOUP_STATUS_BAD_REQUEST,
+                             "ask for " EH_DP_DOWNLOAD_PREFIX "/<content id>/<path of a file in its manifest>");
+    return;
+  }
+  granted = token != NULL ? g_hash_table_lookup (token->contents, id) : NULL;
+  if (token != NULL && granted == NULL) {
+    eh_request_respond_text (request, SOUP_STATUS_FORBIDDEN, "the token does not grant this content");
+    return;
+  }
+  manifest = eh_dp_library_lookup (dp->library, id);
+  if (manifest == NULL || manifest->etag == NULL) {
+    eh_request_respond_text (request, SOUP_STATUS_NOT_FOUND, "no such content on this DP");
+    return;
+  }
+  /* the etag is the quoted SHA-256 of the signed manifest: the version the token grants */
+  if (granted != NULL && (strlen (manifest->etag) != EH_DP_SHA256_HEX + 2 ||
+                          strncmp (manifest->etag + 1, granted, EH_DP_SHA256_HEX) != 0)) {
+    eh_request_respond_text (request, SOUP_STATUS_FORBIDDEN, "the token grants another version of this content");
+    return;
+  }
+  file = eh_dp_manifest_find (manifest, path);
+  if (file == NULL) {
+    eh_request_respond_text (request, SOUP_STATUS_NOT_FOUND, "no such file in this content");
+    return;
+  }
+  eh_dp_download_serve (dp, request, manifest, file);
+}
+
+static void
+eh_dp_download_token_handler (EhRequest *request, gpointer user_data)
+{
+  eh_dp_download_handle (user_data, request, FALSE);
+}
+
+static void
+eh_dp_download_anonymous_handler (EhRequest *request, gpointer user_data)
+{
+  eh_dp_download_handle (user_data, request, TRUE);
+}
+
+gboolean
+eh_dp_download_start (EhDp *dp, GError **error)
+{
+  const EhEndpoint endpoint = { "GET", EH_DP_DOWNLOAD_PREFIX, EH_SCHEME_HTTPS, 0,
+                                eh_dp_download_token_handler };
+  const EhEndpoint anonymous = { "GET", EH_DP_ANONYMOUS_PREFIX, EH_SCHEME_HTTP, 0,
+                                 eh_dp_download_anonymous_handler };
+
+  if (!eh_plugin_add_endpoint (dp->plugin, &endpoint, dp, error))
+    return FALSE;
+  if (!dp->allow_anonymous)
+    return TRUE;
+  g_warning ("[dp] allow-anonymous=true: content is served without a token over plain HTTP at "
+             EH_DP_ANONYMOUS_PREFIX "/ — deprecated, and anyone who can reach this host can download it");
+  return eh_plugin_add_endpoint (dp->plugin, &anonymous, dp, error);
+}

@@ -1,0 +1,225 @@
+# Copyright 2026 The ehttpd authors
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Token-authenticated downloads from the dp role end to end: a site host
+running ca, dp and test-token-minter; content tokens minted with a token
+signing certificate the site's ca issued; curl over HTTPS."""
+import hashlib
+import os
+import pathlib
+import subprocess
+import time
+
+from harness import HostTestCase, plugin_dir_with, run, wait_for
+
+MIB = 1024 * 1024
+PKG = "/CCMTOKENAUTH_SMS_DP_SMSPKG$/"
+SIG = "/CCMTOKENAUTH_SMS_DP_SMSSIG$/"
+
+
+class DownloadTest(HostTestCase):
+    def start_site(self, dp=None):
+        plugins = ("ca", "dp", "test-token-minter")
+        host = self.host(plugins=plugins, with_certificate=False,
+                         plugin_dir=plugin_dir_with(self.workdir, *plugins),
+                         groups={"dp": dp or {"names": "dp1.example,localhost"}})
+        host.start()
+        wait_for(lambda: host.ctl_json("status")["certificate"], what="a site-issued certificate")
+        self.root = host.state / "plugins" / "ca" / "root.pem"
+        self.site_host = host
+        wait_for(lambda: self.curl_raw("/test/mint/serial")[0] == 200, what="a token signing certificate")
+        # the dp has the bundle with the minter's key once it says so
+        wait_for(lambda: "1 token signing key" in host.read_log(), what="the dp's trust bundle")
+        return host
+
+    def curl_raw(self, path, *args, scheme="https", out=None):
+        _, port = self.site_host.address(scheme)
+        cmd = ["curl", "-sS", "--cacert", str(self.root), "--path-as-is", "-o", str(out) if out else "-",
+               "-w", "\n%{http_code}", *args, f"{scheme}://127.0.0.1:{port}{path}"]
+        result = subprocess.run(cmd, capture_output=True)
+        body, _, code = result.stdout.rpartition(b"\n")
+        return int(code or 0), body
+
+    def mint(self, content_id, sha, **params):
+        query = "&".join(f"{k}={v}" for k, v in {"content": content_id, "sha256": sha, "aud": "dp1.example",
+                                                    **params}.items())
+        code, body = self.curl_raw("/test/mint?" + query)
+        self.assertEqual(code, 200, body)
+        return body.decode().strip()
+
+    def get(self, path, token=None, *args, out=None):
+        extra = ["-H", f"Authorization: Bearer {token}"] if token else []
+        return self.curl_raw(path, *extra, *args, out=out)
+
+    def headers(self, path, token, *args):
+        code, body = self.get(path, token, "-D", "-", "-o", "/dev/null", *args)
+        return code, body.decode(errors="replace").lower()
+
+    def add_content(self, host):
+        src = pathlib.Path(self.workdir) / "src"
+        (src / "sub").mkdir(parents=True)
+        (src / "big.bin").write_bytes(os.urandom(20 * MIB + 123))
+        (src / "small.txt").write_text("small file\n")
+        (src / "sub" / "nested.txt").write_text("nested\n")
+        (src / "empty.dat").write_bytes(b"")
+        result = host.ctl("content", "add", "App", str(src), check=False)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        content_id = host.ctl_json("content", "list")[0]["id"]
+        code, manifest = self.curl_raw(SIG + content_id)
+        self.assertEqual(code, 200)
+        return src, content_id, hashlib.sha256(manifest).hexdigest()
+
+    def test_download_resume_conditional_and_refusals(self):
+        host = self.start_site()
+        src, cid, msha = self.add_content(host)
+        token = self.mint(cid, msha)
+        big_sha = hashlib.sha256((src / "big.bin").read_bytes()).hexdigest()
+
+        # a full download, streamed: bytes and hash match
+        out = pathlib.Path(self.workdir) / "big.out"
+        rss_before = host.rss_kib()
+        code, _ = self.get(PKG + cid + "/big.bin", token, out=out)
+        self.assertEqual(code, 200)
+        # streamed: the 20 MiB body is never held whole in memory
+        self.assertLess(host.rss_kib() - rss_before, 8 * 1024)
+        self.assertEqual(hashlib.sha256(out.read_bytes()).hexdigest(), big_sha)
+        code, body = self.get(PKG + cid + "/sub/nested.txt", token)
+        self.assertEqual((code, body), (200, b"nested\n"))
+        code, body = self.get(PKG + cid + "/empty.dat", token)
+        self.assertEqual((code, body), (200, b""))
+
+        # a resumed download: the first 5 MiB, then the rest with Range
+        part = pathlib.Path(self.workdir) / "part.out"
+        part.write_bytes(out.read_bytes()[:5 * MIB])
+        code, _ = self.get(PKG + cid + "/big.bin", token, "-C", "-", out=part)
+        self.assertEqual(code, 206)
+        self.assertEqual(hashlib.sha256(part.read_bytes()).hexdigest(), big_sha)
+
+        # headers, HEAD, conditional requests
+        code, head = self.headers(PKG + cid + "/big.bin", token, "-I")
+        self.assertEqual(code, 200)
+        self.assertIn(f'etag: "{big_sha}"', head)
+        self.assertIn(f"content-length: {20 * MIB + 123}", head)
+        self.assertIn("last-modified:", head)
+        last_modified = next(l.split(":", 1)[1].strip() for l in head.splitlines() if l.startswith("last-modified"))
+        code, body = self.get(PKG + cid + "/big.bin", token, "-H", f'If-None-Match: "{big_sha}"')
+        self.assertEqual((code, body), (304, b""))
+        code, body = self.get(PKG + cid + "/big.bin", token, "-H", f"If-Modified-Since: {last_modified}")
+        self.assertEqual((code, body), (304, b""))
+        code, body = self.get(PKG + cid + "/small.txt", token, "-H", 'If-None-Match: "other"')
+        self.assertEqual((code, body), (200, b"small file\n"))
+        # If-Range with our ETag honours Range; with another one it sends the whole file
+        code, body = self.get(PKG + cid + "/small.txt", token, "-r", "0-4", "-H",
+                              'If-Range: "' + hashlib.sha256(b"small file\n").hexdigest() + '"')
+        self.assertEqual((code, body), (206, b"small"))
+        code, body = self.get(PKG + cid + "/small.txt", token, "-r", "0-4", "-H", 'If-Range: "stale"')
+        self.assertEqual((code, body), (200, b"small file\n"))
+
+        # Range abuse: bounded answers
+        code, body = self.get(PKG + cid + "/small.txt", token, "-r", ",".join(f"{i}-{i + 5}" for i in range(2000)))
+        self.assertIn(code, (200, 431))
+        self.assertLessEqual(len(body), 64)
+        code, body = self.get(PKG + cid + "/big.bin", token, "-r", ",".join(["0-1"] * 2000))
+        self.assertEqual(code, 200)
+        self.assertEqual(len(body), 20 * MIB + 123)
+        code, body = self.get(PKG + cid + "/small.txt", token, "-r", "0-18446744073709551615")
+        self.assertIn(code, (200, 206))
+        self.assertEqual(body, b"small file\n")
+        code, body = self.get(PKG + cid + "/small.txt", token, "-r", "-999999")
+        self.assertEqual((code, body), (206, b"small file\n"))
+        code, _ = self.get(PKG + cid + "/small.txt", token, "-r", "100-200")
+        self.assertEqual(code, 416)
+        code, body = self.get(PKG + cid + "/big.bin", token, "-r", "0-0,1-1")
+        self.assertEqual(code, 200)
+
+        # 401: no token, garbage, expired, other key, forged signature, wrong typ, other site
+        wrong = [None, "garbage", "a.b.c", self.mint(cid, msha, ttl=-120),
+                 self.mint(cid, msha, key="other"), self.mint(cid, msha, key="forged"),
+                 self.mint(cid, msha, typ="client+jwt"), self.mint(cid, msha, iss="XX9"),
+                 self.mint(cid, msha, nbf=600), token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")]
+        for bad in wrong:
+            code, head = self.headers(PKG + cid + "/small.txt", bad)
+            self.assertEqual(code, 401, bad and bad[:40])
+            self.assertIn('www-authenticate: bearer error="invalid_token"', head)
+        # 403: another DP, another content, another version of the manifest
+        for bad in [self.mint(cid, msha, aud="dp2.example"), self.mint("PS199999", msha),
+                    self.mint(cid, "0" * 64)]:
+            code, _ = self.get(PKG + cid + "/small.txt", bad)
+            self.assertEqual(code, 403)
+        # 404: unknown content (granted), unknown file
+        code, _ = self.get(PKG + "PS199999/small.txt", self.mint("PS199999", msha))
+        self.assertEqual(code, 404)
+        code, _ = self.get(PKG + cid + "/nope.txt", token)
+        self.assertEqual(code, 404)
+        # plain HTTP: the front refuses the HTTPS-only path; the anonymous path is off by default
+        code, _ = self.curl_raw(PKG + cid + "/small.txt", "-H", f"Authorization: Bearer {token}", scheme="http")
+        self.assertEqual(code, 403)
+        _, port = host.address("http")
+        result = run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                      f"http://127.0.0.1:{port}/SMS_DP_SMSPKG$/{cid}/small.txt"], check=False)
+        self.assertEqual(result.stdout, "404")
+
+        # traversal: never a file outside the store
+        canary = host.state / "plugins" / "dp" / "canary.txt"
+        canary.write_text("CANARY")
+        (host.state / "canary.txt").write_text("CANARY")
+        spellings = ["../canary.txt", "../../canary.txt", "%2e%2e/canary.txt", "%2E%2E/%2e%2e/canary.txt",
+                     "%252e%252e/canary.txt", "..%2fcanary.txt", "..%5ccanary.txt", "..\\canary.txt",
+                     "sub/../small.txt", "./small.txt", "sub//nested.txt", "small.txt%00", "%00",
+                     "small%2", "small%zz.txt", "%c0%ae%c0%ae/canary.txt", "%ff.txt", "/etc/passwd",
+                     "sub/%2e/nested.txt", "sub/", ""]
+        for spelling in spellings:
+            code, body = self.get(PKG + cid + "/" + spelling, token)
+            self.assertIn(code, (400, 404), spelling)
+            self.assertNotIn(b"CANARY", body, spelling)
+            self.assertNotIn(b"root:", body, spelling)
+
+        # cached tokens: many repeat requests are quick and right
+        started = time.monotonic()
+        for _ in range(20):
+            code, _ = self.get(PKG + cid + "/small.txt", token)
+            self.assertEqual(code, 200)
+
+        # a revoked token signing certificate: 401 within a few seconds
+        _, serial = self.curl_raw("/test/mint/serial")
+        host.ctl("cert", "revoke", serial.decode().strip())
+        wait_for(lambda: self.get(PKG + cid + "/small.txt", token)[0] == 401, timeout=10,
+                 what="the revoked signer refused")
+        self.assertLess(time.monotonic() - started, 60)
+        # no token ever reaches the log
+        self.assertNotIn(token.split(".")[2], host.read_log())
+
+    def test_kept_bundle_survives_restart_and_anonymous(self):
+        host = self.start_site(dp={"names": "dp1.example", "allow-anonymous": "true"})
+        src, cid, msha = self.add_content(host)
+        token = self.mint(cid, msha)
+        kept = host.state / "plugins" / "dp" / "trust-bundle.json"
+        wait_for(kept.exists, what="the kept trust bundle")
+        self.assertEqual(kept.stat().st_mode & 0o777, 0o600)
+        self.assertIn("deprecated", host.read_log())
+        _, port = host.address("http")
+        result = run(["curl", "-sS", "-o", "-", f"http://127.0.0.1:{port}/SMS_DP_SMSPKG$/{cid}/small.txt"],
+                     check=False)
+        self.assertEqual(result.stdout, "small file\n")
+        code, body = self.get(PKG + cid + "/small.txt", token)
+        self.assertEqual((code, body), (200, b"small file\n"))
+        # a restart: the kept bundle is loaded, the token still verifies
+        host.stop()
+        host.start()
+        code, body = self.get(PKG + cid + "/small.txt", token)
+        self.assertEqual((code, body), (200, b"small file\n"))
+
+    def test_bundle_of_another_root_is_refused(self):
+        host = self.start_site()
+        kept = host.state / "plugins" / "dp" / "trust-bundle.json"
+        wait_for(kept.exists, what="the kept trust bundle")
+        other = self.host(plugins=("ca", "dp"), with_certificate=False,
+                          plugin_dir=plugin_dir_with(self.workdir, "ca", "dp"))
+        other.start()
+        other_kept = other.state / "plugins" / "dp" / "trust-bundle.json"
+        wait_for(other_kept.exists, what="the other site's kept bundle")
+        other.stop()
+        host.stop()
+        kept.write_bytes(other_kept.read_bytes())
+        host.start()
+        wait_for(lambda: "REFUSED a trust bundle with another root" in host.read_log(), timeout=10,
+                 what="the refusal")
