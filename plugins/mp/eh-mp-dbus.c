@@ -32,6 +32,31 @@ static const char eh_mp_dbus_xml[] =
   "      <arg name='guid' type='s' direction='in'/>"
   "      <arg name='client' type='a{sv}' direction='out'/>"
   "    </method>"
+  "    <method name='RolloverTokenKey'>"
+  "      <annotation name='org.ehttpd.Admin' value='true'/>"
+  "      <arg name='key' type='a{sv}' direction='out'/>"
+  "    </method>"
+  "    <method name='ListTokenKeys'>"
+  "      <arg name='keys' type='aa{sv}' direction='out'/>"
+  "    </method>"
+  "    <method name='CreateBulkToken'>"
+  "      <annotation name='org.ehttpd.Admin' value='true'/>"
+  "      <arg name='lifetime_seconds' type='x' direction='in'/>"
+  "      <arg name='max_uses' type='u' direction='in'/>"
+  "      <arg name='token' type='a{sv}' direction='out'/>"
+  "    </method>"
+  "    <method name='ListBulkTokens'>"
+  "      <annotation name='org.ehttpd.Admin' value='true'/>"
+  "      <arg name='tokens' type='aa{sv}' direction='out'/>"
+  "    </method>"
+  "    <method name='BlockBulkToken'>"
+  "      <annotation name='org.ehttpd.Admin' value='true'/>"
+  "      <arg name='guid' type='s' direction='in'/>"
+  "    </method>"
+  "    <method name='UnblockBulkToken'>"
+  "      <annotation name='org.ehttpd.Admin' value='true'/>"
+  "      <arg name='guid' type='s' direction='in'/>"
+  "    </method>"
   "  </interface>"
   "</node>";
 
@@ -103,6 +128,88 @@ eh_mp_dbus_change (EhMp *mp, const char *method, GVariant *parameters, guint cal
   return client != NULL ? g_variant_new ("(@a{sv})", eh_mp_dbus_client (client, TRUE)) : NULL;
 }
 
+static GVariant *
+eh_mp_dbus_token_keys (EhMp *mp, GError **error)
+{
+  GVariantBuilder list;
+
+  g_variant_builder_init (&list, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; mp->token_keys != NULL && i < mp->token_keys->len; i++)
+    g_variant_builder_add_value (&list, eh_mp_token_key_describe (g_ptr_array_index (mp->token_keys, i)));
+  return g_variant_new ("(@aa{sv})", g_variant_builder_end (&list));
+}
+
+static GVariant *
+eh_mp_dbus_bulk_create (EhMp *mp, GVariant *parameters, guint caller_uid, GError **error)
+{
+  g_autofree char *by = g_strdup_printf ("admin uid %u", caller_uid);
+  g_autofree char *guid = NULL;
+  g_autofree char *token = NULL;
+  gint64 lifetime = 0;
+  guint max_uses = 0;
+  GVariantDict dict;
+
+  g_variant_get (parameters, "(xu)", &lifetime, &max_uses);
+  if (lifetime == 0)
+    lifetime = EH_MP_BULK_DEFAULT_SECONDS;
+  token = eh_mp_bulk_token_create (mp->store, lifetime, max_uses, by, &guid, error);
+  if (token == NULL)
+    return NULL;
+  g_message ("bulk registration token %s created by %s: %" G_GINT64_FORMAT " s, %u use(s) (0: no limit)",
+             guid, by, lifetime, max_uses);
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert (&dict, "guid", "s", guid);
+  g_variant_dict_insert (&dict, "token", "s", token);
+  g_variant_dict_insert (&dict, "expires-at", "x", g_get_real_time () / G_USEC_PER_SEC + lifetime);
+  g_variant_dict_insert (&dict, "max-uses", "u", max_uses);
+  return g_variant_new ("(@a{sv})", g_variant_dict_end (&dict));
+}
+
+static GVariant *
+eh_mp_dbus_bulk_list (EhMp *mp, GError **error)
+{
+  g_autoptr (GPtrArray) tokens = eh_mp_bulk_token_list (mp->store, error);
+  GVariantBuilder list;
+
+  if (tokens == NULL)
+    return NULL;
+  g_variant_builder_init (&list, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < tokens->len; i++) {
+    EhMpBulkToken *token = g_ptr_array_index (tokens, i);
+    GVariantDict dict;
+
+    g_variant_dict_init (&dict, NULL);
+    g_variant_dict_insert (&dict, "guid", "s", token->guid);
+    g_variant_dict_insert (&dict, "created-at", "x", token->created_at);
+    g_variant_dict_insert (&dict, "expires-at", "x", token->expires_at);
+    g_variant_dict_insert (&dict, "max-uses", "u", token->max_uses);
+    g_variant_dict_insert (&dict, "uses", "u", token->uses);
+    g_variant_dict_insert (&dict, "blocked", "b", token->blocked);
+    g_variant_dict_insert (&dict, "created-by", "s", token->created_by);
+    g_variant_dict_insert (&dict, "first-used-at", "x", token->first_used_at);
+    g_variant_dict_insert (&dict, "last-used-at", "x", token->last_used_at);
+    g_variant_dict_insert_value (&dict, "clients", g_variant_new_strv ((const char *const *) token->clients, -1));
+    g_variant_builder_add_value (&list, g_variant_dict_end (&dict));
+  }
+  return g_variant_new ("(@aa{sv})", g_variant_builder_end (&list));
+}
+
+static GVariant *
+eh_mp_dbus_bulk_block (EhMp *mp, GVariant *parameters, gboolean blocked, guint caller_uid,
+                       GError **error)
+{
+  g_autofree char *guid = NULL;
+  const char *text = NULL;
+
+  g_variant_get (parameters, "(&s)", &text);
+  if ((guid = eh_mp_guid_normalize (text, error)) == NULL ||
+      !eh_mp_bulk_token_set_blocked (mp->store, guid, blocked, error))
+    return NULL;
+  g_message ("bulk registration token %s %s by admin uid %u", guid, blocked ? "blocked" : "unblocked",
+             caller_uid);
+  return g_variant_new ("()");
+}
+
 static void
 eh_mp_dbus_call (EhPlugin *plugin, const char *method, GVariant *parameters, guint caller_uid,
                  GDBusMethodInvocation *invocation, gpointer user_data)
@@ -116,6 +223,18 @@ eh_mp_dbus_call (EhPlugin *plugin, const char *method, GVariant *parameters, gui
   else if (g_strcmp0 (method, "ShowClient") == 0 || g_strcmp0 (method, "ApproveClient") == 0 ||
            g_strcmp0 (method, "BlockClient") == 0 || g_strcmp0 (method, "UnblockClient") == 0)
     result = eh_mp_dbus_change (mp, method, parameters, caller_uid, &error);
+  else if (g_strcmp0 (method, "RolloverTokenKey") == 0) {
+    g_message ("token signing key rollover asked by admin uid %u", caller_uid);
+    if (eh_mp_token_keys_rollover (mp, invocation, &error))
+      return; /* answered once the next key is announced */
+  } else if (g_strcmp0 (method, "ListTokenKeys") == 0)
+    result = eh_mp_dbus_token_keys (mp, &error);
+  else if (g_strcmp0 (method, "CreateBulkToken") == 0)
+    result = eh_mp_dbus_bulk_create (mp, parameters, caller_uid, &error);
+  else if (g_strcmp0 (method, "ListBulkTokens") == 0)
+    result = eh_mp_dbus_bulk_list (mp, &error);
+  else if (g_strcmp0 (method, "BlockBulkToken") == 0 || g_strcmp0 (method, "UnblockBulkToken") == 0)
+    result = eh_mp_dbus_bulk_block (mp, parameters, method[0] == 'B', caller_uid, &error);
   if (result == NULL) {
     if (error == NULL)
       error = g_error_new (EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "unknown method %s", method);

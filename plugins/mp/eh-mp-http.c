@@ -16,7 +16,7 @@
  * Which scheme serves which is the security mode's business (eh-mp-plugin.c).
  */
 
-static void
+void
 eh_mp_http_json (EhRequest *request, guint status, const char *json)
 {
   SoupServerMessage *msg = eh_request_get_message (request);
@@ -28,7 +28,7 @@ eh_mp_http_json (EhRequest *request, guint status, const char *json)
 }
 
 /* {"error": code, "message": text}: a stable code and a clear reason */
-static void
+void
 eh_mp_http_refuse (EhRequest *request, guint status, const char *code, const char *message)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
@@ -105,6 +105,19 @@ eh_mp_http_client_json (const EhMpClient *client, gboolean created)
   return json_to_string (root, FALSE);
 }
 
+/* why a bulk token was refused, for the client */
+static const char *
+eh_mp_http_bulk_refusal (const char *code)
+{
+  if (g_strcmp0 (code, "bulk_token_blocked") == 0)
+    return "the bulk registration token is blocked by the site's administrator; nothing was stored";
+  if (g_strcmp0 (code, "bulk_token_expired") == 0)
+    return "the bulk registration token has expired; nothing was stored";
+  if (g_strcmp0 (code, "bulk_token_exhausted") == 0)
+    return "the bulk registration token has been used as often as allowed; nothing was stored";
+  return "the bulk registration token is not one this site issued; nothing was stored";
+}
+
 static void
 eh_mp_http_register (EhRequest *request, gpointer user_data)
 {
@@ -129,6 +142,11 @@ eh_mp_http_register (EhRequest *request, gpointer user_data)
   }
   client = eh_mp_records_register (mp->store, registration, mp->auto_approve,
                                    eh_request_get_peer_address (request), &created, &error);
+  if (client == NULL && g_error_matches (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED)) {
+    eh_mp_http_refuse (request, SOUP_STATUS_FORBIDDEN, error->message,
+                       eh_mp_http_bulk_refusal (error->message));
+    return;
+  }
   if (client == NULL) {
     g_warning ("%s: a registration was not recorded: %s", eh_request_get_id (request), error->message);
     eh_mp_http_refuse (request, SOUP_STATUS_INTERNAL_SERVER_ERROR, "store_failed",

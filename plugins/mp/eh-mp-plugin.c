@@ -15,6 +15,8 @@ static const EhConfigKey eh_mp_keys[] = {
   { "ca-url", EH_CONFIG_STRING, NULL, 0, 0, "base URL of the site's public ca material (default: this host's /ehttpd/ca/)" },
   { "nonce-seconds", EH_CONFIG_UINT, "120", 10, 3600, "lifetime of a registration nonce" },
   { "max-nonces", EH_CONFIG_UINT, "10000", 16, 1000000, "registration nonces outstanding at once" },
+  { "client-token-lifetime", EH_CONFIG_UINT, "28800", 60, 604800, "seconds a client token is valid" },
+  { "token-key-announce", EH_CONFIG_UINT, "3600", 1, 2592000, "seconds the next token signing key is in the trust bundle before it signs (DPs must refresh their bundle at least this often)" },
   EH_CONFIG_KEY_END
 };
 
@@ -50,7 +52,7 @@ EhSchemes
 eh_mp_mode_registration_schemes (EhMpMode mode)
 {
   /* registration carries no secret back, so migration mode allows it on
-   * plain HTTP; tokens (next increment) stay HTTPS-only in every mode */
+   * plain HTTP; tokens stay HTTPS-only in every mode (eh-mp-token-http.c) */
   return mode == EH_MP_MODE_HTTP ? EH_SCHEME_BOTH : EH_SCHEME_HTTPS;
 }
 
@@ -58,6 +60,7 @@ static void
 eh_mp_free (EhMp *mp)
 {
   eh_mp_site_stop (mp);
+  eh_mp_token_keys_stop (mp);
   eh_mp_nonces_free (mp->nonces);
   g_strfreev (mp->https_urls);
   g_free (mp->ca_url);
@@ -94,6 +97,8 @@ eh_mp_read_config (EhMp *mp, EhConfig *config, GError **error)
     if (g_str_has_suffix (mp->ca_url, "/"))
       mp->ca_url[strlen (mp->ca_url) - 1] = '\0';
   }
+  mp->client_token_lifetime = eh_config_get_uint (config, "mp", "client-token-lifetime");
+  mp->token_key_announce = eh_config_get_uint (config, "mp", "token-key-announce");
   mp->nonces = eh_mp_nonces_new (eh_config_get_uint (config, "mp", "max-nonces"),
                                  eh_config_get_uint (config, "mp", "nonce-seconds"));
   return TRUE;
@@ -128,7 +133,8 @@ eh_mp_start (EhPlugin *plugin)
   if (!eh_mp_read_config (mp, config, &error) ||
       (mp->store = eh_plugin_get_store (plugin, &error)) == NULL ||
       !eh_mp_records_migrate (mp->store, &error) || !eh_mp_http_start (mp, &error) ||
-      !eh_mp_dbus_start (mp, &error)) {
+      !eh_mp_token_http_start (mp, &error) || !eh_mp_dbus_start (mp, &error) ||
+      !eh_mp_token_keys_start (mp, &error)) {
     eh_plugin_start_done (plugin, error);
     return;
   }
@@ -140,7 +146,7 @@ eh_mp_start (EhPlugin *plugin)
 const EhPluginDesc eh_mp_plugin = {
   .abi_version = EH_PLUGIN_ABI_VERSION,
   .name = "mp",
-  .description = "management point: site information, client registration and approval",
+  .description = "management point: site information, client registration and approval, client tokens",
   .config_keys = eh_mp_keys,
   .start = eh_mp_start,
 };

@@ -27,6 +27,36 @@ static const EhStoreMigration eh_mp_migrations[] = {
     "  state_changed_at INTEGER NOT NULL"
     ");"
     "CREATE INDEX mp_clients_hardware ON mp_clients (hardware_id);" },
+  { 2,
+    "CREATE TABLE mp_token_keys ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  key_file TEXT NOT NULL,"
+    "  cert_pem TEXT NOT NULL,"
+    "  x5t TEXT NOT NULL UNIQUE,"
+    "  serial TEXT NOT NULL,"
+    "  not_after INTEGER NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('next', 'active', 'retired')),"
+    "  activate_at INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE mp_bulk_tokens ("
+    "  guid TEXT PRIMARY KEY NOT NULL,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  max_uses INTEGER NOT NULL CHECK (max_uses >= 0),"
+    "  uses INTEGER NOT NULL DEFAULT 0,"
+    "  blocked INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1)),"
+    "  created_by TEXT NOT NULL,"
+    "  first_used_at INTEGER,"
+    "  last_used_at INTEGER"
+    ");"
+    "CREATE TABLE mp_bulk_token_uses ("
+    "  bulk_guid TEXT NOT NULL REFERENCES mp_bulk_tokens (guid),"
+    "  client_guid TEXT NOT NULL,"
+    "  used_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX mp_bulk_token_uses_guid ON mp_bulk_token_uses (bulk_guid);" },
 };
 
 static const char *const eh_mp_state_names[] = { "pending", "approved", "blocked" };
@@ -145,7 +175,7 @@ eh_mp_records_get (EhStore *store, const char *guid, GError **error)
   return eh_mp_records_fetch_one (store, stmt, error);
 }
 
-static EhMpClient *
+EhMpClient *
 eh_mp_records_get_by_thumbprint (EhStore *store, const char *thumbprint, GError **error)
 {
   sqlite3_stmt *stmt = eh_store_prepare (
@@ -203,7 +233,8 @@ eh_mp_records_hardware_blocked (EhStore *store, const char *hardware_id, gboolea
 
 static gboolean
 eh_mp_records_insert (EhStore *store, const EhMpRegistration *registration, const char *guid,
-                      EhMpClientState state, const char *peer, GError **error)
+                      EhMpClientState state, const char *approved_by, const char *peer,
+                      GError **error)
 {
   sqlite3_stmt *stmt = eh_store_prepare (
       store,
@@ -223,7 +254,7 @@ eh_mp_records_insert (EhStore *store, const EhMpRegistration *registration, cons
   sqlite3_bind_text (stmt, 6, registration->hardware_id, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (stmt, 7, eh_mp_state_names[state], -1, SQLITE_STATIC);
   if (state == EH_MP_CLIENT_APPROVED)
-    sqlite3_bind_text (stmt, 8, "auto-approve", -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 8, approved_by, -1, SQLITE_TRANSIENT);
   else
     sqlite3_bind_null (stmt, 8);
   sqlite3_bind_text (stmt, 9, peer, -1, SQLITE_TRANSIENT);
@@ -247,6 +278,34 @@ eh_mp_records_touch (EhStore *store, const char *guid, const char *host_name, GE
   return eh_store_execute (store, stmt, "updating a registration", error);
 }
 
+/* a pending client that brought a valid bulk token is approved by it */
+static gboolean
+eh_mp_records_approve_by (EhStore *store, const char *guid, const char *by, GError **error)
+{
+  sqlite3_stmt *stmt = eh_store_prepare (
+      store, "UPDATE mp_clients SET state = 'approved', approved_by = ?2, state_changed_at = ?3 "
+             "WHERE guid = ?1 AND state = 'pending'", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, guid, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, by, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 3, g_get_real_time () / G_USEC_PER_SEC);
+  return eh_store_execute (store, stmt, "approving a client", error);
+}
+
+/* counts the bulk token's use for @guid; its approval is named after it */
+static char *
+eh_mp_records_use_bulk (EhStore *store, const EhMpRegistration *registration, const char *guid,
+                        GError **error)
+{
+  g_autofree char *bulk_guid = NULL;
+
+  if (!eh_mp_bulk_token_use (store, registration->bulk_token, guid, &bulk_guid, error))
+    return NULL;
+  return g_strdup_printf ("bulk token %s", bulk_guid);
+}
+
 static EhMpClient *
 eh_mp_records_register_locked (EhStore *store, const EhMpRegistration *registration,
                                gboolean auto_approve, const char *peer, gboolean *created,
@@ -255,14 +314,20 @@ eh_mp_records_register_locked (EhStore *store, const EhMpRegistration *registrat
   g_autoptr (GError) local = NULL;
   g_autoptr (EhMpClient) existing = NULL;
   g_autofree char *guid = NULL;
+  g_autofree char *approved_by = NULL;
   gboolean blocked = FALSE;
 
   existing = eh_mp_records_get_by_thumbprint (store, registration->thumbprint, &local);
   if (existing != NULL) {
     /* the same key again: the same client (a blocked one stays untouched) */
     *created = FALSE;
-    if (existing->state != EH_MP_CLIENT_BLOCKED &&
-        !eh_mp_records_touch (store, existing->guid, registration->host_name, error))
+    if (existing->state == EH_MP_CLIENT_BLOCKED)
+      return g_steal_pointer (&existing);
+    if (!eh_mp_records_touch (store, existing->guid, registration->host_name, error))
+      return NULL;
+    if (existing->state == EH_MP_CLIENT_PENDING && registration->bulk_token != NULL &&
+        ((approved_by = eh_mp_records_use_bulk (store, registration, existing->guid, error)) == NULL ||
+         !eh_mp_records_approve_by (store, existing->guid, approved_by, error)))
       return NULL;
     return eh_mp_records_get (store, existing->guid, error);
   }
@@ -274,9 +339,16 @@ eh_mp_records_register_locked (EhStore *store, const EhMpRegistration *registrat
     return NULL;
   guid = g_uuid_string_random ();
   *created = TRUE;
+  if (registration->bulk_token != NULL &&
+      (approved_by = eh_mp_records_use_bulk (store, registration, guid, error)) == NULL)
+    return NULL;
+  /* a bulk token approves, except where this hardware has a blocked registration */
+  if (approved_by == NULL && auto_approve)
+    approved_by = g_strdup ("auto-approve");
   if (!eh_mp_records_insert (store, registration, guid,
-                             auto_approve && !blocked ? EH_MP_CLIENT_APPROVED : EH_MP_CLIENT_PENDING,
-                             peer, error))
+                             approved_by != NULL && !blocked ? EH_MP_CLIENT_APPROVED
+                                                             : EH_MP_CLIENT_PENDING,
+                             approved_by, peer, error))
     return NULL;
   return eh_mp_records_get (store, guid, error);
 }

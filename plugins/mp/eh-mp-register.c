@@ -22,9 +22,9 @@
  */
 
 #define EH_MP_JSON_DEPTH 4
-#define EH_MP_ALLOWED_ALGS (EH_JWS_ALG_ES256 | EH_JWS_ALG_EDDSA)
 
 static const char *const eh_mp_register_members[] = { "jwk", "host_name", "hardware_id", "proof", NULL };
+static const char *const eh_mp_register_optional[] = { "bulk_token", NULL };
 static const char *const eh_mp_proof_members[] = { "nonce", "host_name", "hardware_id", NULL };
 
 void
@@ -36,6 +36,7 @@ eh_mp_registration_free (EhMpRegistration *registration)
   g_free (registration->hardware_id);
   g_free (registration->thumbprint);
   g_free (registration->jwk_json);
+  g_free (registration->bulk_token);
   g_free (registration);
 }
 
@@ -77,46 +78,6 @@ eh_mp_hardware_id_is_valid (const char *id)
   return TRUE;
 }
 
-/* exactly the members named (all required) */
-static gboolean
-eh_mp_check_members (JsonObject *object, const char *const *members, const char *what,
-                     GError **error)
-{
-  g_autoptr (GList) names = json_object_get_members (object);
-
-  for (GList *l = names; l != NULL; l = l->next) {
-    if (!g_strv_contains (members, l->data)) {
-      g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "%s: unknown member \"%.32s\"",
-                   what, (const char *) l->data);
-      return FALSE;
-    }
-  }
-  for (guint i = 0; members[i] != NULL; i++) {
-    if (!json_object_has_member (object, members[i])) {
-      g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "%s: \"%s\" is missing", what,
-                   members[i]);
-      return FALSE;
-    }
-  }
-  return TRUE;
-}
-
-static gboolean
-eh_mp_get_string (JsonObject *object, const char *member, const char *what, const char **out,
-                  GError **error)
-{
-  JsonNode *node = json_object_get_member (object, member);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "%s: \"%s\" must be a string", what,
-                 member);
-    return FALSE;
-  }
-  *out = json_node_get_string (node);
-  return TRUE;
-}
-
 typedef struct {
   gnutls_pubkey_t key;
   EhJwsAlg alg;
@@ -127,22 +88,9 @@ static gnutls_pubkey_t
 eh_mp_proof_lookup (JsonObject *header, EhJwsAlg *alg, gpointer user_data, GError **error)
 {
   EhMpProofKey *proof_key = user_data;
-  gnutls_datum_t der = { NULL, 0 };
-  gnutls_pubkey_t copy = NULL;
-  int ret;
 
   *alg = proof_key->alg;
-  ret = gnutls_pubkey_export2 (proof_key->key, GNUTLS_X509_FMT_DER, &der);
-  if (ret >= 0 && (ret = gnutls_pubkey_init (&copy)) >= 0)
-    ret = gnutls_pubkey_import (copy, &der, GNUTLS_X509_FMT_DER);
-  gnutls_free (der.data);
-  if (ret < 0) {
-    if (copy != NULL)
-      gnutls_pubkey_deinit (copy);
-    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "cannot copy the client's key");
-    return NULL;
-  }
-  return copy;
+  return eh_mp_pubkey_copy (proof_key->key, error);
 }
 
 static gboolean
@@ -150,37 +98,21 @@ eh_mp_check_proof (const char *proof, gnutls_pubkey_t key, EhJwsAlg alg,
                    const EhMpRegistration *registration, EhMpNonces *nonces, GError **error)
 {
   EhMpProofKey proof_key = { key, alg };
-  g_autoptr (GBytes) payload = NULL;
-  g_autoptr (GError) local = NULL;
   g_autoptr (JsonNode) node = NULL;
   JsonObject *claims;
-  const char *nonce = NULL, *host_name = NULL, *hardware_id = NULL;
 
-  if (!eh_jws_verify (proof, EH_JWS_DEFAULT_MAX_TOKEN_BYTES, EH_MP_ALLOWED_ALGS, EH_MP_PROOF_TYP,
-                      eh_mp_proof_lookup, &proof_key, NULL, &payload, &local)) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN,
-                 "the proof of possession does not verify with the key sent: %s", local->message);
+  node = eh_mp_proof_verify (proof, EH_MP_PROOF_TYP, eh_mp_proof_lookup, &proof_key,
+                             eh_mp_proof_members, error);
+  if (node == NULL)
     return FALSE;
-  }
-  node = eh_json_parse_strict (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload),
-                               EH_JWS_DEFAULT_MAX_TOKEN_BYTES, EH_MP_JSON_DEPTH, &local);
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node)) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the proof's payload is not a JSON object");
-    return FALSE;
-  }
   claims = json_node_get_object (node);
-  if (!eh_mp_check_members (claims, eh_mp_proof_members, "proof", error) ||
-      !eh_mp_get_string (claims, "nonce", "proof", &nonce, error) ||
-      !eh_mp_get_string (claims, "host_name", "proof", &host_name, error) ||
-      !eh_mp_get_string (claims, "hardware_id", "proof", &hardware_id, error))
-    return FALSE;
-  if (strcmp (host_name, registration->host_name) != 0 ||
-      strcmp (hardware_id, registration->hardware_id) != 0) {
+  if (strcmp (json_object_get_string_member (claims, "host_name"), registration->host_name) != 0 ||
+      strcmp (json_object_get_string_member (claims, "hardware_id"), registration->hardware_id) != 0) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN,
                  "the proof was made for another host name or hardware id");
     return FALSE;
   }
-  return eh_mp_nonces_consume (nonces, nonce, error);
+  return eh_mp_proof_consume_nonce (node, nonces, error);
 }
 
 static gboolean
@@ -196,7 +128,7 @@ eh_mp_registration_read_key (JsonObject *body, EhMpRegistration *registration,
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "\"jwk\" must be a JSON object");
     return FALSE;
   }
-  *key = eh_jws_jwk_to_pubkey (json_node_get_object (jwk_node), EH_MP_ALLOWED_ALGS, alg, &local);
+  *key = eh_jws_jwk_to_pubkey (json_node_get_object (jwk_node), EH_MP_PROOF_ALGS, alg, &local);
   if (*key == NULL) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
                  "the client key must be a public ECDSA P-256 or Ed25519 JWK: %s", local->message);
@@ -230,11 +162,24 @@ eh_mp_registration_parse (const char *body, gsize len, EhMpNonces *nonces, GErro
     return NULL;
   }
   object = json_node_get_object (node);
-  if (!eh_mp_check_members (object, eh_mp_register_members, "registration", error) ||
-      !eh_mp_get_string (object, "host_name", "registration", &host_name, error) ||
-      !eh_mp_get_string (object, "hardware_id", "registration", &hardware_id, error) ||
-      !eh_mp_get_string (object, "proof", "registration", &proof, error))
+  if (!eh_mp_json_check_members (object, eh_mp_register_members, eh_mp_register_optional,
+                                 "registration", error) ||
+      !eh_mp_json_get_string (object, "host_name", "registration", &host_name, error) ||
+      !eh_mp_json_get_string (object, "hardware_id", "registration", &hardware_id, error) ||
+      !eh_mp_json_get_string (object, "proof", "registration", &proof, error))
     return NULL;
+  if (json_object_has_member (object, "bulk_token")) {
+    const char *bulk_token = NULL;
+
+    if (!eh_mp_json_get_string (object, "bulk_token", "registration", &bulk_token, error))
+      return NULL;
+    if (!eh_mp_bulk_token_is_well_formed (bulk_token)) {
+      g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                   "\"bulk_token\" is not a bulk registration token");
+      return NULL;
+    }
+    registration->bulk_token = g_strdup (bulk_token);
+  }
   if (!eh_mp_host_name_is_valid (host_name)) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
                  "\"host_name\" must be a DNS name (letters, digits, '-' and '.', at most %d characters)",

@@ -11,8 +11,9 @@ G_BEGIN_DECLS
 /*
  * The management point: site information, the client security modes, and
  * client registration (a client's own key, proven by a signature over a
- * nonce this MP handed out) with admin approval. README.md says what each
- * endpoint and mode does.
+ * nonce this MP handed out) with admin approval, client tokens signed by
+ * this MP's own token signing key, and bulk registration tokens. README.md
+ * says what each endpoint and mode does.
  */
 
 #define EH_MP_HTTP_PREFIX "/ehttpd/mp"
@@ -21,6 +22,14 @@ G_BEGIN_DECLS
 #define EH_MP_MAX_HARDWARE_ID 128
 #define EH_MP_PROOF_TYP "mp-register+jwt"
 #define EH_MP_NONCE_BYTES 32
+#define EH_MP_PROOF_ALGS (EH_JWS_ALG_ES256 | EH_JWS_ALG_EDDSA)
+#define EH_MP_TOKEN_PROOF_TYP "mp-token+jwt"
+#define EH_MP_MAX_TOKEN_REQUEST_BYTES (8 * 1024)
+#define EH_MP_CLIENT_TOKEN_TYP "client+jwt"
+#define EH_MP_TOKEN_LEEWAY_SECONDS 60
+#define EH_MP_BULK_TOKEN_PREFIX "ehbulk."
+#define EH_MP_BULK_DEFAULT_SECONDS (3 * 86400)
+#define EH_MP_BULK_MAX_SECONDS (7 * 86400)
 
 /* ── security modes (eh-mp-plugin.c) ──────────────────────────────────── */
 
@@ -52,6 +61,28 @@ guint eh_mp_nonces_count (EhMpNonces *nonces);
 /* tests: move the clock (monotonic seconds added to now) */
 void eh_mp_nonces_set_clock_offset (EhMpNonces *nonces, gint64 seconds);
 
+/* ── proofs of possession (eh-mp-proof.c), shared by registration and tokens */
+
+/* exactly @members (all required), plus any of @optional (nullable) */
+gboolean eh_mp_json_check_members (JsonObject *object, const char *const *members,
+                                   const char *const *optional, const char *what, GError **error);
+gboolean eh_mp_json_get_string (JsonObject *object, const char *member, const char *what,
+                                const char **out, GError **error);
+/**
+ * eh_mp_proof_verify:
+ * @members: the payload's members, all strings, one of them "nonce"
+ *
+ * Verifies a proof JWS (ES256/EdDSA, exact @typ, the key from @lookup) and
+ * checks its payload: strict JSON holding exactly @members as strings. The
+ * nonce is not consumed here (eh_mp_proof_consume_nonce), so the caller can
+ * check the rest of the request first.
+ * Returns: (transfer full): the payload, or NULL with EH_ERROR_INVALID_TOKEN/_ARGUMENT
+ */
+JsonNode *eh_mp_proof_verify (const char *proof, const char *typ, EhJwsKeyLookupFunc lookup,
+                              gpointer user_data, const char *const *members, GError **error);
+gboolean eh_mp_proof_consume_nonce (JsonNode *claims, EhMpNonces *nonces, GError **error);
+gnutls_pubkey_t eh_mp_pubkey_copy (gnutls_pubkey_t key, GError **error);
+
 /* ── registration requests (eh-mp-register.c) ─────────────────────────── */
 
 /**
@@ -66,6 +97,7 @@ typedef struct {
   char *thumbprint;
   char *jwk_json;
   const char *key_type;
+  char *bulk_token; /* nullable: the optional bulk registration token */
 } EhMpRegistration;
 
 void eh_mp_registration_free (EhMpRegistration *registration);
@@ -131,6 +163,8 @@ gboolean eh_mp_records_migrate (EhStore *store, GError **error);
 EhMpClient *eh_mp_records_register (EhStore *store, const EhMpRegistration *registration,
                                     gboolean auto_approve, const char *peer, gboolean *created,
                                     GError **error);
+/* (transfer full) the client with this key thumbprint; NULL with EH_ERROR_NOT_FOUND */
+EhMpClient *eh_mp_records_get_by_thumbprint (EhStore *store, const char *thumbprint, GError **error);
 /* (transfer full) every client, newest first */
 GPtrArray *eh_mp_records_list (EhStore *store, GError **error);
 /* (transfer full) NULL with EH_ERROR_NOT_FOUND */
@@ -140,6 +174,91 @@ EhMpClient *eh_mp_records_set_state (EhStore *store, const char *guid, const cha
                                      const char *by, GError **error);
 /* a GUID as an admin typed it: lower-cased, or NULL + error */
 char *eh_mp_guid_normalize (const char *text, GError **error);
+
+/* ── client tokens (eh-mp-token.c) ────────────────────────────────────── */
+
+typedef enum {
+  EH_MP_TOKEN_KEY_NEXT,    /* announced (in the trust bundle), not signing yet */
+  EH_MP_TOKEN_KEY_ACTIVE,  /* signs new tokens */
+  EH_MP_TOKEN_KEY_RETIRED, /* verifies what it signed until its certificate expires */
+} EhMpTokenKeyState;
+
+/**
+ * EhMpTokenKey: one token signing key of this MP and its certificate.
+ * @key: (nullable): the private half (NULL once retired)
+ * @x5t: the certificate's `x5t#S256`
+ */
+typedef struct {
+  EhMpTokenKeyState state;
+  gnutls_privkey_t key;
+  gnutls_pubkey_t pub;
+  gnutls_x509_crt_t cert;
+  char *x5t;
+  char *serial;
+  char *key_file;
+  gint64 not_before;
+  gint64 not_after;
+  gint64 activate_at;
+} EhMpTokenKey;
+
+void eh_mp_token_key_free (EhMpTokenKey *key);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhMpTokenKey, eh_mp_token_key_free)
+/* takes @key (nullable) and @cert */
+EhMpTokenKey *eh_mp_token_key_new (gnutls_privkey_t key, gnutls_x509_crt_t cert, GError **error);
+/* (transfer none) the first key of @keys in @state, or NULL */
+EhMpTokenKey *eh_mp_token_keys_find (GPtrArray *keys, EhMpTokenKeyState state);
+/* the `aud` of client tokens: "ehttpd:<site>:mp", every MP of the site */
+char *eh_mp_client_token_audience (const char *site);
+/* (transfer full) a client token for @client signed by @key (ES256, typ client+jwt) */
+char *eh_mp_client_token_issue (const EhMpTokenKey *key, const char *site, const EhMpClient *client,
+                                guint lifetime, gint64 now, gint64 *expires_at, GError **error);
+/**
+ * eh_mp_client_token_check:
+ * @keys: this MP's token signing keys (EhMpTokenKey); only unexpired ones count
+ *
+ * Checks a client token on a later call: signature by one of @keys (found
+ * by `x5t#S256`, ES256 only), typ client+jwt, iss @site, aud, exp/nbf with
+ * EH_MP_TOKEN_LEEWAY_SECONDS, cnf.jkt equal to the client's key, and the
+ * client still approved. Errors: EH_ERROR_INVALID_TOKEN (the token),
+ * EH_ERROR_PERMISSION_DENIED with message "client_pending"/"client_blocked".
+ * Returns: (transfer full): the client
+ */
+EhMpClient *eh_mp_client_token_check (GPtrArray *keys, const char *site, EhStore *store,
+                                      const char *token, gint64 now, GError **error);
+
+/* ── bulk registration tokens (eh-mp-bulk.c) ──────────────────────────── */
+
+typedef struct {
+  char *guid;
+  gint64 created_at;
+  gint64 expires_at;
+  guint max_uses; /* 0: no limit */
+  guint uses;
+  gboolean blocked;
+  char *created_by;
+  gint64 first_used_at; /* 0: never */
+  gint64 last_used_at;
+  GStrv clients;
+} EhMpBulkToken;
+
+void eh_mp_bulk_token_free (EhMpBulkToken *token);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhMpBulkToken, eh_mp_bulk_token_free)
+gboolean eh_mp_bulk_token_is_well_formed (const char *token);
+/* (transfer full) a new token's secret (shown once; only its hash is stored) */
+char *eh_mp_bulk_token_create (EhStore *store, gint64 lifetime, guint max_uses, const char *by,
+                               char **guid, GError **error);
+GPtrArray *eh_mp_bulk_token_list (EhStore *store, GError **error);
+gboolean eh_mp_bulk_token_set_blocked (EhStore *store, const char *guid, gboolean blocked,
+                                       GError **error);
+/**
+ * eh_mp_bulk_token_use:
+ *
+ * Inside the caller's transaction: checks @token (known, not blocked, not
+ * expired, uses left) and counts one use by @client_guid in the ledger.
+ * Errors: EH_ERROR_PERMISSION_DENIED with a message fit for the client.
+ */
+gboolean eh_mp_bulk_token_use (EhStore *store, const char *token, const char *client_guid,
+                               char **bulk_guid, GError **error);
 
 /* ── the plugin (eh-mp-plugin.c, eh-mp-site.c, eh-mp-http.c, eh-mp-dbus.c) */
 
@@ -162,6 +281,17 @@ typedef struct {
   guint retry_source;
   guint retry_seconds;
   GCancellable *cancellable;
+  /* client tokens (eh-mp-token-key.c) */
+  guint client_token_lifetime;
+  guint token_key_announce;
+  char *host_name;
+  char *private_dir;
+  GPtrArray *token_keys; /* EhMpTokenKey; NULL until loaded */
+  gboolean token_key_busy;
+  char *token_key_error;
+  guint token_key_source;
+  GList *rollover_waiters; /* GDBusMethodInvocation */
+  GCancellable *token_cancellable;
 } EhMp;
 
 extern const EhPluginDesc eh_mp_plugin;
@@ -174,6 +304,22 @@ void eh_mp_site_start (EhMp *mp);
 void eh_mp_site_stop (EhMp *mp);
 
 gboolean eh_mp_http_start (EhMp *mp, GError **error);
+void eh_mp_http_refuse (EhRequest *request, guint status, const char *code, const char *message);
+void eh_mp_http_json (EhRequest *request, guint status, const char *json);
+/* POST token, GET whoami (eh-mp-token-http.c) */
+gboolean eh_mp_token_http_start (EhMp *mp, GError **error);
+/* (transfer full) the client of the request's Bearer client token, or NULL after refusing it */
+EhMpClient *eh_mp_token_http_authenticate (EhMp *mp, EhRequest *request);
+
+/* this MP's token signing keys (eh-mp-token-key.c) */
+gboolean eh_mp_token_keys_start (EhMp *mp, GError **error);
+void eh_mp_token_keys_stop (EhMp *mp);
+gboolean eh_mp_token_keys_tick_source (gpointer data);
+/* (transfer none) the key that signs now, or NULL */
+const EhMpTokenKey *eh_mp_token_keys_signer (EhMp *mp);
+/* starts a rollover; @invocation is answered once the next key is announced */
+gboolean eh_mp_token_keys_rollover (EhMp *mp, GDBusMethodInvocation *invocation, GError **error);
+GVariant *eh_mp_token_key_describe (const EhMpTokenKey *key);
 gboolean eh_mp_dbus_start (EhMp *mp, GError **error);
 
 G_END_DECLS

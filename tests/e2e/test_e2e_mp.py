@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The mp role end to end: a real site host running ca,mp, ehttpctl, and a
 client written here with python3-cryptography and python3-jwt."""
+import base64
 import json
 import ssl
 import time
@@ -12,9 +13,20 @@ import uuid
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from harness import HostTestCase, plugin_dir_with, raw_exchange, status_lines
+from harness import HostTestCase, plugin_dir_with, raw_exchange, status_lines, wait_for
 
 PROOF_TYP = "mp-register+jwt"
+
+
+def ec_jwk(public_key):
+    """A P-256 JWK with full-width coordinates, as RFC 7518 6.2.1.2 requires
+    (python3-jwt 2.6's to_jwk drops leading zero bytes, 1 key in 128)."""
+    numbers = public_key.public_numbers()
+
+    def coordinate(value):
+        return base64.urlsafe_b64encode(value.to_bytes(32, "big")).rstrip(b"=").decode()
+
+    return {"kty": "EC", "crv": "P-256", "x": coordinate(numbers.x), "y": coordinate(numbers.y)}
 
 
 class Client:
@@ -27,7 +39,7 @@ class Client:
         if kind == "ec":
             self.key = ec.generate_private_key(ec.SECP256R1())
             self.alg = "ES256"
-            self.jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.key.public_key()))
+            self.jwk = ec_jwk(self.key.public_key())
         else:
             self.key = ed25519.Ed25519PrivateKey.generate()
             self.alg = "EdDSA"
@@ -284,3 +296,227 @@ class ModesTest(MpTestCase):
         self.assertEqual(state, "failed")
         self.assertIn("client-communication", error)
         self.assertEqual(host.plugin_states()["ca"][0], "running")
+
+
+TOKEN_PROOF_TYP = "mp-token+jwt"
+
+
+def thumbprint(jwk):
+    """RFC 7638 thumbprint of a public JWK"""
+    import base64
+    import hashlib
+    members = {"EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}[jwk["kty"]]
+    canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+
+
+class TokenTestCase(MpTestCase):
+    def token_request(self, host, client, scheme="https", key=None, kid=None, nonce=None):
+        proof = jwt.encode({"nonce": nonce or self.nonce(host)}, key or client.key, algorithm=client.alg,
+                           headers={"typ": TOKEN_PROOF_TYP, "kid": kid or thumbprint(client.jwk)})
+        return self.request(host, scheme, "/ehttpd/mp/token", {"proof": proof})
+
+    def approved_client(self, host, kind="ec"):
+        client = Client(kind=kind)
+        status, reply = self.register(host, client)
+        self.assertEqual(status, 201, reply)
+        host.ctl_json("client", "approve", reply["client_guid"])
+        return client, reply["client_guid"]
+
+    def token(self, host, client):
+        deadline = time.monotonic() + 10
+        while True:
+            status, reply = self.token_request(host, client)
+            if status != 503 or time.monotonic() > deadline:
+                self.assertEqual(status, 200, reply)
+                return reply
+            time.sleep(0.1)
+
+    def bundle(self, host):
+        status, bundle = self.request(host, "http", "/ehttpd/ca/trust-bundle.json")
+        self.assertEqual(status, 200)
+        return bundle
+
+    def verify_with_bundle(self, host, token):
+        """python3-jwt, given only the published trust bundle"""
+        from cryptography import x509
+        import base64
+        header = jwt.get_unverified_header(token)
+        keys = [k for k in self.bundle(host)["keys"]
+                if k.get("ehttpd_usage") == "token-signing" and k["x5t#S256"] == header["x5t#S256"]]
+        self.assertEqual(len(keys), 1, "the signing certificate is not in the bundle")
+        cert = x509.load_der_x509_certificate(base64.b64decode(keys[0]["x5c"][0]))
+        site = self.bundle(host)["site"]
+        return jwt.decode(token, cert.public_key(), algorithms=["ES256"], audience=f"ehttpd:{site}:mp",
+                          issuer=site, options={"require": ["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]})
+
+    def whoami(self, host, token, scheme="https"):
+        url = host.url(scheme) + "/ehttpd/mp/whoami"
+        req = urllib.request.Request(url)
+        if token is not None:
+            req.add_header("Authorization", "Bearer " + token)
+        context = ssl.create_default_context(cafile=str(self.root_pem)) if scheme == "https" else None
+        try:
+            with urllib.request.urlopen(req, context=context, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            text = error.read().decode()
+            try:
+                return error.code, json.loads(text)
+            except ValueError:
+                return error.code, text
+
+
+class ClientTokenTest(TokenTestCase):
+    def test_register_approve_token_verifies_with_the_bundle(self):
+        host = self.site()
+        info = self.wait_for_site_info(host)
+        client = Client()
+        status, reply = self.register(host, client)
+        guid = reply["client_guid"]
+        status, refused = self.token_request(host, client)
+        self.assertEqual((status, refused["error"]), (403, "client_pending"))
+        host.ctl_json("client", "approve", guid)
+        issued = self.token(host, client)
+        self.assertEqual((issued["client_guid"], issued["token_type"]), (guid, "client+jwt"))
+        header = jwt.get_unverified_header(issued["token"])
+        self.assertEqual((header["typ"], header["alg"]), ("client+jwt", "ES256"))
+        claims = self.verify_with_bundle(host, issued["token"])
+        self.assertEqual((claims["sub"], claims["iss"]), (guid, info["site"]))
+        self.assertEqual(claims["cnf"], {"jkt": thumbprint(client.jwk)})
+        self.assertEqual(claims["exp"] - claims["iat"], 8 * 3600)
+        self.assertEqual(claims["exp"], issued["expires_at"])
+        self.assertNotIn(issued["token"], host.read_log())
+
+        # renewal: the same call, a new token
+        again = self.token(host, client)
+        self.assertNotEqual(jwt.decode(again["token"], options={"verify_signature": False})["jti"], claims["jti"])
+
+        # whoami: good, missing, tampered, forged
+        self.assertEqual(self.whoami(host, again["token"]), (200, {"client_guid": guid, "state": "approved",
+                                                                   "host_name": client.host_name}))
+        status, reply = self.whoami(host, None)
+        self.assertEqual((status, reply["error"]), (401, "token_required"))
+        head, payload, signature = again["token"].split(".")
+        tampered = json.loads(jwt.utils.base64url_decode(payload))
+        tampered["sub"] = str(uuid.uuid4())
+        forged_payload = jwt.utils.base64url_encode(json.dumps(tampered).encode()).decode()
+        for bad in (f"{head}.{forged_payload}.{signature}", "x.y.z", again["token"] + "x",
+                    jwt.encode(claims, client.key, algorithm="ES256", headers={"typ": "client+jwt",
+                                                                              "x5t#S256": header["x5t#S256"]}),
+                    jwt.encode(claims, None, algorithm="none", headers={"typ": "client+jwt"})):
+            status, reply = self.whoami(host, bad)
+            self.assertEqual((status, reply["error"]), (401, "invalid_token"), bad[:20])
+
+        # blocked: no token, and the old one no longer works
+        host.ctl_json("client", "block", guid)
+        status, refused = self.token_request(host, client)
+        self.assertEqual((status, refused["error"]), (403, "client_blocked"))
+        status, reply = self.whoami(host, again["token"])
+        self.assertEqual((status, reply["error"]), (403, "client_blocked"))
+
+        # an unknown key, and a proof by another key for this kid
+        stranger = Client()
+        status, refused = self.token_request(host, stranger)
+        self.assertEqual((status, refused["error"]), (403, "client_unknown"))
+        host.ctl_json("client", "unblock", guid)
+        status, refused = self.token_request(host, client, key=stranger.key)
+        self.assertEqual((status, refused["error"]), (400, "invalid_proof"))
+
+    def test_never_over_plain_http(self):
+        for mode in ("enhanced-http", "http"):
+            with self.subTest(mode=mode):
+                host = self.site(mp={"client-communication": mode})
+                client, _ = self.approved_client(host)
+                token = self.token(host, client)["token"]
+                status, text = self.request(host, "http", "/ehttpd/mp/token", {"proof": "x"})
+                self.assertEqual(status, 403)
+                self.assertIn(host.url("https") + "/ehttpd/mp/token", text)
+                status, _ = self.whoami(host, token, scheme="http")
+                self.assertEqual(status, 403)
+                host.stop()
+
+    def test_rollover_announces_before_signing(self):
+        host = self.site(mp={"token-key-announce": "1"})
+        client, guid = self.approved_client(host)
+        old = self.token(host, client)["token"]
+        old_x5t = jwt.get_unverified_header(old)["x5t#S256"]
+        result = host.ctl_json("mp", "rollover")
+        new_x5t = result["x5t#S256"]
+        self.assertNotEqual(new_x5t, old_x5t)
+        # in the bundle as soon as the rollover answers, before it signs anything
+        published = [k["x5t#S256"] for k in self.bundle(host)["keys"] if k.get("ehttpd_usage") == "token-signing"]
+        self.assertIn(new_x5t, published)
+        self.assertIn(old_x5t, published)
+        self.assertEqual(host.ctl("mp", "rollover", check=False).returncode, 1)  # one at a time
+        wait_for(lambda: jwt.get_unverified_header(self.token(host, client)["token"])["x5t#S256"] == new_x5t,
+                 timeout=10, what="the new key signing")
+        new = self.token(host, client)["token"]
+        self.assertEqual(self.verify_with_bundle(host, new)["sub"], guid)
+        self.assertEqual(self.verify_with_bundle(host, old)["sub"], guid)
+        self.assertEqual(self.whoami(host, old)[0], 200)
+        self.assertEqual(self.whoami(host, new)[0], 200)
+        states = {k["x5t#S256"]: k["state"] for k in host.ctl_json("mp", "token-keys")}
+        self.assertEqual((states[old_x5t], states[new_x5t]), ("retired", "active"))
+        self.assertEqual(host.ctl("mp", "rollover", user=65534, check=False).returncode, 4)
+        # the active key survives a restart
+        host.stop()
+        host.start()
+        self.assertEqual(jwt.get_unverified_header(self.token(host, client)["token"])["x5t#S256"], new_x5t)
+        self.assertEqual(self.whoami(host, old)[0], 200)
+
+
+class BulkTokenTest(TokenTestCase):
+    def bulk_register(self, host, bulk_token):
+        client = Client()
+        return client, self.register(host, client, bulk_token=bulk_token)
+
+    def test_bulk_token_approves_and_is_ledgered(self):
+        host = self.site()
+        created = host.ctl_json("bulk-token", "create", "--max-uses", "2")
+        guid, secret = created["guid"], created["token"]
+        self.assertAlmostEqual(created["expires-at"] - time.time(), 3 * 86400, delta=60)
+        self.assertNotIn(secret, host.read_log())
+        client, (status, reply) = self.bulk_register(host, secret)
+        self.assertEqual((status, reply["state"]), (201, "approved"), reply)
+        self.token(host, client)
+        _, (status, second) = self.bulk_register(host, secret)
+        self.assertEqual((status, second["state"]), (201, "approved"))
+        ledger = host.ctl_json("bulk-token", "list")
+        self.assertEqual(len(ledger), 1)
+        self.assertEqual((ledger[0]["guid"], ledger[0]["uses"]), (guid, 2))
+        self.assertEqual(ledger[0]["clients"], [reply["client_guid"], second["client_guid"]])
+        self.assertGreater(ledger[0]["first-used-at"], 0)
+        self.assertIn(guid, host.ctl("bulk-token", "list").stdout)
+        shown = host.ctl_json("client", "show", reply["client_guid"])
+        self.assertEqual(shown["approved-by"], "bulk token " + guid)
+        # stored as a hash only
+        db = (host.state / "ehttpd.db")
+        if db.exists():
+            self.assertNotIn(secret.encode(), db.read_bytes())
+
+        before = len(self.clients(host))
+        _, (status, refused) = self.bulk_register(host, secret)
+        self.assertEqual((status, refused["error"]), (403, "bulk_token_exhausted"))
+        other = host.ctl_json("bulk-token", "create", "--lifetime", "1h")
+        self.assertEqual(host.ctl("bulk-token", "block", other["guid"]).returncode, 0)
+        _, (status, refused) = self.bulk_register(host, other["token"])
+        self.assertEqual((status, refused["error"]), (403, "bulk_token_blocked"))
+        self.assertIn("blocked", refused["message"])
+        host.ctl("bulk-token", "unblock", other["guid"])
+        short = host.ctl_json("bulk-token", "create", "--lifetime", "1s")
+        time.sleep(1.5)
+        _, (status, refused) = self.bulk_register(host, short["token"])
+        self.assertEqual((status, refused["error"]), (403, "bulk_token_expired"))
+        forged = "ehbulk." + "A" * 43
+        _, (status, refused) = self.bulk_register(host, forged)
+        self.assertEqual((status, refused["error"]), (403, "bulk_token_invalid"))
+        self.assertEqual(len(self.clients(host)), before)
+        uses = {t["guid"]: t["uses"] for t in host.ctl_json("bulk-token", "list")}
+        self.assertEqual((uses[guid], uses[other["guid"]], uses[short["guid"]]), (2, 0, 0))
+
+        # lifetimes: 7 days at most; admins only
+        self.assertEqual(host.ctl("bulk-token", "create", "--lifetime", "8d", check=False).returncode, 1)
+        self.assertEqual(host.ctl("bulk-token", "create", "--lifetime", "7d", check=False).returncode, 0)
+        for args in (("create",), ("list",), ("block", guid), ("unblock", guid)):
+            self.assertEqual(host.ctl("bulk-token", *args, user=65534, check=False).returncode, 4, args)

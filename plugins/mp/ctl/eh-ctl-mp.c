@@ -37,6 +37,23 @@ eh_ctl_mp_time (gint64 unix_seconds)
   return time != NULL ? g_date_time_format (time, "%Y-%m-%d %H:%M:%SZ") : g_strdup ("?");
 }
 
+/* "3d", "12h", "90m", "30s" or seconds; the daemon enforces the 7-day maximum */
+static gboolean
+eh_mp_ctl_parse_lifetime (const char *text, gint64 *seconds)
+{
+  char *end = NULL;
+  guint64 value = g_ascii_isdigit (text[0]) ? g_ascii_strtoull (text, &end, 10) : 0;
+  gint64 unit = 0;
+
+  if (end != NULL)
+    unit = g_str_equal (end, "d") ? 86400 : g_str_equal (end, "h") ? 3600 : g_str_equal (end, "m") ? 60
+           : (g_str_equal (end, "s") || g_str_equal (end, "")) ? 1 : 0;
+  if (unit == 0 || value == 0 || value > G_MAXINT32)
+    return FALSE;
+  *seconds = (gint64) value * unit;
+  return TRUE;
+}
+
 static int
 eh_ctl_client_list (EhCtl *ctl, int argc, char **argv)
 {
@@ -148,11 +165,212 @@ eh_ctl_client_unblock (EhCtl *ctl, int argc, char **argv)
   return eh_ctl_client_one (ctl, argc, argv, "unblock", "UnblockClient");
 }
 
+static int
+eh_ctl_mp_rollover (EhCtl *ctl, int argc, char **argv)
+{
+  int code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) key = NULL;
+  const char *x5t = "";
+  gint64 activate_at = 0;
+  g_autofree char *when = NULL;
+
+  if (argc != 0) {
+    g_printerr ("usage: ehttpctl mp rollover\n");
+    return EH_CTL_EXIT_USAGE;
+  }
+  key = eh_ctl_mp_call (ctl, "RolloverTokenKey", NULL, "(a{sv})", &code);
+  if (key == NULL)
+    return code;
+  if (ctl->json) {
+    eh_ctl_mp_print_json (key);
+    return code;
+  }
+  g_variant_lookup (key, "x5t#S256", "&s", &x5t);
+  g_variant_lookup (key, "activate-at", "x", &activate_at);
+  when = eh_ctl_mp_time (activate_at);
+  g_print ("next token signing key %s is in the trust bundle; it signs from %s\n", x5t, when);
+  return code;
+}
+
+static int
+eh_ctl_mp_token_keys (EhCtl *ctl, int argc, char **argv)
+{
+  int code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) list = NULL;
+  GVariantIter iter;
+  GVariant *row;
+
+  if (argc != 0) {
+    g_printerr ("usage: ehttpctl mp token-keys\n");
+    return EH_CTL_EXIT_USAGE;
+  }
+  list = eh_ctl_mp_call (ctl, "ListTokenKeys", NULL, "(aa{sv})", &code);
+  if (list == NULL)
+    return code;
+  if (ctl->json) {
+    eh_ctl_mp_print_json (list);
+    return code;
+  }
+  g_print ("%-8s %-44s %-20s %s\n", "STATE", "X5T#S256", "SIGNS FROM", "EXPIRES");
+  g_variant_iter_init (&iter, list);
+  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
+    const char *state = "", *x5t = "";
+    gint64 activate_at = 0, not_after = 0;
+    g_autofree char *from = NULL;
+    g_autofree char *until = NULL;
+
+    g_variant_lookup (row, "state", "&s", &state);
+    g_variant_lookup (row, "x5t#S256", "&s", &x5t);
+    g_variant_lookup (row, "activate-at", "x", &activate_at);
+    g_variant_lookup (row, "not-after", "x", &not_after);
+    from = eh_ctl_mp_time (activate_at);
+    until = eh_ctl_mp_time (not_after);
+    g_print ("%-8s %-44s %-20s %s\n", state, x5t, from, until);
+    g_variant_unref (row);
+  }
+  return code;
+}
+
+static int
+eh_ctl_bulk_create (EhCtl *ctl, int argc, char **argv)
+{
+  int code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) token = NULL;
+  gint64 lifetime = 0;
+  guint64 max_uses = 0;
+  const char *guid = "", *secret = "";
+  gint64 expires_at = 0;
+  g_autofree char *when = NULL;
+
+  for (int i = 0; i < argc; i++) {
+    if (g_str_equal (argv[i], "--lifetime") && i + 1 < argc) {
+      if (!eh_mp_ctl_parse_lifetime (argv[++i], &lifetime)) {
+        g_printerr ("ehttpctl: a lifetime looks like 3d, 12h, 90m or 30s (more than 0)\n");
+        return EH_CTL_EXIT_USAGE;
+      }
+    } else if (g_str_equal (argv[i], "--max-uses") && i + 1 < argc) {
+      if (!g_ascii_string_to_unsigned (argv[++i], 10, 1, G_MAXUINT32, &max_uses, NULL)) {
+        g_printerr ("ehttpctl: --max-uses takes a number from 1\n");
+        return EH_CTL_EXIT_USAGE;
+      }
+    } else {
+      g_printerr ("usage: ehttpctl bulk-token create [--lifetime 3d] [--max-uses N]\n");
+      return EH_CTL_EXIT_USAGE;
+    }
+  }
+  token = eh_ctl_mp_call (ctl, "CreateBulkToken", g_variant_new ("(xu)", lifetime, (guint) max_uses),
+                          "(a{sv})", &code);
+  if (token == NULL)
+    return code;
+  if (ctl->json) {
+    eh_ctl_mp_print_json (token);
+    return code;
+  }
+  g_variant_lookup (token, "guid", "&s", &guid);
+  g_variant_lookup (token, "token", "&s", &secret);
+  g_variant_lookup (token, "expires-at", "x", &expires_at);
+  when = eh_ctl_mp_time (expires_at);
+  g_print ("token    %s\nguid     %s\nexpires  %s\n(the token is shown only now; the site keeps its hash)\n",
+           secret, guid, when);
+  return code;
+}
+
+static int
+eh_ctl_bulk_list (EhCtl *ctl, int argc, char **argv)
+{
+  int code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) list = NULL;
+  GVariantIter iter;
+  GVariant *row;
+
+  if (argc != 0) {
+    g_printerr ("usage: ehttpctl bulk-token list\n");
+    return EH_CTL_EXIT_USAGE;
+  }
+  list = eh_ctl_mp_call (ctl, "ListBulkTokens", NULL, "(aa{sv})", &code);
+  if (list == NULL)
+    return code;
+  if (ctl->json) {
+    eh_ctl_mp_print_json (list);
+    return code;
+  }
+  g_print ("%-36s %-7s %-9s %-20s %-20s %-20s %s\n", "GUID", "STATE", "USES", "EXPIRES", "FIRST USE",
+           "LAST USE", "CLIENTS");
+  g_variant_iter_init (&iter, list);
+  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
+    const char *guid = "";
+    gboolean blocked = FALSE;
+    guint uses = 0, max_uses = 0;
+    gint64 expires = 0, first = 0, last = 0;
+    g_autofree const char **clients = NULL;
+    g_autofree char *joined = NULL;
+    g_autofree char *count = NULL;
+    g_autofree char *expires_text = NULL;
+    g_autofree char *first_text = NULL;
+    g_autofree char *last_text = NULL;
+
+    g_variant_lookup (row, "guid", "&s", &guid);
+    g_variant_lookup (row, "blocked", "b", &blocked);
+    g_variant_lookup (row, "uses", "u", &uses);
+    g_variant_lookup (row, "max-uses", "u", &max_uses);
+    g_variant_lookup (row, "expires-at", "x", &expires);
+    g_variant_lookup (row, "first-used-at", "x", &first);
+    g_variant_lookup (row, "last-used-at", "x", &last);
+    g_variant_lookup (row, "clients", "^a&s", &clients);
+    joined = clients != NULL ? g_strjoinv (",", (char **) clients) : g_strdup ("");
+    count = max_uses > 0 ? g_strdup_printf ("%u/%u", uses, max_uses) : g_strdup_printf ("%u", uses);
+    expires_text = eh_ctl_mp_time (expires);
+    first_text = first > 0 ? eh_ctl_mp_time (first) : g_strdup ("-");
+    last_text = last > 0 ? eh_ctl_mp_time (last) : g_strdup ("-");
+    g_print ("%-36s %-7s %-9s %-20s %-20s %-20s %s\n", guid, blocked ? "blocked" : "usable", count,
+             expires_text, first_text, last_text, joined);
+    g_variant_unref (row);
+  }
+  return code;
+}
+
+static int
+eh_ctl_bulk_one (EhCtl *ctl, int argc, char **argv, const char *command, const char *method)
+{
+  int code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) reply = NULL;
+
+  if (argc != 1) {
+    g_printerr ("usage: ehttpctl bulk-token %s GUID\n", command);
+    return EH_CTL_EXIT_USAGE;
+  }
+  reply = eh_ctl_call (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, method, g_variant_new ("(s)", argv[0]),
+                       G_VARIANT_TYPE ("()"), &code);
+  if (reply != NULL && !ctl->json)
+    g_print ("bulk token %s %sed\n", argv[0], command);
+  else if (reply != NULL)
+    g_print ("{\"guid\": \"%s\", \"%sed\": true}\n", argv[0], command);
+  return code;
+}
+
+static int
+eh_ctl_bulk_block (EhCtl *ctl, int argc, char **argv)
+{
+  return eh_ctl_bulk_one (ctl, argc, argv, "block", "BlockBulkToken");
+}
+
+static int
+eh_ctl_bulk_unblock (EhCtl *ctl, int argc, char **argv)
+{
+  return eh_ctl_bulk_one (ctl, argc, argv, "unblock", "UnblockBulkToken");
+}
+
 const EhCtlCommand eh_ctl_mp_commands[] = {
   { "client list", "", "registered clients and their approval state", eh_ctl_client_list },
   { "client show", "GUID", "one client, with its key", eh_ctl_client_show },
   { "client approve", "GUID", "approve a pending client (admin)", eh_ctl_client_approve },
   { "client block", "GUID", "block a client: it gets nothing anywhere (admin)", eh_ctl_client_block },
   { "client unblock", "GUID", "lift a block; the client returns to its earlier state (admin)", eh_ctl_client_unblock },
+  { "mp rollover", "", "announce the next token signing key now; it signs after token-key-announce (admin)", eh_ctl_mp_rollover },
+  { "mp token-keys", "", "this MP's token signing keys", eh_ctl_mp_token_keys },
+  { "bulk-token create", "[--lifetime 3d] [--max-uses N]", "a bulk registration token (at most 7 days; admin)", eh_ctl_bulk_create },
+  { "bulk-token list", "", "bulk registration tokens and their usage ledger (admin)", eh_ctl_bulk_list },
+  { "bulk-token block", "GUID", "refuse a bulk registration token from now on (admin)", eh_ctl_bulk_block },
+  { "bulk-token unblock", "GUID", "accept a blocked bulk registration token again (admin)", eh_ctl_bulk_unblock },
   { NULL },
 };

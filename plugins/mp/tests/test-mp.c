@@ -515,6 +515,338 @@ test_modes (void)
   g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_CONFIG);
 }
 
+/* ── client tokens ────────────────────────────────────────────────────── */
+
+/* a token signing key with a self-signed certificate valid from now - 10 for @lifetime s */
+static EhMpTokenKey *
+test_token_key (gint64 lifetime)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (gnutls_x509_privkey_t) x509 = eh_crypto_generate_key (EH_KEY_ECDSA_P256, &error);
+  gnutls_x509_crt_t cert = NULL;
+  gnutls_privkey_t key = NULL;
+  guint8 serial[16];
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  EhMpTokenKey *token_key;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < sizeof serial; i++)
+    serial[i] = g_random_int_range (1, 127);
+  g_assert_cmpint (gnutls_x509_crt_init (&cert), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_version (cert, 3), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_serial (cert, serial, sizeof serial), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_dn_by_oid (cert, GNUTLS_OID_X520_COMMON_NAME, 0, "mp", 2), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_activation_time (cert, now - 10), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_expiration_time (cert, now + lifetime), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_key (cert, x509), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_sign2 (cert, cert, x509, GNUTLS_DIG_SHA256, 0), ==, 0);
+  g_assert_cmpint (gnutls_privkey_init (&key), ==, 0);
+  g_assert_cmpint (gnutls_privkey_import_x509 (key, x509, GNUTLS_PRIVKEY_IMPORT_COPY), ==, 0);
+  token_key = eh_mp_token_key_new (key, cert, &error);
+  g_assert_no_error (error);
+  token_key->state = EH_MP_TOKEN_KEY_ACTIVE;
+  return token_key;
+}
+
+/* a token with any typ and claims, naming @x5t, signed by @key */
+static char *
+test_sign (gnutls_privkey_t key, const char *typ, const char *x5t, const char *claims)
+{
+  g_autoptr (JsonObject) header = json_object_new ();
+  g_autoptr (GBytes) payload = g_bytes_new (claims, strlen (claims));
+  g_autoptr (GError) error = NULL;
+  char *token;
+
+  if (x5t != NULL)
+    json_object_set_string_member (header, "x5t#S256", x5t);
+  token = eh_jws_sign (key, EH_JWS_ALG_ES256, typ, header, payload, &error);
+  g_assert_no_error (error);
+  return token;
+}
+
+/* the same, freeing @claims */
+static char *
+test_sign_take (gnutls_privkey_t key, const char *typ, const char *x5t, char *claims)
+{
+  char *token = test_sign (key, typ, x5t, claims);
+
+  g_free (claims);
+  return token;
+}
+
+static char *
+test_claims (const char *iss, const char *sub, const char *aud, gint64 nbf, gint64 exp,
+             const char *jkt)
+{
+  return g_strdup_printf ("{\"iss\":\"%s\",\"sub\":\"%s\",\"aud\":\"%s\",\"iat\":%" G_GINT64_FORMAT
+                          ",\"nbf\":%" G_GINT64_FORMAT ",\"exp\":%" G_GINT64_FORMAT
+                          ",\"jti\":\"j\",\"cnf\":{\"jkt\":\"%s\"}}",
+                          iss, sub, aud, nbf, nbf, exp, jkt);
+}
+
+static void
+assert_token_refused (Fixture *f, GPtrArray *keys, const char *token, gint64 now, int code,
+                      const char *reason)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (EhMpClient) client = eh_mp_client_token_check (keys, "PS1", f->store, token, now, &error);
+
+  g_assert_null (client);
+  g_assert_error (error, EH_ERROR, code);
+  if (strstr (error->message, reason) == NULL)
+    g_error ("expected \"%s\" in \"%s\"", reason, error->message);
+}
+
+static void
+test_client_token_checks (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func ((GDestroyNotify) eh_mp_token_key_free);
+  g_autoptr (EhMpTokenKey) stranger = test_token_key (86400);
+  EhMpTokenKey *key = test_token_key (86400);
+  gboolean created = FALSE;
+  g_autoptr (EhMpClient) pending = register_key (f, &f->p256, "hw-1", FALSE, &created);
+  g_autoptr (EhMpClient) client = register_key (f, &f->ed25519, "hw-2", TRUE, &created);
+  g_autoptr (EhMpClient) checked = NULL;
+  g_autoptr (EhMpClient) blocked = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *aud = eh_mp_client_token_audience ("PS1");
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC, expires_at = 0;
+  g_autofree char *token = NULL;
+  g_autofree char *good = NULL;
+  GString *huge = g_string_new (NULL);
+  struct {
+    const char *name;
+    char *token;
+    const char *reason;
+  } cases[16];
+  guint n = 0;
+  char *dot;
+
+  g_ptr_array_add (keys, key);
+  g_assert_cmpstr (aud, ==, "ehttpd:PS1:mp");
+  token = eh_mp_client_token_issue (key, "PS1", client, 28800, now, &expires_at, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (expires_at, ==, now + 28800);
+  checked = eh_mp_client_token_check (keys, "PS1", f->store, token, now, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (checked->guid, ==, client->guid);
+  g_clear_pointer (&checked, eh_mp_client_free);
+
+  /* exp and nbf: 60 s of leeway, not more */
+  checked = eh_mp_client_token_check (keys, "PS1", f->store, token, now + 28800 + 59, &error);
+  g_assert_no_error (error);
+  assert_token_refused (f, keys, token, now + 28800 + 61, EH_ERROR_INVALID_TOKEN, "expired");
+  assert_token_refused (f, keys, token, now - 61, EH_ERROR_INVALID_TOKEN, "not valid yet");
+  /* another site's MP does not accept it */
+  {
+    g_autoptr (EhMpClient) other = eh_mp_client_token_check (keys, "PS2", f->store, token, now, &error);
+
+    g_assert_null (other);
+    g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN);
+    g_clear_error (&error);
+  }
+
+#define CASE(n_, t_, r_) cases[n++] = (typeof (cases[0])){ n_, t_, r_ }
+  good = test_claims ("PS1", client->guid, aud, now, now + 3600, client->thumbprint);
+  CASE ("a good one by another key", test_sign (stranger->key, "client+jwt", key->x5t, good), "signature");
+  CASE ("another key's own x5t", test_sign (stranger->key, "client+jwt", stranger->x5t, good), "current token signing");
+  CASE ("no x5t", test_sign (key->key, "client+jwt", NULL, good), "names no signing");
+  CASE ("wrong typ", test_sign (key->key, "JWT", key->x5t, good), "typ");
+  CASE ("content typ", test_sign (key->key, "content+jwt", key->x5t, good), "typ");
+  CASE ("wrong iss", test_sign_take (key->key, "client+jwt", key->x5t,
+                                test_claims ("PS2", client->guid, aud, now, now + 3600, client->thumbprint)),
+        "another site");
+  CASE ("wrong aud", test_sign_take (key->key, "client+jwt", key->x5t,
+                                test_claims ("PS1", client->guid, "ehttpd:PS1:dp", now, now + 3600, client->thumbprint)),
+        "not meant");
+  CASE ("expired", test_sign_take (key->key, "client+jwt", key->x5t,
+                              test_claims ("PS1", client->guid, aud, now - 7200, now - 61, client->thumbprint)),
+        "expired");
+  CASE ("nbf in the future", test_sign_take (key->key, "client+jwt", key->x5t,
+                                        test_claims ("PS1", client->guid, aud, now + 120, now + 3600, client->thumbprint)),
+        "not valid yet");
+  CASE ("other key bound", test_sign_take (key->key, "client+jwt", key->x5t,
+                                      test_claims ("PS1", client->guid, aud, now, now + 3600, pending->thumbprint)),
+        "another key");
+  CASE ("unknown client", test_sign_take (key->key, "client+jwt", key->x5t,
+                                     test_claims ("PS1", "0f8fad5b-d9cb-469f-a165-70867728950e", aud, now, now + 3600,
+                                                  client->thumbprint)),
+        "no registered client");
+  CASE ("exp as a string", test_sign (key->key, "client+jwt", key->x5t,
+                                      "{\"iss\":\"PS1\",\"sub\":\"x\",\"aud\":\"ehttpd:PS1:mp\",\"iat\":1,\"nbf\":1,"
+                                      "\"exp\":\"9999999999\",\"cnf\":{\"jkt\":\"x\"}}"),
+        "exp");
+  /* tampered payload: the good token with its claims swapped */
+  {
+    g_autofree char *other_claims = test_claims ("PS1", pending->guid, aud, now, now + 3600, pending->thumbprint);
+    g_autofree char *b64 = eh_base64url_encode (other_claims, strlen (other_claims));
+    g_auto (GStrv) parts = g_strsplit (token, ".", -1);
+
+    CASE ("tampered payload", g_strdup_printf ("%s.%s.%s", parts[0], b64, parts[2]), "signature");
+    CASE ("alg none", g_strdup_printf ("%s.%s.", "eyJhbGciOiJub25lIiwidHlwIjoiY2xpZW50K2p3dCJ9", b64), "");
+  }
+  g_string_append (huge, token);
+  while (huge->len < 1024 * 1024)
+    g_string_append (huge, "AAAAAAAAAAAAAAAA");
+  dot = strrchr (huge->str, '.');
+  g_assert_nonnull (dot);
+  CASE ("a 1 MB token", g_string_free (huge, FALSE), "");
+  CASE ("four segments", g_strconcat (token, ".x", NULL), "");
+#undef CASE
+  for (guint i = 0; i < n; i++) {
+    g_test_message ("%s", cases[i].name);
+    assert_token_refused (f, keys, cases[i].token, now, EH_ERROR_INVALID_TOKEN, cases[i].reason);
+    g_free (cases[i].token);
+  }
+
+  /* the client must still be approved */
+  blocked = eh_mp_records_set_state (f->store, client->guid, "block", "admin uid 0", &error);
+  g_assert_no_error (error);
+  assert_token_refused (f, keys, token, now, EH_ERROR_PERMISSION_DENIED, "client_blocked");
+
+  /* a certificate past its end verifies nothing */
+  key->not_after = now - 1;
+  assert_token_refused (f, keys, token, now, EH_ERROR_INVALID_TOKEN, "current token signing");
+  /* no site yet: nothing verifies */
+  {
+    g_autoptr (EhMpClient) none = eh_mp_client_token_check (keys, NULL, f->store, token, now, &error);
+
+    g_assert_null (none);
+    g_assert_error (error, EH_ERROR, EH_ERROR_UNAVAILABLE);
+  }
+}
+
+static void
+test_client_token_lifetime_capped (Fixture *f, gconstpointer data)
+{
+  g_autoptr (EhMpTokenKey) key = test_token_key (100);
+  gboolean created = FALSE;
+  g_autoptr (EhMpClient) client = register_key (f, &f->p256, "hw-1", TRUE, &created);
+  g_autoptr (GError) error = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC, expires_at = 0;
+  g_autofree char *token = eh_mp_client_token_issue (key, "PS1", client, 28800, now, &expires_at, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (expires_at, ==, key->not_after);
+}
+
+/* ── bulk registration tokens ─────────────────────────────────────────── */
+
+static EhMpClient *
+register_bulk (Fixture *f, TestKey *k, const char *hardware_id, const char *bulk, GError **error)
+{
+  g_autofree char *nonce = fresh_nonce (f);
+  g_autofree char *plain = test_body (k, k, nonce, "pc1.example", hardware_id);
+  g_autofree char *body = g_strdup_printf ("{\"bulk_token\":\"%s\",%s", bulk, plain + 1);
+  g_autoptr (EhMpRegistration) registration = parse (f, body, NULL);
+  gboolean created = FALSE;
+
+  g_assert_nonnull (registration);
+  g_assert_cmpstr (registration->bulk_token, ==, bulk);
+  return eh_mp_records_register (f->store, registration, FALSE, "127.0.0.1", &created, error);
+}
+
+static gint64
+count_rows (Fixture *f, const char *sql)
+{
+  sqlite3_stmt *stmt = eh_store_prepare (f->store, sql, NULL);
+  gint64 value;
+
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  return value;
+}
+
+static void
+test_bulk_tokens (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *guid = NULL;
+  g_autofree char *guid2 = NULL;
+  g_autofree char *token = eh_mp_bulk_token_create (f->store, EH_MP_BULK_DEFAULT_SECONDS, 1, "admin uid 0",
+                                                    &guid, &error);
+  g_autofree char *token2 = NULL;
+  g_autofree char *too_long = NULL;
+  g_autofree char *too_long_guid = NULL;
+  g_autoptr (EhMpClient) first = NULL;
+  g_autoptr (EhMpClient) refused = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+  TestKey extra;
+
+  g_assert_no_error (error);
+  g_assert_true (eh_mp_bulk_token_is_well_formed (token));
+  g_assert_false (eh_mp_bulk_token_is_well_formed ("ehbulk.a/b"));
+  g_assert_false (eh_mp_bulk_token_is_well_formed ("x"));
+  too_long = eh_mp_bulk_token_create (f->store, EH_MP_BULK_MAX_SECONDS + 1, 0, "admin", &too_long_guid, &error);
+  g_assert_null (too_long);
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  first = register_bulk (f, &f->p256, "hw-1", token, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (first->state, ==, EH_MP_CLIENT_APPROVED);
+  g_assert_true (g_str_has_prefix (first->approved_by, "bulk token "));
+
+  /* exhausted, forged, blocked, expired: refused, nothing stored */
+  refused = register_bulk (f, &f->ed25519, "hw-2", token, &error);
+  g_assert_null (refused);
+  g_assert_error (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED);
+  g_assert_cmpstr (error->message, ==, "bulk_token_exhausted");
+  g_clear_error (&error);
+  refused = register_bulk (f, &f->ed25519, "hw-2", "ehbulk.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &error);
+  g_assert_cmpstr (error->message, ==, "bulk_token_invalid");
+  g_clear_error (&error);
+  token2 = eh_mp_bulk_token_create (f->store, 3600, 0, "admin uid 0", &guid2, &error);
+  g_assert_no_error (error);
+  g_assert_true (eh_mp_bulk_token_set_blocked (f->store, guid2, TRUE, &error));
+  g_assert_false (eh_mp_bulk_token_set_blocked (f->store, guid2, TRUE, NULL));
+  refused = register_bulk (f, &f->ed25519, "hw-2", token2, &error);
+  g_assert_cmpstr (error->message, ==, "bulk_token_blocked");
+  g_clear_error (&error);
+  g_assert_true (eh_mp_bulk_token_set_blocked (f->store, guid2, FALSE, &error));
+  g_assert_true (sqlite3_exec (eh_store_get_db (f->store),
+                               "UPDATE mp_bulk_tokens SET expires_at = 1 WHERE max_uses = 0", NULL, NULL,
+                               NULL) == SQLITE_OK);
+  refused = register_bulk (f, &f->ed25519, "hw-2", token2, &error);
+  g_assert_cmpstr (error->message, ==, "bulk_token_expired");
+  g_clear_error (&error);
+  g_assert_cmpint (count_rows (f, "SELECT count(*) FROM mp_clients"), ==, 1);
+  g_assert_cmpint (count_rows (f, "SELECT count(*) FROM mp_bulk_token_uses"), ==, 1);
+
+  /* only the hash is kept */
+  g_assert_cmpint (count_rows (f, "SELECT count(*) FROM mp_bulk_tokens WHERE token_hash LIKE 'ehbulk.%'"), ==, 0);
+  list = eh_mp_bulk_token_list (f->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (list->len, ==, 2);
+  for (guint i = 0; i < list->len; i++) {
+    EhMpBulkToken *t = g_ptr_array_index (list, i);
+
+    if (g_strcmp0 (t->guid, guid) != 0)
+      continue;
+    g_assert_cmpuint (t->uses, ==, 1);
+    g_assert_cmpuint (g_strv_length (t->clients), ==, 1);
+    g_assert_cmpstr (t->clients[0], ==, first->guid);
+    g_assert_cmpint (t->first_used_at, >, 0);
+  }
+
+  /* a pending client that comes back with a valid token is approved by it */
+  test_key_init (&extra, EH_KEY_ECDSA_P256);
+  {
+    g_autofree char *guid3 = NULL;
+    g_autofree char *token3 = eh_mp_bulk_token_create (f->store, 3600, 0, "admin uid 0", &guid3, &error);
+    gboolean created = FALSE;
+    g_autoptr (EhMpClient) before = register_key (f, &extra, "hw-3", FALSE, &created);
+    g_autoptr (EhMpClient) after = register_bulk (f, &extra, "hw-3", token3, &error);
+
+    g_assert_cmpint (before->state, ==, EH_MP_CLIENT_PENDING);
+    g_assert_no_error (error);
+    g_assert_cmpstr (after->guid, ==, before->guid);
+    g_assert_cmpint (after->state, ==, EH_MP_CLIENT_APPROVED);
+  }
+  test_key_clear (&extra);
+}
+
 #define ADD(name, func) \
   g_test_add ("/eh/mp/" name, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
@@ -529,6 +861,9 @@ main (int argc, char **argv)
   ADD ("register/refuses-hostile-bodies", test_refuses_hostile_bodies);
   ADD ("records/life-cycle", test_records_life_cycle);
   ADD ("records/auto-approve", test_records_auto_approve);
+  ADD ("token/checks", test_client_token_checks);
+  ADD ("token/lifetime-capped", test_client_token_lifetime_capped);
+  ADD ("bulk/life-cycle", test_bulk_tokens);
   g_test_add_func ("/eh/mp/nonces/cap", test_nonce_cap);
   g_test_add_func ("/eh/mp/guid-normalize", test_guid_normalize);
   g_test_add_func ("/eh/mp/host-names", test_host_names);

@@ -1,0 +1,260 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "eh-mp.h"
+
+/*
+ * POST /ehttpd/mp/token   an approved client proves possession of its key
+ *                         and gets a client token (HTTPS only, every mode)
+ *   body {"proof": JWS}: typ mp-token+jwt, header kid = the RFC 7638
+ *   thumbprint of the registered key (a lookup into our table only),
+ *   payload exactly {"nonce"} from GET /ehttpd/mp/nonce.
+ * GET  /ehttpd/mp/whoami  Authorization: Bearer <client token> → who and state
+ */
+
+#define EH_MP_TOKEN_JSON_DEPTH 2
+#define EH_MP_THUMBPRINT_MAX 64
+
+static const char *const eh_mp_token_members[] = { "proof", NULL };
+static const char *const eh_mp_token_proof_members[] = { "nonce", NULL };
+
+typedef struct {
+  EhStore *store;
+  EhMpClient *client; /* found by kid */
+  gboolean unknown;   /* a well-formed kid that no client has */
+  GError *store_error;
+} EhMpTokenProofKey;
+
+static gboolean
+eh_mp_thumbprint_is_valid (const char *text)
+{
+  gsize len = strlen (text);
+
+  if (len == 0 || len > EH_MP_THUMBPRINT_MAX)
+    return FALSE;
+  for (gsize i = 0; i < len; i++) {
+    if (!g_ascii_isalnum (text[i]) && text[i] != '-' && text[i] != '_')
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* kid is the registered key's thumbprint: looked up in our table, nothing else */
+static gnutls_pubkey_t
+eh_mp_token_proof_lookup (JsonObject *header, EhJwsAlg *alg, gpointer user_data, GError **error)
+{
+  EhMpTokenProofKey *proof_key = user_data;
+  g_autoptr (JsonNode) jwk = NULL;
+  g_autoptr (GError) local = NULL;
+  const char *kid = NULL;
+
+  if (!json_object_has_member (header, "kid") ||
+      !eh_json_object_get_string_checked (header, "kid", &kid, NULL) || !eh_mp_thumbprint_is_valid (kid)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN,
+                 "the proof's kid must be the registered key's RFC 7638 thumbprint");
+    return NULL;
+  }
+  proof_key->client = eh_mp_records_get_by_thumbprint (proof_key->store, kid, &local);
+  if (proof_key->client == NULL) {
+    if (!g_error_matches (local, EH_ERROR, EH_ERROR_NOT_FOUND))
+      proof_key->store_error = g_error_copy (local);
+    else
+      proof_key->unknown = TRUE;
+    g_set_error (error, EH_ERROR, EH_ERROR_NOT_FOUND, "no client has this key");
+    return NULL;
+  }
+  jwk = eh_json_parse_strict (proof_key->client->jwk_json, strlen (proof_key->client->jwk_json),
+                              EH_MP_MAX_REGISTER_BYTES, 4, error);
+  if (jwk == NULL)
+    return NULL;
+  return eh_jws_jwk_to_pubkey (json_node_get_object (jwk), EH_MP_PROOF_ALGS, alg, error);
+}
+
+static void
+eh_mp_token_refuse_state (EhRequest *request, const EhMpClient *client)
+{
+  if (client->state == EH_MP_CLIENT_BLOCKED)
+    eh_mp_http_refuse (request, SOUP_STATUS_FORBIDDEN, "client_blocked",
+                       "this client is blocked by the site's administrator");
+  else
+    eh_mp_http_refuse (request, SOUP_STATUS_FORBIDDEN, "client_pending",
+                       "this client is waiting for approval by the site's administrator");
+}
+
+/* the proof in @body, checked; NULL after answering the request */
+static EhMpClient *
+eh_mp_token_read_proof (EhMp *mp, EhRequest *request, GBytes *body)
+{
+  EhMpTokenProofKey proof_key = { mp->store, NULL, FALSE, NULL };
+  g_autoptr (EhMpClient) client = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (JsonNode) claims = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *proof = NULL;
+
+  node = eh_json_parse_strict (g_bytes_get_data (body, NULL), g_bytes_get_size (body),
+                               EH_MP_MAX_TOKEN_REQUEST_BYTES, EH_MP_TOKEN_JSON_DEPTH, &error);
+  if (node != NULL && !JSON_NODE_HOLDS_OBJECT (node))
+    error = g_error_new (EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "the body must be a JSON object");
+  if (error != NULL ||
+      !eh_mp_json_check_members (json_node_get_object (node), eh_mp_token_members, NULL,
+                                 "token request", &error) ||
+      !eh_mp_json_get_string (json_node_get_object (node), "proof", "token request", &proof, &error)) {
+    eh_mp_http_refuse (request, SOUP_STATUS_BAD_REQUEST, "invalid_request", error->message);
+    return NULL;
+  }
+  claims = eh_mp_proof_verify (proof, EH_MP_TOKEN_PROOF_TYP, eh_mp_token_proof_lookup, &proof_key,
+                               eh_mp_token_proof_members, &error);
+  client = g_steal_pointer (&proof_key.client);
+  if (proof_key.store_error != NULL) {
+    g_warning ("%s: a client could not be read: %s", eh_request_get_id (request),
+               proof_key.store_error->message);
+    g_clear_error (&proof_key.store_error);
+    eh_mp_http_refuse (request, SOUP_STATUS_INTERNAL_SERVER_ERROR, "store_failed",
+                       "the client could not be read; try again later");
+    return NULL;
+  }
+  if (claims == NULL && proof_key.unknown) {
+    eh_mp_http_refuse (request, SOUP_STATUS_FORBIDDEN, "client_unknown",
+                       "no client is registered with this key; register first");
+    return NULL;
+  }
+  if (claims == NULL || !eh_mp_proof_consume_nonce (claims, mp->nonces, &error)) {
+    eh_mp_http_refuse (request, SOUP_STATUS_BAD_REQUEST, "invalid_proof", error->message);
+    return NULL;
+  }
+  if (client->state != EH_MP_CLIENT_APPROVED) {
+    eh_mp_token_refuse_state (request, client);
+    return NULL;
+  }
+  return g_steal_pointer (&client);
+}
+
+static void
+eh_mp_http_token (EhRequest *request, gpointer user_data)
+{
+  EhMp *mp = user_data;
+  SoupServerMessage *msg = eh_request_get_message (request);
+  g_autoptr (GBytes) body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  g_autoptr (EhMpClient) client = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonBuilder) builder = NULL;
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *json = NULL;
+  const EhMpTokenKey *signer = eh_mp_token_keys_signer (mp);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC, expires_at = 0;
+
+  client = eh_mp_token_read_proof (mp, request, body);
+  if (client == NULL)
+    return;
+  if (signer == NULL || mp->site_code == NULL) {
+    eh_mp_http_refuse (request, SOUP_STATUS_SERVICE_UNAVAILABLE, "token_key_unavailable",
+                       "this MP has no token signing certificate or site yet; try again shortly");
+    return;
+  }
+  token = eh_mp_client_token_issue (signer, mp->site_code, client, mp->client_token_lifetime, now,
+                                    &expires_at, &error);
+  if (token == NULL) {
+    g_warning ("%s: a client token could not be signed: %s", eh_request_get_id (request), error->message);
+    eh_mp_http_refuse (request, SOUP_STATUS_INTERNAL_SERVER_ERROR, "token_failed",
+                       "the token could not be signed; try again later");
+    return;
+  }
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "token");
+  json_builder_add_string_value (builder, token);
+  json_builder_set_member_name (builder, "token_type");
+  json_builder_add_string_value (builder, EH_MP_CLIENT_TOKEN_TYP);
+  json_builder_set_member_name (builder, "client_guid");
+  json_builder_add_string_value (builder, client->guid);
+  json_builder_set_member_name (builder, "expires_at");
+  json_builder_add_int_value (builder, expires_at);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  json = json_to_string (root, FALSE);
+  g_info ("%s: client token for %s (certificate %s)", eh_request_get_id (request), client->guid,
+          signer->x5t);
+  eh_mp_http_json (request, SOUP_STATUS_OK, json);
+}
+
+/* the client a Bearer client token names, checked; NULL after answering */
+EhMpClient *
+eh_mp_token_http_authenticate (EhMp *mp, EhRequest *request)
+{
+  SoupServerMessage *msg = eh_request_get_message (request);
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *authorization = soup_message_headers_get_one (headers, "Authorization");
+  g_autoptr (GError) error = NULL;
+  EhMpClient *client;
+
+  if (authorization == NULL || g_ascii_strncasecmp (authorization, "Bearer ", 7) != 0) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "WWW-Authenticate",
+                                  "Bearer");
+    eh_mp_http_refuse (request, SOUP_STATUS_UNAUTHORIZED, "token_required",
+                       "this call needs a client token (Authorization: Bearer)");
+    return NULL;
+  }
+  client = eh_mp_client_token_check (mp->token_keys, mp->site_code, mp->store, authorization + 7,
+                                     g_get_real_time () / G_USEC_PER_SEC, &error);
+  if (client != NULL)
+    return client;
+  if (g_error_matches (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED)) {
+    eh_mp_http_refuse (request, SOUP_STATUS_FORBIDDEN, error->message,
+                       "this client is not approved (pending or blocked)");
+  } else if (g_error_matches (error, EH_ERROR, EH_ERROR_INVALID_TOKEN)) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "WWW-Authenticate",
+                                  "Bearer error=\"invalid_token\"");
+    eh_mp_http_refuse (request, SOUP_STATUS_UNAUTHORIZED, "invalid_token", error->message);
+  } else {
+    eh_mp_http_refuse (request, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable", error->message);
+  }
+  return NULL;
+}
+
+static void
+eh_mp_http_whoami (EhRequest *request, gpointer user_data)
+{
+  EhMp *mp = user_data;
+  g_autoptr (EhMpClient) client = eh_mp_token_http_authenticate (mp, request);
+  g_autoptr (JsonBuilder) builder = NULL;
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *json = NULL;
+
+  if (client == NULL)
+    return;
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "client_guid");
+  json_builder_add_string_value (builder, client->guid);
+  json_builder_set_member_name (builder, "state");
+  json_builder_add_string_value (builder, eh_mp_client_state_to_string (client->state));
+  json_builder_set_member_name (builder, "host_name");
+  json_builder_add_string_value (builder, client->host_name);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  json = json_to_string (root, FALSE);
+  eh_mp_http_json (request, SOUP_STATUS_OK, json);
+}
+
+gboolean
+eh_mp_token_http_start (EhMp *mp, GError **error)
+{
+  /* tokens are never served over plain HTTP, whatever the mode */
+  const EhEndpoint endpoints[] = {
+    { "POST", EH_MP_HTTP_PREFIX "/token", EH_SCHEME_HTTPS, EH_MP_MAX_TOKEN_REQUEST_BYTES, eh_mp_http_token },
+    { "GET", EH_MP_HTTP_PREFIX "/whoami", EH_SCHEME_HTTPS, 0, eh_mp_http_whoami },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (endpoints); i++) {
+    if (!eh_plugin_add_endpoint (mp->plugin, &endpoints[i], mp, error))
+      return FALSE;
+  }
+  return TRUE;
+}

@@ -1,0 +1,296 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "eh-mp.h"
+
+/*
+ * Client tokens: compact JWS, ES256, typ client+jwt, x5t#S256 naming this
+ * MP's token signing certificate. Claims: iss (site code), sub (client
+ * GUID), aud ("ehttpd:<site>:mp", every MP of the site), iat, nbf, exp, jti
+ * and cnf.jkt (RFC 7638 thumbprint of the client's key). Any JOSE library
+ * verifies them with the site's trust bundle; eh_mp_client_token_check()
+ * is this MP's own check on later calls.
+ */
+
+#define EH_MP_TOKEN_MAX_BYTES (8 * 1024)
+#define EH_MP_TOKEN_DEPTH 4
+
+void
+eh_mp_token_key_free (EhMpTokenKey *key)
+{
+  if (key == NULL)
+    return;
+  if (key->key != NULL)
+    gnutls_privkey_deinit (key->key);
+  if (key->pub != NULL)
+    gnutls_pubkey_deinit (key->pub);
+  if (key->cert != NULL)
+    gnutls_x509_crt_deinit (key->cert);
+  g_free (key->x5t);
+  g_free (key->serial);
+  g_free (key->key_file);
+  g_free (key);
+}
+
+EhMpTokenKey *
+eh_mp_token_key_new (gnutls_privkey_t key, gnutls_x509_crt_t cert, GError **error)
+{
+  g_autoptr (EhMpTokenKey) token_key = g_new0 (EhMpTokenKey, 1);
+  guchar serial[64];
+  size_t serial_len = sizeof serial;
+
+  token_key->key = key;
+  token_key->cert = cert;
+  if (gnutls_pubkey_init (&token_key->pub) < 0 ||
+      gnutls_pubkey_import_x509 (token_key->pub, cert, 0) < 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "cannot read a token signing certificate's key");
+    return NULL;
+  }
+  token_key->x5t = eh_jws_cert_thumbprint (cert, error);
+  if (token_key->x5t == NULL)
+    return NULL;
+  if (gnutls_x509_crt_get_serial (cert, serial, &serial_len) >= 0) {
+    GString *hex = g_string_new (NULL);
+
+    for (size_t i = 0; i < serial_len; i++)
+      g_string_append_printf (hex, "%02x", serial[i]);
+    token_key->serial = g_string_free (hex, FALSE);
+  }
+  token_key->not_before = gnutls_x509_crt_get_activation_time (cert);
+  token_key->not_after = gnutls_x509_crt_get_expiration_time (cert);
+  return g_steal_pointer (&token_key);
+}
+
+EhMpTokenKey *
+eh_mp_token_keys_find (GPtrArray *keys, EhMpTokenKeyState state)
+{
+  for (guint i = 0; keys != NULL && i < keys->len; i++) {
+    EhMpTokenKey *key = g_ptr_array_index (keys, i);
+
+    if (key->state == state)
+      return key;
+  }
+  return NULL;
+}
+
+char *
+eh_mp_client_token_audience (const char *site)
+{
+  return g_strdup_printf ("ehttpd:%s:mp", site);
+}
+
+char *
+eh_mp_client_token_issue (const EhMpTokenKey *key, const char *site, const EhMpClient *client,
+                          guint lifetime, gint64 now, gint64 *expires_at, GError **error)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autoptr (JsonObject) header = json_object_new ();
+  g_autofree char *audience = eh_mp_client_token_audience (site);
+  g_autofree char *jti = g_uuid_string_random ();
+  g_autofree char *claims = NULL;
+  g_autoptr (GBytes) payload = NULL;
+  gint64 exp = now + lifetime;
+
+  /* a token never outlives the certificate that signs it */
+  if (exp > key->not_after)
+    exp = key->not_after;
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "iss");
+  json_builder_add_string_value (builder, site);
+  json_builder_set_member_name (builder, "sub");
+  json_builder_add_string_value (builder, client->guid);
+  json_builder_set_member_name (builder, "aud");
+  json_builder_add_string_value (builder, audience);
+  json_builder_set_member_name (builder, "iat");
+  json_builder_add_int_value (builder, now);
+  json_builder_set_member_name (builder, "nbf");
+  json_builder_add_int_value (builder, now);
+  json_builder_set_member_name (builder, "exp");
+  json_builder_add_int_value (builder, exp);
+  json_builder_set_member_name (builder, "jti");
+  json_builder_add_string_value (builder, jti);
+  json_builder_set_member_name (builder, "cnf");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "jkt");
+  json_builder_add_string_value (builder, client->thumbprint);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  claims = json_to_string (root, FALSE);
+  payload = g_bytes_new (claims, strlen (claims));
+  json_object_set_string_member (header, "x5t#S256", key->x5t);
+  if (expires_at != NULL)
+    *expires_at = exp;
+  return eh_jws_sign (key->key, EH_JWS_ALG_ES256, EH_MP_CLIENT_TOKEN_TYP, header, payload, error);
+}
+
+typedef struct {
+  GPtrArray *keys;
+  gint64 now;
+} EhMpTokenLookup;
+
+/* x5t#S256 is a lookup into this MP's own certificates, never anything else */
+static gnutls_pubkey_t
+eh_mp_token_lookup (JsonObject *header, EhJwsAlg *alg, gpointer user_data, GError **error)
+{
+  EhMpTokenLookup *lookup = user_data;
+  const char *x5t = NULL;
+
+  if (!json_object_has_member (header, "x5t#S256") ||
+      !eh_json_object_get_string_checked (header, "x5t#S256", &x5t, NULL)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token names no signing certificate");
+    return NULL;
+  }
+  for (guint i = 0; lookup->keys != NULL && i < lookup->keys->len; i++) {
+    EhMpTokenKey *key = g_ptr_array_index (lookup->keys, i);
+
+    if (strcmp (key->x5t, x5t) == 0 && key->not_after > lookup->now) {
+      *alg = EH_JWS_ALG_ES256;
+      return eh_mp_pubkey_copy (key->pub, error);
+    }
+  }
+  g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN,
+               "the token was not signed by a current token signing certificate of this MP");
+  return NULL;
+}
+
+static gboolean
+eh_mp_token_claim_int (JsonObject *claims, const char *member, gint64 *out, GError **error)
+{
+  if (!json_object_has_member (claims, member) ||
+      !eh_json_object_get_int_checked (claims, member, out, NULL)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token's \"%s\" is missing or not an integer",
+                 member);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+eh_mp_token_claim_string (JsonObject *claims, const char *member, const char **out, GError **error)
+{
+  if (!json_object_has_member (claims, member) ||
+      !eh_json_object_get_string_checked (claims, member, out, NULL)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token's \"%s\" is missing or not a string",
+                 member);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+eh_mp_token_check_audience (JsonObject *claims, const char *audience, GError **error)
+{
+  JsonNode *aud = json_object_get_member (claims, "aud");
+
+  if (aud != NULL && JSON_NODE_HOLDS_VALUE (aud) && json_node_get_value_type (aud) == G_TYPE_STRING &&
+      g_strcmp0 (json_node_get_string (aud), audience) == 0)
+    return TRUE;
+  if (aud != NULL && JSON_NODE_HOLDS_ARRAY (aud)) {
+    JsonArray *array = json_node_get_array (aud);
+
+    for (guint i = 0; i < json_array_get_length (array); i++) {
+      JsonNode *element = json_array_get_element (array, i);
+
+      if (JSON_NODE_HOLDS_VALUE (element) && json_node_get_value_type (element) == G_TYPE_STRING &&
+          g_strcmp0 (json_node_get_string (element), audience) == 0)
+        return TRUE;
+    }
+  }
+  g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token is not meant for this site's MPs");
+  return FALSE;
+}
+
+/* iss, aud, exp/nbf (with leeway), and the key binding; returns sub */
+static const char *
+eh_mp_token_check_claims (JsonObject *claims, const char *site, gint64 now, const char **jkt,
+                          GError **error)
+{
+  g_autofree char *audience = eh_mp_client_token_audience (site);
+  const char *iss = NULL, *sub = NULL;
+  gint64 exp = 0, nbf = 0, iat = 0;
+  JsonNode *cnf = json_object_get_member (claims, "cnf");
+
+  if (!eh_mp_token_claim_string (claims, "iss", &iss, error) ||
+      !eh_mp_token_claim_string (claims, "sub", &sub, error) ||
+      !eh_mp_token_claim_int (claims, "exp", &exp, error) ||
+      !eh_mp_token_claim_int (claims, "nbf", &nbf, error) ||
+      !eh_mp_token_claim_int (claims, "iat", &iat, error) ||
+      !eh_mp_token_check_audience (claims, audience, error))
+    return NULL;
+  if (strcmp (iss, site) != 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token was issued by another site");
+    return NULL;
+  }
+  if (exp + EH_MP_TOKEN_LEEWAY_SECONDS <= now) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token has expired");
+    return NULL;
+  }
+  if (nbf - EH_MP_TOKEN_LEEWAY_SECONDS > now) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token is not valid yet");
+    return NULL;
+  }
+  if (cnf == NULL || !JSON_NODE_HOLDS_OBJECT (cnf) ||
+      !eh_mp_token_claim_string (json_node_get_object (cnf), "jkt", jkt, NULL)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token is not bound to a client key");
+    return NULL;
+  }
+  return sub;
+}
+
+EhMpClient *
+eh_mp_client_token_check (GPtrArray *keys, const char *site, EhStore *store, const char *token,
+                          gint64 now, GError **error)
+{
+  EhMpTokenLookup lookup = { keys, now };
+  g_autoptr (GBytes) payload = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (EhMpClient) client = NULL;
+  const char *sub = NULL, *jkt = NULL;
+
+  if (site == NULL) {
+    g_set_error (error, EH_ERROR, EH_ERROR_UNAVAILABLE, "this MP does not know its site yet");
+    return NULL;
+  }
+  if (!eh_jws_verify (token, EH_MP_TOKEN_MAX_BYTES, EH_JWS_ALG_ES256, EH_MP_CLIENT_TOKEN_TYP,
+                      eh_mp_token_lookup, &lookup, NULL, &payload, &local)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the client token does not verify: %s",
+                 local->message);
+    return NULL;
+  }
+  node = eh_json_parse_strict (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload),
+                               EH_MP_TOKEN_MAX_BYTES, EH_MP_TOKEN_DEPTH, NULL);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the client token's claims are not a JSON object");
+    return NULL;
+  }
+  sub = eh_mp_token_check_claims (json_node_get_object (node), site, now, &jkt, error);
+  if (sub == NULL)
+    return NULL;
+  if (!g_uuid_string_is_valid (sub) ||
+      (client = eh_mp_records_get (store, sub, &local)) == NULL) {
+    if (local != NULL && !g_error_matches (local, EH_ERROR, EH_ERROR_NOT_FOUND)) {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token names no registered client");
+    return NULL;
+  }
+  if (strcmp (client->thumbprint, jkt) != 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token is bound to another key");
+    return NULL;
+  }
+  if (client->state != EH_MP_CLIENT_APPROVED) {
+    g_set_error (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED, "client_%s",
+                 eh_mp_client_state_to_string (client->state));
+    return NULL;
+  }
+  return g_steal_pointer (&client);
+}
