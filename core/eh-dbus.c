@@ -49,6 +49,19 @@ eh_dbus_return_error (GDBusMethodInvocation *invocation, const GError *error)
                                            error->message);
 }
 
+void
+eh_dbus_return (GDBusMethodInvocation *invocation, const char *method, GVariant *result,
+                const GError *error)
+{
+  if (result != NULL)
+    g_dbus_method_invocation_return_value (invocation, result);
+  else if (error != NULL)
+    eh_dbus_return_error (invocation, error);
+  else
+    g_dbus_method_invocation_return_error (invocation, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                                           "unknown method %s", method);
+}
+
 gboolean
 eh_dbus_uid_is_admin (guint uid, const char *admin_group)
 {

@@ -45,4 +45,15 @@ gboolean eh_plugin_export_dbus (EhPlugin *plugin, const char *introspection_xml,
 /* answers @invocation with an EH_ERROR as its D-Bus error */
 void eh_dbus_return_error (GDBusMethodInvocation *invocation, const GError *error);
 
+/**
+ * eh_dbus_return:
+ * @result: (transfer floating) (nullable): the reply tuple
+ * @error: (nullable): why there is none
+ *
+ * Answers a method handler's outcome: @result, else @error, else "unknown
+ * method @method".
+ */
+void eh_dbus_return (GDBusMethodInvocation *invocation, const char *method, GVariant *result,
+                     const GError *error);
+
 G_END_DECLS

@@ -58,3 +58,55 @@ eh_ctl_print_json (JsonNode *node)
   text = json_generator_to_data (generator, NULL);
   g_print ("%s\n", text);
 }
+
+GVariant *
+eh_ctl_call_value (EhCtl *ctl, const char *path, const char *interface, const char *method,
+                   GVariant *parameters, const char *reply_type, int *exit_code)
+{
+  g_autoptr (GVariant) reply = eh_ctl_call (ctl, path, interface, method, parameters,
+                                            reply_type != NULL ? G_VARIANT_TYPE (reply_type) : NULL,
+                                            exit_code);
+
+  if (reply == NULL || reply_type == NULL || g_variant_n_children (reply) == 0)
+    return g_steal_pointer (&reply);
+  return g_variant_get_child_value (reply, 0);
+}
+
+void
+eh_ctl_print_variant_json (GVariant *value)
+{
+  g_autoptr (JsonNode) node = json_gvariant_serialize (value);
+
+  eh_ctl_print_json (node);
+}
+
+char *
+eh_ctl_format_time (gint64 unix_seconds)
+{
+  g_autoptr (GDateTime) time = g_date_time_new_from_unix_utc (unix_seconds);
+
+  return time != NULL ? g_date_time_format (time, "%Y-%m-%d %H:%M:%SZ") : g_strdup ("?");
+}
+
+gboolean
+eh_ctl_parse_duration (const char *text, guint64 *seconds)
+{
+  char *end = NULL;
+  guint64 value, unit = 0;
+
+  if (text == NULL || !g_ascii_isdigit (text[0]))
+    return FALSE;
+  value = g_ascii_strtoull (text, &end, 10);
+  if (g_str_equal (end, "") || g_str_equal (end, "s"))
+    unit = 1;
+  else if (g_str_equal (end, "m"))
+    unit = 60;
+  else if (g_str_equal (end, "h"))
+    unit = 3600;
+  else if (g_str_equal (end, "d"))
+    unit = 86400;
+  if (unit == 0 || value == 0 || value > G_MAXINT32)
+    return FALSE;
+  *seconds = value * unit;
+  return TRUE;
+}

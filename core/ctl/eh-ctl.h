@@ -40,8 +40,25 @@ enum {
 GVariant *eh_ctl_call (EhCtl *ctl, const char *path, const char *interface, const char *method,
                        GVariant *parameters, const GVariantType *reply_type, int *exit_code);
 
+/**
+ * eh_ctl_call_value:
+ * @reply_type: (nullable): the reply's type, e.g. "(a{sv})"; NULL for none
+ *
+ * eh_ctl_call() for methods that answer one value (or nothing).
+ * Returns: (transfer full) (nullable): the reply's first value; for a
+ *   method without a reply, the empty tuple; NULL on failure
+ */
+GVariant *eh_ctl_call_value (EhCtl *ctl, const char *path, const char *interface, const char *method,
+                             GVariant *parameters, const char *reply_type, int *exit_code);
+
 /* prints @node as pretty JSON on stdout */
 void eh_ctl_print_json (JsonNode *node);
+/* prints a D-Bus value as pretty JSON on stdout */
+void eh_ctl_print_variant_json (GVariant *value);
+/* "2026-11-30 23:45:38Z", or "?" */
+char *eh_ctl_format_time (gint64 unix_seconds);
+/* "90s", "30m", "12h", "3d" or plain seconds, at least 1; FALSE when not one of those */
+gboolean eh_ctl_parse_duration (const char *text, guint64 *seconds);
 
 extern const EhCtlCommand eh_ctl_core_commands[];
 extern const EhCtlCommand eh_ctl_ca_commands[]; /* plugins/ca/ctl/ */

@@ -262,13 +262,7 @@ eh_ca_dbus_call (EhPlugin *plugin, const char *method, GVariant *parameters, gui
   } else if (g_strcmp0 (method, "RevokeJoinToken") == 0) {
     result = eh_ca_dbus_revoke_join_token (ca, parameters, &error);
   }
-  if (result == NULL) {
-    if (error == NULL)
-      error = g_error_new (EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "unknown method %s", method);
-    eh_dbus_return_error (invocation, error);
-    return;
-  }
-  g_dbus_method_invocation_return_value (invocation, result);
+  eh_dbus_return (invocation, method, result, error);
 }
 
 gboolean

@@ -192,13 +192,7 @@ eh_dp_dbus_call (EhPlugin *plugin, const char *method, GVariant *parameters, gui
     result = eh_dp_dbus_list (dp);
   else if (g_strcmp0 (method, "ShowContent") == 0)
     result = eh_dp_dbus_lookup (dp, parameters, &error);
-  if (result == NULL) {
-    if (error == NULL)
-      error = g_error_new (EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "unknown method %s", method);
-    eh_dbus_return_error (invocation, error);
-    return;
-  }
-  g_dbus_method_invocation_return_value (invocation, result);
+  eh_dbus_return (invocation, method, result, error);
 }
 
 gboolean

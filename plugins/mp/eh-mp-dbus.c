@@ -235,13 +235,7 @@ eh_mp_dbus_call (EhPlugin *plugin, const char *method, GVariant *parameters, gui
     result = eh_mp_dbus_bulk_list (mp, &error);
   else if (g_strcmp0 (method, "BlockBulkToken") == 0 || g_strcmp0 (method, "UnblockBulkToken") == 0)
     result = eh_mp_dbus_bulk_block (mp, parameters, method[0] == 'B', caller_uid, &error);
-  if (result == NULL) {
-    if (error == NULL)
-      error = g_error_new (EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "unknown method %s", method);
-    eh_dbus_return_error (invocation, error);
-    return;
-  }
-  g_dbus_method_invocation_return_value (invocation, result);
+  eh_dbus_return (invocation, method, result, error);
 }
 
 gboolean

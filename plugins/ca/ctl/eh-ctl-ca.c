@@ -79,65 +79,12 @@ eh_ctl_ca_parse (int argc, char **argv, const char *allowed, EhCtlCaArgs *args)
   return TRUE;
 }
 
-/* "90s", "30m", "1h", "7d" or plain seconds */
-static gboolean
-eh_ctl_ca_parse_ttl (const char *text, guint64 *seconds)
-{
-  char *end = NULL;
-  guint64 value;
-  guint64 unit = 1;
-
-  if (text == NULL || !g_ascii_isdigit (text[0]))
-    return FALSE;
-  value = g_ascii_strtoull (text, &end, 10);
-  if (g_strcmp0 (end, "m") == 0)
-    unit = 60;
-  else if (g_strcmp0 (end, "h") == 0)
-    unit = 3600;
-  else if (g_strcmp0 (end, "d") == 0)
-    unit = 86400;
-  else if (*end != '\0' && g_strcmp0 (end, "s") != 0)
-    return FALSE;
-  if (value > G_MAXUINT32)
-    return FALSE;
-  *seconds = value * unit;
-  return TRUE;
-}
-
-static char *
-eh_ctl_ca_time (gint64 unix_seconds)
-{
-  g_autoptr (GDateTime) time = g_date_time_new_from_unix_utc (unix_seconds);
-
-  return time != NULL ? g_date_time_format (time, "%Y-%m-%d %H:%M:%SZ") : g_strdup ("?");
-}
-
-static GVariant *
-eh_ctl_ca_call (EhCtl *ctl, const char *method, GVariant *parameters, const char *reply_type,
-                int *exit_code)
-{
-  g_autoptr (GVariant) reply = eh_ctl_call (ctl, EH_CTL_CA_PATH, EH_CTL_CA_IFACE, method, parameters,
-                                            reply_type != NULL ? G_VARIANT_TYPE (reply_type) : NULL,
-                                            exit_code);
-
-  if (reply == NULL || reply_type == NULL || g_variant_n_children (reply) == 0)
-    return g_steal_pointer (&reply);
-  return g_variant_get_child_value (reply, 0);
-}
-
-static void
-eh_ctl_ca_print_variant_json (GVariant *value)
-{
-  g_autoptr (JsonNode) node = json_gvariant_serialize (value);
-
-  eh_ctl_print_json (node);
-}
-
 static int
 eh_ctl_ca_show (EhCtl *ctl, int argc, char **argv)
 {
   int code = EH_CTL_EXIT_OK;
-  g_autoptr (GVariant) ca = eh_ctl_ca_call (ctl, "Show", NULL, "(a{sv})", &code);
+  g_autoptr (GVariant) ca
+      = eh_ctl_call_value (ctl, EH_CTL_CA_PATH, EH_CTL_CA_IFACE, "Show", NULL, "(a{sv})", &code);
   const char *site = "", *fingerprint = "", *key = "", *location = "", *signing = "", *line = "";
   gint64 not_after = 0;
   g_autofree char *expires = NULL;
@@ -145,7 +92,7 @@ eh_ctl_ca_show (EhCtl *ctl, int argc, char **argv)
   if (ca == NULL)
     return code;
   if (ctl->json) {
-    eh_ctl_ca_print_variant_json (ca);
+    eh_ctl_print_variant_json (ca);
     return code;
   }
   g_variant_lookup (ca, "site-code", "&s", &site);
@@ -155,7 +102,7 @@ eh_ctl_ca_show (EhCtl *ctl, int argc, char **argv)
   g_variant_lookup (ca, "root-not-after", "x", &not_after);
   g_variant_lookup (ca, "site-signing-fingerprint", "&s", &signing);
   g_variant_lookup (ca, "join-line", "&s", &line);
-  expires = eh_ctl_ca_time (not_after);
+  expires = eh_ctl_format_time (not_after);
   g_print ("site:           %s\nroot:           %s\nroot key:       %s (%s)\nroot expires:   %s\n"
            "site signing:   %s\n\na new host needs, in its [site] group:\n  %s\n",
            site, fingerprint, key, location, expires, signing, line);
@@ -184,7 +131,7 @@ eh_ctl_ca_print_certificates (GVariant *list)
     g_variant_lookup (row, "roles", "^a&s", &roles);
     g_variant_lookup (row, "not-after", "x", &not_after);
     roles_text = roles != NULL ? g_strjoinv (",", (char **) roles) : g_strdup ("");
-    expires = eh_ctl_ca_time (not_after);
+    expires = eh_ctl_format_time (not_after);
     g_print ("%-40s %-13s %-9s %-20s %-24s %s\n", serial, kind, state, expires, subject, roles_text);
     g_variant_unref (row);
   }
@@ -201,13 +148,13 @@ eh_ctl_cert_list (EhCtl *ctl, int argc, char **argv)
     eh_ctl_ca_args_clear (&args);
     return EH_CTL_EXIT_USAGE;
   }
-  list = eh_ctl_ca_call (ctl, "ListCertificates", g_variant_new ("(s)", args.kind ? args.kind : ""),
-                         "(aa{sv})", &code);
+  list = eh_ctl_call_value (ctl, EH_CTL_CA_PATH, EH_CTL_CA_IFACE, "ListCertificates",
+                            g_variant_new ("(s)", args.kind ? args.kind : ""), "(aa{sv})", &code);
   eh_ctl_ca_args_clear (&args);
   if (list == NULL)
     return code;
   if (ctl->json)
-    eh_ctl_ca_print_variant_json (list);
+    eh_ctl_print_variant_json (list);
   else
     eh_ctl_ca_print_certificates (list);
   return code;
@@ -226,11 +173,12 @@ eh_ctl_cert_show (EhCtl *ctl, int argc, char **argv)
     g_printerr ("usage: ehttpctl cert show SERIAL\n");
     return EH_CTL_EXIT_USAGE;
   }
-  cert = eh_ctl_ca_call (ctl, "ShowCertificate", g_variant_new ("(s)", argv[0]), "(a{sv})", &code);
+  cert = eh_ctl_call_value (ctl, EH_CTL_CA_PATH, EH_CTL_CA_IFACE, "ShowCertificate",
+                            g_variant_new ("(s)", argv[0]), "(a{sv})", &code);
   if (cert == NULL)
     return code;
   if (ctl->json) {
-    eh_ctl_ca_print_variant_json (cert);
+    eh_ctl_print_variant_json (cert);
     return code;
   }
   g_variant_iter_init (&iter, cert);
@@ -240,7 +188,7 @@ eh_ctl_cert_show (EhCtl *ctl, int argc, char **argv)
     if (g_strcmp0 (key, "pem") == 0)
       text = g_strdup ("(below)");
     else if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT64))
-      text = eh_ctl_ca_time (g_variant_get_int64 (value));
+      text = eh_ctl_format_time (g_variant_get_int64 (value));
     else if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
       text = g_variant_dup_string (value, NULL);
     else
@@ -280,15 +228,15 @@ eh_ctl_cert_issue (EhCtl *ctl, int argc, char **argv)
     eh_ctl_ca_args_clear (&args);
     return EH_CTL_EXIT_FAILED;
   }
-  cert = eh_ctl_ca_call (ctl, "IssueCertificate",
-                         g_variant_new ("(s^as^as)", csr, (char **) args.names->pdata,
-                                        (char **) args.roles->pdata),
-                         "(a{sv})", &code);
+  cert = eh_ctl_call_value (
+      ctl, EH_CTL_CA_PATH, EH_CTL_CA_IFACE, "IssueCertificate",
+      g_variant_new ("(s^as^as)", csr, (char **)args.names->pdata, (char **)args.roles->pdata),
+      "(a{sv})", &code);
   eh_ctl_ca_args_clear (&args);
   if (cert == NULL)
     return code;
   if (ctl->json)
-    eh_ctl_ca_print_variant_json (cert);
+    eh_ctl_print_variant_json (cert);
   else if (g_variant_lookup (cert, "chain-pem", "&s", &chain))
     g_print ("%s", chain);
   return code;
@@ -307,10 +255,10 @@ eh_ctl_cert_revoke (EhCtl *ctl, int argc, char **argv)
     eh_ctl_ca_args_clear (&args);
     return EH_CTL_EXIT_USAGE;
   }
-  reply = eh_ctl_ca_call (ctl, "RevokeCertificate",
-                          g_variant_new ("(ss)", (char *) args.positional->pdata[0],
-                                         args.reason != NULL ? args.reason : "unspecified"),
-                          NULL, &code);
+  reply = eh_ctl_call_value (ctl, EH_CTL_CA_PATH, EH_CTL_CA_IFACE, "RevokeCertificate",
+                             g_variant_new ("(ss)", (char *)args.positional->pdata[0],
+                                            args.reason != NULL ? args.reason : "unspecified"),
+                             NULL, &code);
   if (reply != NULL)
     g_print (ctl->json ? "{ \"revoked\" : \"%s\" }\n" : "revoked %s\n", (char *) args.positional->pdata[0]);
   eh_ctl_ca_args_clear (&args);
@@ -329,27 +277,27 @@ eh_ctl_join_create (EhCtl *ctl, int argc, char **argv)
   int code = EH_CTL_EXIT_OK;
 
   if (!eh_ctl_ca_parse (argc, argv, "role name ttl", &args) || args.positional->len > 0 ||
-      args.roles->len == 0 || (args.ttl != NULL && !eh_ctl_ca_parse_ttl (args.ttl, &ttl))) {
+      args.roles->len == 0 || (args.ttl != NULL && !eh_ctl_parse_duration (args.ttl, &ttl))) {
     g_printerr ("usage: ehttpctl join-token create --role ROLE [--role …] [--name NAME …] [--ttl 1h]\n");
     eh_ctl_ca_args_clear (&args);
     return EH_CTL_EXIT_USAGE;
   }
-  token = eh_ctl_ca_call (ctl, "CreateJoinToken",
-                          g_variant_new ("(^as^ast)", (char **) args.roles->pdata,
-                                         (char **) args.names->pdata, ttl),
-                          "(a{sv})", &code);
+  token = eh_ctl_call_value (
+      ctl, EH_CTL_CA_PATH, EH_CTL_CA_IFACE, "CreateJoinToken",
+      g_variant_new ("(^as^ast)", (char **)args.roles->pdata, (char **)args.names->pdata, ttl),
+      "(a{sv})", &code);
   eh_ctl_ca_args_clear (&args);
   if (token == NULL)
     return code;
   if (ctl->json) {
-    eh_ctl_ca_print_variant_json (token);
+    eh_ctl_print_variant_json (token);
     return code;
   }
   g_variant_lookup (token, "token", "&s", &text);
   g_variant_lookup (token, "id", "&s", &id);
   g_variant_lookup (token, "expires-at", "x", &expires_at);
   g_variant_lookup (token, "root-fingerprint", "&s", &fingerprint);
-  expires = eh_ctl_ca_time (expires_at);
+  expires = eh_ctl_format_time (expires_at);
   g_print ("%s\n\nid %s, one use, expires %s. On the new host, in [site]:\n"
            "  upstream=https://THIS-SITE:PORT\n  root-fingerprint=%s\n  join-token=%s\n",
            text, id, expires, fingerprint, text);
@@ -360,14 +308,15 @@ static int
 eh_ctl_join_list (EhCtl *ctl, int argc, char **argv)
 {
   int code = EH_CTL_EXIT_OK;
-  g_autoptr (GVariant) list = eh_ctl_ca_call (ctl, "ListJoinTokens", NULL, "(aa{sv})", &code);
+  g_autoptr (GVariant) list = eh_ctl_call_value (ctl, EH_CTL_CA_PATH, EH_CTL_CA_IFACE,
+                                                 "ListJoinTokens", NULL, "(aa{sv})", &code);
   GVariantIter iter;
   GVariant *row;
 
   if (list == NULL)
     return code;
   if (ctl->json) {
-    eh_ctl_ca_print_variant_json (list);
+    eh_ctl_print_variant_json (list);
     return code;
   }
   g_print ("%-16s %-8s %-20s %-16s %s\n", "ID", "STATE", "EXPIRES", "ROLES", "USED BY");
@@ -385,7 +334,7 @@ eh_ctl_join_list (EhCtl *ctl, int argc, char **argv)
     g_variant_lookup (row, "roles", "^a&s", &roles);
     g_variant_lookup (row, "expires-at", "x", &expires_at);
     roles_text = roles != NULL ? g_strjoinv (",", (char **) roles) : g_strdup ("");
-    expires = eh_ctl_ca_time (expires_at);
+    expires = eh_ctl_format_time (expires_at);
     g_print ("%-16s %-8s %-20s %-16s %s\n", id, state, expires, roles_text, used_by);
     g_variant_unref (row);
   }
@@ -402,7 +351,8 @@ eh_ctl_join_revoke (EhCtl *ctl, int argc, char **argv)
     g_printerr ("usage: ehttpctl join-token revoke ID\n");
     return EH_CTL_EXIT_USAGE;
   }
-  reply = eh_ctl_ca_call (ctl, "RevokeJoinToken", g_variant_new ("(s)", argv[0]), NULL, &code);
+  reply = eh_ctl_call_value (ctl, EH_CTL_CA_PATH, EH_CTL_CA_IFACE, "RevokeJoinToken",
+                             g_variant_new ("(s)", argv[0]), NULL, &code);
   if (reply != NULL)
     g_print (ctl->json ? "{ \"revoked\" : \"%s\" }\n" : "join token %s revoked\n", argv[0]);
   return code;

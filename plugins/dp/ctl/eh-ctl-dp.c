@@ -13,32 +13,6 @@
 #define EH_CTL_DP_PATH "/org/ehttpd/Plugin/dp"
 #define EH_CTL_DP_IFACE "org.ehttpd.Dp"
 
-static GVariant *
-eh_ctl_dp_call (EhCtl *ctl, const char *method, GVariant *parameters, const char *reply_type,
-                int *exit_code)
-{
-  g_autoptr (GVariant) reply = eh_ctl_call (ctl, EH_CTL_DP_PATH, EH_CTL_DP_IFACE, method, parameters,
-                                            G_VARIANT_TYPE (reply_type), exit_code);
-
-  return reply != NULL ? g_variant_get_child_value (reply, 0) : NULL;
-}
-
-static void
-eh_ctl_dp_print_json (GVariant *value)
-{
-  g_autoptr (JsonNode) node = json_gvariant_serialize (value);
-
-  eh_ctl_print_json (node);
-}
-
-static char *
-eh_ctl_dp_time (gint64 unix_seconds)
-{
-  g_autoptr (GDateTime) time = g_date_time_new_from_unix_utc (unix_seconds);
-
-  return time != NULL ? g_date_time_format (time, "%Y-%m-%d %H:%M:%SZ") : g_strdup ("?");
-}
-
 static void
 eh_ctl_dp_print_content (GVariant *content)
 {
@@ -57,7 +31,7 @@ eh_ctl_dp_print_content (GVariant *content)
   g_variant_lookup (content, "created", "x", &created);
   g_variant_lookup (content, "size", "t", &size);
   g_variant_lookup (content, "files", "u", &n);
-  created_text = eh_ctl_dp_time (created);
+  created_text = eh_ctl_format_time (created);
   g_print ("id:       %s\nname:     %s\nversion:  %s\ncreated:  %s\nfiles:    %u (%" G_GUINT64_FORMAT
            " bytes)\nmanifest: /CCMTOKENAUTH_SMS_DP_SMSSIG$/%s\n\n%-64s %12s  %s\n",
            id, name, version, created_text, n, size, id, "SHA256", "SIZE", "PATH");
@@ -113,13 +87,13 @@ eh_ctl_content_add (EhCtl *ctl, int argc, char **argv)
     g_printerr ("ehttpctl: names, paths and versions must be UTF-8\n");
     return EH_CTL_EXIT_FAILED;
   }
-  content = eh_ctl_dp_call (ctl, "AddContent",
-                            g_variant_new ("(sss)", (char *) positional->pdata[0], path, version),
-                            "(a{sv})", &code);
+  content = eh_ctl_call_value (ctl, EH_CTL_DP_PATH, EH_CTL_DP_IFACE, "AddContent",
+                               g_variant_new ("(sss)", (char *)positional->pdata[0], path, version),
+                               "(a{sv})", &code);
   if (content == NULL)
     return code;
   if (ctl->json)
-    eh_ctl_dp_print_json (content);
+    eh_ctl_print_variant_json (content);
   else
     eh_ctl_dp_print_content (content);
   return code;
@@ -137,11 +111,12 @@ eh_ctl_content_list (EhCtl *ctl, int argc, char **argv)
     g_printerr ("usage: ehttpctl content list\n");
     return EH_CTL_EXIT_USAGE;
   }
-  list = eh_ctl_dp_call (ctl, "ListContent", NULL, "(aa{sv})", &code);
+  list = eh_ctl_call_value (ctl, EH_CTL_DP_PATH, EH_CTL_DP_IFACE, "ListContent", NULL, "(aa{sv})",
+                            &code);
   if (list == NULL)
     return code;
   if (ctl->json) {
-    eh_ctl_dp_print_json (list);
+    eh_ctl_print_variant_json (list);
     return code;
   }
   g_print ("%-9s %-10s %6s %14s  %-20s %s\n", "ID", "VERSION", "FILES", "BYTES", "CREATED", "NAME");
@@ -159,7 +134,7 @@ eh_ctl_content_list (EhCtl *ctl, int argc, char **argv)
     g_variant_lookup (row, "created", "x", &created);
     g_variant_lookup (row, "size", "t", &size);
     g_variant_lookup (row, "files", "u", &files);
-    created_text = eh_ctl_dp_time (created);
+    created_text = eh_ctl_format_time (created);
     g_print ("%-9s %-10s %6u %14" G_GUINT64_FORMAT "  %-20s %s\n", id, version, files, size, created_text, name);
     g_variant_unref (row);
   }
@@ -176,11 +151,12 @@ eh_ctl_content_show (EhCtl *ctl, int argc, char **argv)
     g_printerr ("usage: ehttpctl content show ID\n");
     return EH_CTL_EXIT_USAGE;
   }
-  content = eh_ctl_dp_call (ctl, "ShowContent", g_variant_new ("(s)", argv[0]), "(a{sv})", &code);
+  content = eh_ctl_call_value (ctl, EH_CTL_DP_PATH, EH_CTL_DP_IFACE, "ShowContent",
+                               g_variant_new ("(s)", argv[0]), "(a{sv})", &code);
   if (content == NULL)
     return code;
   if (ctl->json)
-    eh_ctl_dp_print_json (content);
+    eh_ctl_print_variant_json (content);
   else
     eh_ctl_dp_print_content (content);
   return code;
@@ -198,11 +174,12 @@ eh_ctl_content_remove (EhCtl *ctl, int argc, char **argv)
     g_printerr ("usage: ehttpctl content remove ID\n");
     return EH_CTL_EXIT_USAGE;
   }
-  result = eh_ctl_dp_call (ctl, "RemoveContent", g_variant_new ("(s)", argv[0]), "(a{sv})", &code);
+  result = eh_ctl_call_value (ctl, EH_CTL_DP_PATH, EH_CTL_DP_IFACE, "RemoveContent",
+                              g_variant_new ("(s)", argv[0]), "(a{sv})", &code);
   if (result == NULL)
     return code;
   if (ctl->json) {
-    eh_ctl_dp_print_json (result);
+    eh_ctl_print_variant_json (result);
     return code;
   }
   g_variant_lookup (result, "removed-files", "u", &removed);
@@ -227,13 +204,13 @@ eh_ctl_content_verify (EhCtl *ctl, int argc, char **argv)
     g_printerr ("usage: ehttpctl content verify [ID]\n");
     return EH_CTL_EXIT_USAGE;
   }
-  result = eh_ctl_dp_call (ctl, "VerifyContent", g_variant_new ("(s)", argc == 1 ? argv[0] : ""),
-                           "(a{sv})", &code);
+  result = eh_ctl_call_value (ctl, EH_CTL_DP_PATH, EH_CTL_DP_IFACE, "VerifyContent",
+                              g_variant_new ("(s)", argc == 1 ? argv[0] : ""), "(a{sv})", &code);
   if (result == NULL)
     return code;
   g_variant_lookup (result, "ok", "b", &ok);
   if (ctl->json) {
-    eh_ctl_dp_print_json (result);
+    eh_ctl_print_variant_json (result);
     return ok ? EH_CTL_EXIT_OK : EH_CTL_EXIT_FAILED;
   }
   g_variant_lookup (result, "contents", "u", &contents);

@@ -11,49 +11,6 @@
 #define EH_CTL_MP_PATH "/org/ehttpd/Plugin/mp"
 #define EH_CTL_MP_IFACE "org.ehttpd.Mp"
 
-static GVariant *
-eh_ctl_mp_call (EhCtl *ctl, const char *method, GVariant *parameters, const char *reply_type,
-                int *exit_code)
-{
-  g_autoptr (GVariant) reply = eh_ctl_call (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, method, parameters,
-                                            G_VARIANT_TYPE (reply_type), exit_code);
-
-  return reply != NULL ? g_variant_get_child_value (reply, 0) : NULL;
-}
-
-static void
-eh_ctl_mp_print_json (GVariant *value)
-{
-  g_autoptr (JsonNode) node = json_gvariant_serialize (value);
-
-  eh_ctl_print_json (node);
-}
-
-static char *
-eh_ctl_mp_time (gint64 unix_seconds)
-{
-  g_autoptr (GDateTime) time = g_date_time_new_from_unix_utc (unix_seconds);
-
-  return time != NULL ? g_date_time_format (time, "%Y-%m-%d %H:%M:%SZ") : g_strdup ("?");
-}
-
-/* "3d", "12h", "90m", "30s" or seconds; the daemon enforces the 7-day maximum */
-static gboolean
-eh_mp_ctl_parse_lifetime (const char *text, gint64 *seconds)
-{
-  char *end = NULL;
-  guint64 value = g_ascii_isdigit (text[0]) ? g_ascii_strtoull (text, &end, 10) : 0;
-  gint64 unit = 0;
-
-  if (end != NULL)
-    unit = g_str_equal (end, "d") ? 86400 : g_str_equal (end, "h") ? 3600 : g_str_equal (end, "m") ? 60
-           : (g_str_equal (end, "s") || g_str_equal (end, "")) ? 1 : 0;
-  if (unit == 0 || value == 0 || value > G_MAXINT32)
-    return FALSE;
-  *seconds = (gint64) value * unit;
-  return TRUE;
-}
-
 static int
 eh_ctl_client_list (EhCtl *ctl, int argc, char **argv)
 {
@@ -66,11 +23,12 @@ eh_ctl_client_list (EhCtl *ctl, int argc, char **argv)
     g_printerr ("usage: ehttpctl client list\n");
     return EH_CTL_EXIT_USAGE;
   }
-  list = eh_ctl_mp_call (ctl, "ListClients", NULL, "(aa{sv})", &code);
+  list = eh_ctl_call_value (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, "ListClients", NULL, "(aa{sv})",
+                            &code);
   if (list == NULL)
     return code;
   if (ctl->json) {
-    eh_ctl_mp_print_json (list);
+    eh_ctl_print_variant_json (list);
     return code;
   }
   g_print ("%-36s %-8s %-20s %-28s %s\n", "GUID", "STATE", "REGISTERED", "HOST", "HARDWARE ID");
@@ -87,7 +45,7 @@ eh_ctl_client_list (EhCtl *ctl, int argc, char **argv)
     g_variant_lookup (row, "hardware-id", "&s", &hardware);
     g_variant_lookup (row, "registered-at", "x", &registered);
     g_variant_lookup (row, "same-hardware", "u", &same);
-    when = eh_ctl_mp_time (registered);
+    when = eh_ctl_format_time (registered);
     g_print ("%-36s %-8s %-20s %-28s %s%s\n", guid, state, when, host, hardware,
              same > 0 ? " (has other keys)" : "");
     g_variant_unref (row);
@@ -114,7 +72,7 @@ eh_ctl_mp_print_client (GVariant *client)
     g_autofree char *text = NULL;
 
     g_variant_lookup (client, times[i], "x", &value);
-    text = eh_ctl_mp_time (value);
+    text = eh_ctl_format_time (value);
     g_print ("%-18s %s\n", times[i], text);
   }
   g_variant_lookup (client, "same-hardware", "u", &same);
@@ -131,11 +89,12 @@ eh_ctl_client_one (EhCtl *ctl, int argc, char **argv, const char *command, const
     g_printerr ("usage: ehttpctl client %s GUID\n", command);
     return EH_CTL_EXIT_USAGE;
   }
-  client = eh_ctl_mp_call (ctl, method, g_variant_new ("(s)", argv[0]), "(a{sv})", &code);
+  client = eh_ctl_call_value (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, method,
+                              g_variant_new ("(s)", argv[0]), "(a{sv})", &code);
   if (client == NULL)
     return code;
   if (ctl->json)
-    eh_ctl_mp_print_json (client);
+    eh_ctl_print_variant_json (client);
   else
     eh_ctl_mp_print_client (client);
   return code;
@@ -178,16 +137,17 @@ eh_ctl_mp_rollover (EhCtl *ctl, int argc, char **argv)
     g_printerr ("usage: ehttpctl mp rollover\n");
     return EH_CTL_EXIT_USAGE;
   }
-  key = eh_ctl_mp_call (ctl, "RolloverTokenKey", NULL, "(a{sv})", &code);
+  key = eh_ctl_call_value (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, "RolloverTokenKey", NULL,
+                           "(a{sv})", &code);
   if (key == NULL)
     return code;
   if (ctl->json) {
-    eh_ctl_mp_print_json (key);
+    eh_ctl_print_variant_json (key);
     return code;
   }
   g_variant_lookup (key, "x5t#S256", "&s", &x5t);
   g_variant_lookup (key, "activate-at", "x", &activate_at);
-  when = eh_ctl_mp_time (activate_at);
+  when = eh_ctl_format_time (activate_at);
   g_print ("next token signing key %s is in the trust bundle; it signs from %s\n", x5t, when);
   return code;
 }
@@ -204,11 +164,12 @@ eh_ctl_mp_token_keys (EhCtl *ctl, int argc, char **argv)
     g_printerr ("usage: ehttpctl mp token-keys\n");
     return EH_CTL_EXIT_USAGE;
   }
-  list = eh_ctl_mp_call (ctl, "ListTokenKeys", NULL, "(aa{sv})", &code);
+  list = eh_ctl_call_value (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, "ListTokenKeys", NULL, "(aa{sv})",
+                            &code);
   if (list == NULL)
     return code;
   if (ctl->json) {
-    eh_ctl_mp_print_json (list);
+    eh_ctl_print_variant_json (list);
     return code;
   }
   g_print ("%-8s %-44s %-20s %s\n", "STATE", "X5T#S256", "SIGNS FROM", "EXPIRES");
@@ -223,8 +184,8 @@ eh_ctl_mp_token_keys (EhCtl *ctl, int argc, char **argv)
     g_variant_lookup (row, "x5t#S256", "&s", &x5t);
     g_variant_lookup (row, "activate-at", "x", &activate_at);
     g_variant_lookup (row, "not-after", "x", &not_after);
-    from = eh_ctl_mp_time (activate_at);
-    until = eh_ctl_mp_time (not_after);
+    from = eh_ctl_format_time (activate_at);
+    until = eh_ctl_format_time (not_after);
     g_print ("%-8s %-44s %-20s %s\n", state, x5t, from, until);
     g_variant_unref (row);
   }
@@ -236,7 +197,7 @@ eh_ctl_bulk_create (EhCtl *ctl, int argc, char **argv)
 {
   int code = EH_CTL_EXIT_OK;
   g_autoptr (GVariant) token = NULL;
-  gint64 lifetime = 0;
+  guint64 lifetime = 0;
   guint64 max_uses = 0;
   const char *guid = "", *secret = "";
   gint64 expires_at = 0;
@@ -244,7 +205,7 @@ eh_ctl_bulk_create (EhCtl *ctl, int argc, char **argv)
 
   for (int i = 0; i < argc; i++) {
     if (g_str_equal (argv[i], "--lifetime") && i + 1 < argc) {
-      if (!eh_mp_ctl_parse_lifetime (argv[++i], &lifetime)) {
+      if (!eh_ctl_parse_duration (argv[++i], &lifetime)) {
         g_printerr ("ehttpctl: a lifetime looks like 3d, 12h, 90m or 30s (more than 0)\n");
         return EH_CTL_EXIT_USAGE;
       }
@@ -258,18 +219,19 @@ eh_ctl_bulk_create (EhCtl *ctl, int argc, char **argv)
       return EH_CTL_EXIT_USAGE;
     }
   }
-  token = eh_ctl_mp_call (ctl, "CreateBulkToken", g_variant_new ("(xu)", lifetime, (guint) max_uses),
-                          "(a{sv})", &code);
+  token = eh_ctl_call_value (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, "CreateBulkToken",
+                             g_variant_new ("(xu)", (gint64)lifetime, (guint)max_uses), "(a{sv})",
+                             &code);
   if (token == NULL)
     return code;
   if (ctl->json) {
-    eh_ctl_mp_print_json (token);
+    eh_ctl_print_variant_json (token);
     return code;
   }
   g_variant_lookup (token, "guid", "&s", &guid);
   g_variant_lookup (token, "token", "&s", &secret);
   g_variant_lookup (token, "expires-at", "x", &expires_at);
-  when = eh_ctl_mp_time (expires_at);
+  when = eh_ctl_format_time (expires_at);
   g_print ("token    %s\nguid     %s\nexpires  %s\n(the token is shown only now; the site keeps its hash)\n",
            secret, guid, when);
   return code;
@@ -287,11 +249,12 @@ eh_ctl_bulk_list (EhCtl *ctl, int argc, char **argv)
     g_printerr ("usage: ehttpctl bulk-token list\n");
     return EH_CTL_EXIT_USAGE;
   }
-  list = eh_ctl_mp_call (ctl, "ListBulkTokens", NULL, "(aa{sv})", &code);
+  list = eh_ctl_call_value (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, "ListBulkTokens", NULL,
+                            "(aa{sv})", &code);
   if (list == NULL)
     return code;
   if (ctl->json) {
-    eh_ctl_mp_print_json (list);
+    eh_ctl_print_variant_json (list);
     return code;
   }
   g_print ("%-36s %-7s %-9s %-20s %-20s %-20s %s\n", "GUID", "STATE", "USES", "EXPIRES", "FIRST USE",
@@ -319,9 +282,9 @@ eh_ctl_bulk_list (EhCtl *ctl, int argc, char **argv)
     g_variant_lookup (row, "clients", "^a&s", &clients);
     joined = clients != NULL ? g_strjoinv (",", (char **) clients) : g_strdup ("");
     count = max_uses > 0 ? g_strdup_printf ("%u/%u", uses, max_uses) : g_strdup_printf ("%u", uses);
-    expires_text = eh_ctl_mp_time (expires);
-    first_text = first > 0 ? eh_ctl_mp_time (first) : g_strdup ("-");
-    last_text = last > 0 ? eh_ctl_mp_time (last) : g_strdup ("-");
+    expires_text = eh_ctl_format_time (expires);
+    first_text = first > 0 ? eh_ctl_format_time (first) : g_strdup ("-");
+    last_text = last > 0 ? eh_ctl_format_time (last) : g_strdup ("-");
     g_print ("%-36s %-7s %-9s %-20s %-20s %-20s %s\n", guid, blocked ? "blocked" : "usable", count,
              expires_text, first_text, last_text, joined);
     g_variant_unref (row);
