@@ -40,6 +40,7 @@ bench:
 	$(MAKE) build
 	bench/front.sh $(BUILD)
 	bench/ca.sh $(BUILD)
+	bench/dp.sh $(BUILD)
 
 $(BUILD)-fuzz/build.ninja:
 	CC=clang meson setup $(BUILD)-fuzz -Dfuzzing=enabled -Db_sanitize=address,undefined -Db_lundef=false

@@ -1,7 +1,7 @@
 -- Copyright 2026 The ehttpd authors
 -- SPDX-License-Identifier: LGPL-2.1-or-later
 --
--- wrk script for bench/front.sh: after the run, prints one line of
+-- wrk script for bench/front.sh and bench/dp.sh: after the run, prints one line of
 -- key=value pairs that the shell script reads back.
 
 done = function(summary, latency, requests)
