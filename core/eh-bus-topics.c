@@ -89,6 +89,16 @@ static const EhBusField content_available[] = {
   { EH_KEY_MANIFEST_JWS, "s", TRUE },
   { NULL },
 };
+static const EhBusField content_status[] = {
+  { EH_KEY_DP_NAME, "s", TRUE },
+  { EH_KEY_DP_URL, "s", TRUE },
+  { EH_KEY_CONTENT_ID, "s", TRUE },
+  { EH_KEY_STATE, "s", TRUE },
+  { EH_KEY_BYTES, "t", TRUE },
+  { EH_KEY_MANIFEST_SHA256, "s", TRUE },
+  { EH_KEY_REASON, "s", FALSE },
+  { NULL },
+};
 static const EhBusField text_only[] = {
   { EH_KEY_TEXT, "s", TRUE },
   { NULL },
@@ -123,6 +133,8 @@ static const EhBusTopic eh_bus_topics[] = {
     "a certificate was revoked" },
   { EH_TOPIC_DP_CONTENT_AVAILABLE, EH_BUS_EVENT, EH_BUS_LINKABLE, content_available, NULL,
     "a content's signed manifest is in the site's library" },
+  { EH_TOPIC_DP_CONTENT_STATUS, EH_BUS_EVENT, EH_BUS_LINKABLE, content_status, NULL,
+    "where one content stands on one DP" },
   { EH_TOPIC_TEST_ECHO, EH_BUS_REQUEST, EH_BUS_LINKABLE_OPEN, text_only, text_only,
     "test: echo the text back" },
   { EH_TOPIC_TEST_SECRET, EH_BUS_REQUEST, EH_BUS_LINKABLE, text_only, text_only,

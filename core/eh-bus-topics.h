@@ -170,6 +170,20 @@ typedef struct {
 #define EH_KEY_CONTENT_VERSION "content-version" /* s */
 #define EH_KEY_MANIFEST_JWS "manifest-jws"       /* s: the signed manifest, compact JWS */
 
+/*
+ * dp.content.status (event, linkable; every dp publishes)
+ * Where one content stands on one DP: on every change, and for every
+ * content it holds when it starts or its link comes up, so an MP can
+ * locate content and `ehttpctl content status ID` can show it.
+ */
+#define EH_TOPIC_DP_CONTENT_STATUS "dp.content.status"
+#define EH_KEY_DP_NAME "dp"         /* s: the DP's name (its first host name), the `aud` of content tokens */
+#define EH_KEY_DP_URL "dp-url"      /* s: the DP's HTTPS base URL */
+#define EH_KEY_BYTES "bytes"        /* t: bytes installed so far */
+#define EH_KEY_MANIFEST_SHA256 "manifest-sha256" /* s: hex SHA-256 of the signed manifest text */
+/* keys: dp, dp-url, content-id, state (pending, in-progress, installed, failed), bytes,
+ * manifest-sha256 (may be ""), reason (s, optional) */
+
 /* ── test plugins (plugins/test/) ─────────────────────────────────────── */
 
 /*
