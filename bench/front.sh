@@ -7,6 +7,8 @@
 #   2. new TLS connections per second (wrk with "Connection: close",
 #      openssl s_time without and with session resumption)
 #   3. ehttpd's RSS before and after 100,000 connections (ab), HTTP and HTTPS
+#   4. (with BENCH_CONCURRENT=N) N concurrent keep-alive connections (wrk -cN):
+#      connect errors, req/s, peak RSS and the kernel's refused connections
 # usage: bench/front.sh [BUILD_DIR]      (default: build)
 # See bench/README.md for the knobs (environment variables) and how to read
 # the figures.
@@ -42,6 +44,9 @@ rss_conns=${BENCH_RSS_CONNECTIONS:-100000}
 rss_batches=${BENCH_RSS_BATCHES:-5}
 rss_warmup=${BENCH_RSS_WARMUP:-2000}
 rss_tls_secs=${BENCH_RSS_TLS_SECONDS:-150}
+concurrent=${BENCH_CONCURRENT:-0}
+concurrent_secs=${BENCH_CONCURRENT_SECONDS:-10}
+concurrent_only=${BENCH_CONCURRENT_ONLY:-}
 
 started_at=$(date +%s)
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -114,10 +119,12 @@ make_certificate() {
 
 # ---------------------------------------------------------------- ehttpd
 
-# start_ehttpd NAME: a fresh daemon with its own state directory; sets
-# eh_pid, eh_http_port, eh_https_port, eh_log
+# start_ehttpd NAME [CONFIG_LINE...]: a fresh daemon with its own state
+# directory, the lines added to [core]; sets eh_pid, eh_http_port,
+# eh_https_port, eh_log
 start_ehttpd() {
   local dir="$work/$1" deadline listeners
+  shift
   mkdir -p "$dir/state/tls"
   chmod 0700 "$dir/state" "$dir/state/tls"
   cat "$work/tls/cert.pem" "$work/tls/key.pem" >"$dir/state/tls/host.pem"
@@ -132,6 +139,7 @@ https-listen=127.0.0.1:0
 access-log=false
 max-connections-per-address=100000
 CONF
+  [ "$#" -eq 0 ] || printf '%s\n' "$@" >>"$dir/ehttpd.conf"
   eh_log="$dir/ehttpd.log"
   "$ehttpd" --config "$dir/ehttpd.conf" --session --allow-test-plugins >"$eh_log" 2>&1 &
   eh_pid=$!
@@ -210,7 +218,7 @@ worker_processes $1;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 events {
-    worker_connections 4096;
+    worker_connections $((concurrent > 4000 ? concurrent + 100 : 4096));
 }
 http {
     access_log off;
@@ -450,6 +458,95 @@ phase_rss() {
   stop_ehttpd
 }
 
+# the kernel's counters of refused connections (system-wide): accept queue
+# overflows and SYN cookies that failed, as "OVERFLOWS COOKIES_FAILED"
+tcp_refusals() {
+  awk '/^TcpExt:/ { if (!n) { for (i = 2; i <= NF; i++) k[i] = $i; n = 1 } else
+      for (i = 2; i <= NF; i++) v[k[i]] = $i }
+    END { printf "%d %d\n", v["ListenOverflows"], v["SyncookiesFailed"] }' /proc/net/netstat
+}
+
+# VmRSS of a process and its children (nginx: master and workers), in KiB
+tree_rss_kib() {
+  local total=0 p
+  for p in $1 $(awk -v p="$1" '$4 == p { print $1 }' /proc/[0-9]*/stat 2>/dev/null); do
+    total=$((total + $(rss_kib "$p" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
+# concurrent_run NAME URL PID: wrk -c$concurrent with the RSS sampled every
+# 100 ms and (ehttpd only) the open connections counted half way; results in
+# $work/wrk-NAME.txt and $work/conc-NAME.txt
+concurrent_run() {
+  local name=$1 url=$2 pid=$3 out="$work/wrk-$1.txt" wrk_pid sampler o0 c0 o1 c1 mid=n/a
+  read -r o0 c0 < <(tcp_refusals)
+  (while kill -0 "$pid" 2>/dev/null; do tree_rss_kib "$pid"; sleep 0.1; done) \
+    >"$work/rss-$name.samples" 2>/dev/null &
+  sampler=$!
+  wrk -t"$threads" -c"$concurrent" -d"${concurrent_secs}s" --timeout 30s \
+    -s "$top/bench/wrk-report.lua" "$url" >"$out" 2>&1 &
+  wrk_pid=$!
+  if [ "$pid" = "$eh_pid" ]; then
+    sleep $((concurrent_secs / 2))
+    mid=$(eh_open_connections)
+  fi
+  wait "$wrk_pid" || {
+    cat "$out" >&2
+    die "wrk -c$concurrent failed against $url"
+  }
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  read -r o1 c1 < <(tcp_refusals)
+  grep -q '^wrk-result ' "$out" || {
+    cat "$out" >&2
+    die "wrk printed no result against $url"
+  }
+  printf 'conc-result peak=%s open_mid=%s overflows=%d cookies_failed=%d\n' \
+    "$(sort -n "$work/rss-$name.samples" | tail -n 1)" "$mid" $((o1 - o0)) $((c1 - c0)) \
+    >"$work/conc-$name.txt"
+  say "    $(field "$out" rps) req/s, socket errors c/r/w/t $(field "$out" connect)/$(field "$out" read)/$(field "$out" write)/$(field "$out" timeout), peak RSS $(field "$work/conc-$name.txt" peak) KiB, open half way $mid"
+  say "    kernel: accept queue overflows $((o1 - o0)), SYN cookies failed $((c1 - c0)) (system-wide)"
+}
+
+phase_concurrent() {
+  local saved
+  step "4. $concurrent concurrent keep-alive connections, 1 KiB over HTTPS: wrk -t$threads -c$concurrent -d${concurrent_secs}s --timeout 30s, fresh daemon"
+  saved=$(ulimit -n)
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $((concurrent + 100)) ] ||
+    die "open files limit $(ulimit -n) is below $concurrent connections (raise the hard limit)"
+  start_ehttpd concurrent "max-connections=$((concurrent + 1000))"
+  say "  ehttpd pid $eh_pid (max-connections $((concurrent + 1000))), https://127.0.0.1:$eh_https_port/test/1k"
+  wait_for_https "$eh_https_port" /test/1k || die "ehttpd does not answer GET /test/1k over HTTPS"
+  concurrent_run conc-eh "https://127.0.0.1:$eh_https_port/test/1k" "$eh_pid"
+  check_ehttpd_alive "the $concurrent-connection run"
+  conc_log="$eh_log"
+  stop_ehttpd
+  start_nginx 1
+  say "  nginx worker_processes 1, https://127.0.0.1:$ngx_port/test/1k"
+  concurrent_run conc-ngx "https://127.0.0.1:$ngx_port/test/1k" "$ngx_pid"
+  stop_nginx
+  ulimit -n "$saved" 2>/dev/null || true
+}
+
+conc_row() {
+  local w="$work/wrk-$1.txt" c="$work/conc-$1.txt"
+  printf '%-26s %9s %9s %8s %9s %9s %9s\n' "$2" "$(field "$w" rps)" \
+    "$(field "$w" connect)/$(field "$w" read)/$(field "$w" write)/$(field "$w" timeout)" \
+    "$(field "$c" peak)" "$(field "$c" open_mid)" "$(field "$c" overflows)" "$(field "$c" cookies_failed)"
+}
+
+print_concurrent_summary() {
+  say ""
+  say "4. $concurrent concurrent keep-alive connections, 1 KiB GET over HTTPS, wrk -t$threads -c$concurrent -d${concurrent_secs}s"
+  printf '%-26s %9s %9s %8s %9s %9s %9s\n' server "req/s" "err c/r/w/t" "peak KiB" "open 1/2" "overflow" "cookies✗"
+  conc_row conc-eh "ehttpd (1 process)"
+  conc_row conc-ngx "nginx worker_processes 1"
+  say "(overflow / cookies✗: the kernel's accept-queue overflows and failed SYN cookies during the run, system-wide)"
+  say "ehttpd log of that run: $(grep -c -E 'WARNING|CRITICAL|ERROR' "$conc_log" || true) warning/critical/error lines"
+}
+
 # ---------------------------------------------------------------- summary
 
 print_versions() {
@@ -538,6 +635,14 @@ main() {
   make_certificate
   prepare_nginx_docroot
 
+  if [ -n "$concurrent_only" ]; then
+    [ "$concurrent" -gt 0 ] || die "BENCH_CONCURRENT_ONLY needs BENCH_CONCURRENT=N"
+    phase_concurrent
+    step "SUMMARY"
+    print_versions
+    print_concurrent_summary
+    return 0
+  fi
   step "starting ehttpd"
   start_ehttpd main
   bench_log="$eh_log"
@@ -554,7 +659,9 @@ main() {
   phase_handshakes
   stop_ehttpd
   phase_rss
+  [ "$concurrent" -eq 0 ] || phase_concurrent
   print_summary
+  [ "$concurrent" -eq 0 ] || print_concurrent_summary
 }
 
 main

@@ -17,6 +17,8 @@
 
 #define EH_FRONT_CONN_INFO "eh-front-conn-info"
 #define EH_FRONT_REQUEST "eh-front-request"
+/* after an accept error (out of file descriptors) the listener rests this long */
+#define EH_FRONT_ACCEPT_RETRY_MS 100
 
 typedef struct {
   EhPlugin *owner;
@@ -28,10 +30,13 @@ typedef struct {
 
 typedef struct {
   EhFront *front;
-  GSocketService *service;
+  GSocket *socket;
+  GSource *watch; /* readiness of the socket, while accepting */
+  GSource *retry; /* after an accept error, until the listener tries again */
   gboolean https;
   char *url;
   gboolean active;
+  gboolean failing; /* the last accept failed: warn once per episode */
 } EhListener;
 
 /* what the front knows of one connection; libsoup hands its remote address
@@ -571,6 +576,7 @@ typedef struct {
   EhListener *listener;
   GSocketConnection *socket_conn;
   EhTlsStream *tls;
+  GSource *hello; /* until the client's first bytes arrive */
   GSource *deadline;
   char *peer;
 } EhHandshake;
@@ -578,6 +584,10 @@ typedef struct {
 static void
 eh_handshake_free (EhHandshake *handshake)
 {
+  if (handshake->hello != NULL) {
+    g_source_destroy (handshake->hello);
+    g_source_unref (handshake->hello);
+  }
   g_source_destroy (handshake->deadline);
   g_source_unref (handshake->deadline);
   g_object_unref (handshake->tls);
@@ -586,10 +596,34 @@ eh_handshake_free (EhHandshake *handshake)
   g_free (handshake);
 }
 
+static void eh_front_handshake_done (EhTlsStream *tls, const GError *error, gpointer user_data);
+
 static gboolean
 eh_handshake_deadline (gpointer data)
 {
-  eh_tls_stream_cancel_handshake (((EhHandshake *) data)->tls);
+  EhHandshake *handshake = data;
+  g_autoptr (GError) error = NULL;
+
+  if (handshake->hello == NULL) {
+    eh_tls_stream_cancel_handshake (handshake->tls);
+    return G_SOURCE_REMOVE;
+  }
+  /* the client never sent its hello: the handshake never started */
+  error = g_error_new (EH_ERROR, EH_ERROR_TIMEOUT, "TLS handshake took too long");
+  eh_front_handshake_done (handshake->tls, error, handshake);
+  return G_SOURCE_REMOVE;
+}
+
+/* the handshake's crypto runs when the client's hello is there, in its own
+ * dispatch: a burst of accepts never holds the main loop for their handshakes */
+static gboolean
+eh_handshake_hello (GSocket *socket, GIOCondition condition, gpointer data)
+{
+  EhHandshake *handshake = data;
+
+  /* the handshake may end (and free @handshake) before it returns */
+  g_clear_pointer (&handshake->hello, g_source_unref);
+  eh_tls_stream_handshake (handshake->tls, eh_front_handshake_done, handshake);
   return G_SOURCE_REMOVE;
 }
 
@@ -633,7 +667,10 @@ eh_front_start_tls (EhFront *front, EhListener *listener, GSocketConnection *soc
   handshake->deadline = g_timeout_source_new (front->limits.header_timeout_ms);
   g_source_set_callback (handshake->deadline, eh_handshake_deadline, handshake, NULL);
   g_source_attach (handshake->deadline, g_main_context_get_thread_default ());
-  eh_tls_stream_handshake (tls, eh_front_handshake_done, handshake);
+  handshake->hello = g_socket_create_source (g_socket_connection_get_socket (socket_conn),
+                                             G_IO_IN | G_IO_ERR | G_IO_HUP, NULL);
+  g_source_set_callback (handshake->hello, G_SOURCE_FUNC (eh_handshake_hello), handshake, NULL);
+  g_source_attach (handshake->hello, g_main_context_get_thread_default ());
 }
 
 static char *
@@ -647,12 +684,12 @@ eh_front_peer_of (GSocketConnection *socket_conn)
       g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
 }
 
-static gboolean
-eh_front_incoming (GSocketService *service, GSocketConnection *socket_conn, GObject *source,
-                   gpointer user_data)
+/* a connection the listener took from the backlog: caps first, then TLS */
+static void
+eh_front_take (EhListener *listener, GSocket *socket)
 {
-  EhListener *listener = user_data;
   EhFront *front = listener->front;
+  g_autoptr (GSocketConnection) socket_conn = g_socket_connection_factory_create_connection (socket);
   char *peer = eh_front_peer_of (socket_conn);
   guint count = GPOINTER_TO_UINT (g_hash_table_lookup (front->per_address, peer));
 
@@ -660,18 +697,91 @@ eh_front_incoming (GSocketService *service, GSocketConnection *socket_conn, GObj
     g_debug ("refused a connection from %s: %u open from that address", peer, count);
     g_io_stream_close (G_IO_STREAM (socket_conn), NULL, NULL);
     g_free (peer);
-    return TRUE;
+    return;
   }
   g_hash_table_insert (front->per_address, g_strdup (peer), GUINT_TO_POINTER (count + 1));
   front->n_connections++;
   eh_front_update_accepting (front);
-  g_socket_set_option (g_socket_connection_get_socket (socket_conn), IPPROTO_TCP, TCP_NODELAY, 1,
-                       NULL);
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   if (listener->https)
     eh_front_start_tls (front, listener, socket_conn, peer);
   else
     eh_front_serve (front, listener, socket_conn, NULL, peer);
-  return TRUE;
+}
+
+static void eh_listener_watch (EhListener *listener);
+
+static gboolean
+eh_listener_retry (gpointer data)
+{
+  EhListener *listener = data;
+
+  g_clear_pointer (&listener->retry, g_source_unref);
+  if (listener->active)
+    eh_listener_watch (listener);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+eh_listener_unwatch (EhListener *listener)
+{
+  if (listener->watch != NULL) {
+    g_source_destroy (listener->watch);
+    g_clear_pointer (&listener->watch, g_source_unref);
+  }
+  if (listener->retry != NULL) {
+    g_source_destroy (listener->retry);
+    g_clear_pointer (&listener->retry, g_source_unref);
+  }
+}
+
+/* out of file descriptors the backlog stays readable: rest instead of spinning */
+static void
+eh_listener_back_off (EhListener *listener, const GError *error)
+{
+  if (!listener->failing)
+    g_warning ("%s cannot accept connections: %s", listener->url, error->message);
+  listener->failing = TRUE;
+  eh_listener_unwatch (listener);
+  listener->retry = g_timeout_source_new (EH_FRONT_ACCEPT_RETRY_MS);
+  g_source_set_callback (listener->retry, eh_listener_retry, listener, NULL);
+  g_source_attach (listener->retry, g_main_context_get_thread_default ());
+}
+
+/* each readiness takes what the backlog holds (up to its size), not one
+ * connection: a main-loop iteration that serves thousands of open
+ * connections is long, and one accept per iteration lets the backlog
+ * overflow. The caps can pause the listener half way */
+static gboolean
+eh_listener_ready (GSocket *socket, GIOCondition condition, gpointer data)
+{
+  EhListener *listener = data;
+  guint budget = MAX (listener->front->limits.backlog, 1);
+
+  while (listener->active && listener->watch != NULL && budget-- > 0) {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GSocket) accepted = g_socket_accept (socket, NULL, &error);
+
+    if (accepted == NULL) {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        eh_listener_back_off (listener, error);
+      break;
+    }
+    listener->failing = FALSE;
+    eh_front_take (listener, accepted);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+eh_listener_watch (EhListener *listener)
+{
+  if (listener->watch != NULL || listener->retry != NULL)
+    return;
+  /* the connections' priority: accepting neither starves them nor waits behind them */
+  listener->watch = g_socket_create_source (listener->socket, G_IO_IN, NULL);
+  g_source_set_callback (listener->watch, G_SOURCE_FUNC (eh_listener_ready), listener, NULL);
+  g_source_attach (listener->watch, g_main_context_get_thread_default ());
 }
 
 /* at the global cap every listener pauses (new connections wait in the
@@ -689,9 +799,9 @@ eh_front_update_accepting (EhFront *front)
       continue;
     listener->active = want;
     if (want)
-      g_socket_service_start (listener->service);
+      eh_listener_watch (listener);
     else
-      g_socket_service_stop (listener->service);
+      eh_listener_unwatch (listener);
   }
 }
 
@@ -735,31 +845,45 @@ eh_front_url_for (GSocketAddress *effective, gboolean https)
                           v6 ? "]" : "", port);
 }
 
+/* a non-blocking listening socket: accept says "would block" once the
+ * backlog is empty */
+static GSocket *
+eh_front_open_socket (GSocketAddress *wanted, guint backlog, GError **error)
+{
+  g_autoptr (GSocket) socket = g_socket_new (g_socket_address_get_family (wanted),
+                                             G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+
+  if (socket == NULL)
+    return NULL;
+  g_socket_set_blocking (socket, FALSE);
+  g_socket_set_listen_backlog (socket, backlog);
+  if (!g_socket_bind (socket, wanted, TRUE, error) || !g_socket_listen (socket, error))
+    return NULL;
+  return g_steal_pointer (&socket);
+}
+
 gboolean
 eh_front_listen (EhFront *front, const char *address, gboolean https, GError **error)
 {
   g_autoptr (GSocketAddress) wanted = eh_front_parse_address (address, error);
   g_autoptr (GSocketAddress) effective = NULL;
+  g_autoptr (GSocket) socket = NULL;
   EhListener *listener;
-  GSocketService *service;
 
   if (wanted == NULL)
     return FALSE;
-  service = g_socket_service_new ();
-  g_socket_listener_set_backlog (G_SOCKET_LISTENER (service), front->limits.backlog);
-  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (service), wanted, G_SOCKET_TYPE_STREAM,
-                                      G_SOCKET_PROTOCOL_TCP, NULL, &effective, error)) {
+  socket = eh_front_open_socket (wanted, front->limits.backlog, error);
+  if (socket != NULL)
+    effective = g_socket_get_local_address (socket, error);
+  if (effective == NULL) {
     g_prefix_error (error, "cannot listen on %s: ", address);
-    g_object_unref (service);
     return FALSE;
   }
-  g_socket_service_stop (service);
   listener = g_new0 (EhListener, 1);
   listener->front = front;
-  listener->service = service;
+  listener->socket = g_steal_pointer (&socket);
   listener->https = https;
   listener->url = eh_front_url_for (effective, https);
-  g_signal_connect (service, "incoming", G_CALLBACK (eh_front_incoming), listener);
   g_ptr_array_add (front->listeners, listener);
   eh_front_update_accepting (front);
   if (https && eh_tls_get_server_params (front->tls) == NULL)
@@ -821,9 +945,9 @@ eh_front_enable_keepalive (EhFront *front, GError **error)
 static void
 eh_listener_free (EhListener *listener)
 {
-  g_socket_service_stop (listener->service);
-  g_socket_listener_close (G_SOCKET_LISTENER (listener->service));
-  g_object_unref (listener->service);
+  eh_listener_unwatch (listener);
+  g_socket_close (listener->socket, NULL);
+  g_object_unref (listener->socket);
   g_free (listener->url);
   g_free (listener);
 }
