@@ -57,6 +57,34 @@ static const char eh_mp_dbus_xml[] =
   "      <annotation name='org.ehttpd.Admin' value='true'/>"
   "      <arg name='guid' type='s' direction='in'/>"
   "    </method>"
+  "    <method name='CreateDeployment'>"
+  "      <annotation name='org.ehttpd.Admin' value='true'/>"
+  "      <arg name='content_id' type='s' direction='in'/>"
+  "      <arg name='action' type='s' direction='in'/>"
+  "      <arg name='collection' type='s' direction='in'/>"
+  "      <arg name='deployment' type='a{sv}' direction='out'/>"
+  "    </method>"
+  "    <method name='ListDeployments'>"
+  "      <arg name='deployments' type='aa{sv}' direction='out'/>"
+  "    </method>"
+  "    <method name='RemoveDeployment'>"
+  "      <annotation name='org.ehttpd.Admin' value='true'/>"
+  "      <arg name='id' type='s' direction='in'/>"
+  "    </method>"
+  "    <method name='AddCollectionMember'>"
+  "      <annotation name='org.ehttpd.Admin' value='true'/>"
+  "      <arg name='collection' type='s' direction='in'/>"
+  "      <arg name='guid' type='s' direction='in'/>"
+  "    </method>"
+  "    <method name='RemoveCollectionMember'>"
+  "      <annotation name='org.ehttpd.Admin' value='true'/>"
+  "      <arg name='collection' type='s' direction='in'/>"
+  "      <arg name='guid' type='s' direction='in'/>"
+  "    </method>"
+  "    <method name='ListCollections'>"
+  "      <arg name='collection' type='s' direction='in'/>"
+  "      <arg name='members' type='aa{sv}' direction='out'/>"
+  "    </method>"
   "  </interface>"
   "</node>";
 
@@ -235,6 +263,11 @@ eh_mp_dbus_call (EhPlugin *plugin, const char *method, GVariant *parameters, gui
     result = eh_mp_dbus_bulk_list (mp, &error);
   else if (g_strcmp0 (method, "BlockBulkToken") == 0 || g_strcmp0 (method, "UnblockBulkToken") == 0)
     result = eh_mp_dbus_bulk_block (mp, parameters, method[0] == 'B', caller_uid, &error);
+  else {
+    gboolean handled = FALSE;
+
+    result = eh_mp_deploy_dbus_call (mp, method, parameters, caller_uid, &handled, &error);
+  }
   eh_dbus_return (invocation, method, result, error);
 }
 

@@ -17,19 +17,24 @@
  */
 
 void
-eh_mp_http_json (EhRequest *request, guint status, const char *json)
+eh_mp_http_message_json (SoupServerMessage *msg, guint status, const char *json)
 {
-  SoupServerMessage *msg = eh_request_get_message (request);
-
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Cache-Control",
                                 "no-store");
   soup_server_message_set_status (msg, status, NULL);
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, json, strlen (json));
 }
 
+void
+eh_mp_http_json (EhRequest *request, guint status, const char *json)
+{
+  eh_mp_http_message_json (eh_request_get_message (request), status, json);
+}
+
 /* {"error": code, "message": text}: a stable code and a clear reason */
 void
-eh_mp_http_refuse (EhRequest *request, guint status, const char *code, const char *message)
+eh_mp_http_message_refuse (SoupServerMessage *msg, const char *request_id, guint status,
+                           const char *code, const char *message)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
   g_autoptr (JsonNode) root = NULL;
@@ -41,13 +46,20 @@ eh_mp_http_refuse (EhRequest *request, guint status, const char *code, const cha
   json_builder_set_member_name (builder, "message");
   json_builder_add_string_value (builder, message);
   json_builder_set_member_name (builder, "request_id");
-  json_builder_add_string_value (builder, eh_request_get_id (request));
+  json_builder_add_string_value (builder, request_id);
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
   json = json_to_string (root, FALSE);
-  g_info ("%s: refused %s (%s): %s", eh_request_get_id (request), eh_request_get_path (request),
-          code, message);
-  eh_mp_http_json (request, status, json);
+  g_info ("%s: refused %s (%s): %s", request_id,
+          g_uri_get_path (soup_server_message_get_uri (msg)), code, message);
+  eh_mp_http_message_json (msg, status, json);
+}
+
+void
+eh_mp_http_refuse (EhRequest *request, guint status, const char *code, const char *message)
+{
+  eh_mp_http_message_refuse (eh_request_get_message (request), eh_request_get_id (request), status,
+                             code, message);
 }
 
 static void

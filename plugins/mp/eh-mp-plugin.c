@@ -17,6 +17,8 @@ static const EhConfigKey eh_mp_keys[] = {
   { "max-nonces", EH_CONFIG_UINT, "10000", 16, 1000000, "registration nonces outstanding at once" },
   { "client-token-lifetime", EH_CONFIG_UINT, "28800", 60, 604800, "seconds a client token is valid" },
   { "token-key-announce", EH_CONFIG_UINT, "3600", 1, 2592000, "seconds the next token signing key is in the trust bundle before it signs (DPs must refresh their bundle at least this often)" },
+  { "content-token-lifetime", EH_CONFIG_UINT, "28800", 60, 604800, "seconds a content token is valid" },
+  { "bind-content-tokens", EH_CONFIG_BOOLEAN, "false", 0, 0, "bind content tokens to the client key (cnf.jkt)" },
   EH_CONFIG_KEY_END
 };
 
@@ -61,6 +63,8 @@ eh_mp_free (EhMp *mp)
 {
   eh_mp_site_stop (mp);
   eh_mp_token_keys_stop (mp);
+  eh_mp_policy_http_stop (mp);
+  eh_mp_locate_http_stop (mp);
   eh_mp_nonces_free (mp->nonces);
   g_strfreev (mp->https_urls);
   g_free (mp->ca_url);
@@ -99,6 +103,8 @@ eh_mp_read_config (EhMp *mp, EhConfig *config, GError **error)
   }
   mp->client_token_lifetime = eh_config_get_uint (config, "mp", "client-token-lifetime");
   mp->token_key_announce = eh_config_get_uint (config, "mp", "token-key-announce");
+  mp->content_token_lifetime = eh_config_get_uint (config, "mp", "content-token-lifetime");
+  mp->bind_content_tokens = eh_config_get_boolean (config, "mp", "bind-content-tokens");
   mp->nonces = eh_mp_nonces_new (eh_config_get_uint (config, "mp", "max-nonces"),
                                  eh_config_get_uint (config, "mp", "nonce-seconds"));
   return TRUE;
@@ -133,7 +139,8 @@ eh_mp_start (EhPlugin *plugin)
   if (!eh_mp_read_config (mp, config, &error) ||
       (mp->store = eh_plugin_get_store (plugin, &error)) == NULL ||
       !eh_mp_records_migrate (mp->store, &error) || !eh_mp_http_start (mp, &error) ||
-      !eh_mp_token_http_start (mp, &error) || !eh_mp_dbus_start (mp, &error) ||
+      !eh_mp_token_http_start (mp, &error) || !eh_mp_policy_http_start (mp, &error) ||
+      !eh_mp_locate_http_start (mp, &error) || !eh_mp_dbus_start (mp, &error) ||
       !eh_mp_token_keys_start (mp, &error)) {
     eh_plugin_start_done (plugin, error);
     return;
@@ -146,7 +153,7 @@ eh_mp_start (EhPlugin *plugin)
 const EhPluginDesc eh_mp_plugin = {
   .abi_version = EH_PLUGIN_ABI_VERSION,
   .name = "mp",
-  .description = "management point: site information, client registration and approval, client tokens",
+  .description = "management point: site information, client registration and approval, client tokens, signed policy, content location",
   .config_keys = eh_mp_keys,
   .start = eh_mp_start,
 };

@@ -57,6 +57,23 @@ static const EhStoreMigration eh_mp_migrations[] = {
     "  used_at INTEGER NOT NULL"
     ");"
     "CREATE INDEX mp_bulk_token_uses_guid ON mp_bulk_token_uses (bulk_guid);" },
+  { 3,
+    "CREATE TABLE mp_deployments ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  content_id TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  collection TEXT,"
+    "  body TEXT NOT NULL,"
+    "  body_sha256 TEXT NOT NULL,"
+    "  created_by TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE mp_collection_members ("
+    "  collection TEXT NOT NULL,"
+    "  client_guid TEXT NOT NULL,"
+    "  PRIMARY KEY (collection, client_guid)"
+    ");"
+    "CREATE INDEX mp_collection_members_client ON mp_collection_members (client_guid);" },
 };
 
 static const char *const eh_mp_state_names[] = { "pending", "approved", "blocked" };

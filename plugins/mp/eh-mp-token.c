@@ -85,49 +85,97 @@ eh_mp_client_token_audience (const char *site)
 }
 
 char *
-eh_mp_client_token_issue (const EhMpTokenKey *key, const char *site, const EhMpClient *client,
-                          guint lifetime, gint64 now, gint64 *expires_at, GError **error)
+eh_mp_token_sign (const EhMpTokenKey *key, const char *typ, const char *site, const char *sub,
+                  JsonNode *aud, JsonObject *extra, guint lifetime, gint64 now, gint64 *expires_at,
+                  GError **error)
 {
-  g_autoptr (JsonBuilder) builder = json_builder_new ();
-  g_autoptr (JsonNode) root = NULL;
+  g_autoptr (JsonObject) claims = json_object_new ();
+  g_autoptr (JsonNode) root = json_node_new (JSON_NODE_OBJECT);
   g_autoptr (JsonObject) header = json_object_new ();
-  g_autofree char *audience = eh_mp_client_token_audience (site);
   g_autofree char *jti = g_uuid_string_random ();
-  g_autofree char *claims = NULL;
+  g_autofree char *text = NULL;
   g_autoptr (GBytes) payload = NULL;
   gint64 exp = now + lifetime;
 
   /* a token never outlives the certificate that signs it */
   if (exp > key->not_after)
     exp = key->not_after;
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "iss");
-  json_builder_add_string_value (builder, site);
-  json_builder_set_member_name (builder, "sub");
-  json_builder_add_string_value (builder, client->guid);
-  json_builder_set_member_name (builder, "aud");
-  json_builder_add_string_value (builder, audience);
-  json_builder_set_member_name (builder, "iat");
-  json_builder_add_int_value (builder, now);
-  json_builder_set_member_name (builder, "nbf");
-  json_builder_add_int_value (builder, now);
-  json_builder_set_member_name (builder, "exp");
-  json_builder_add_int_value (builder, exp);
-  json_builder_set_member_name (builder, "jti");
-  json_builder_add_string_value (builder, jti);
-  json_builder_set_member_name (builder, "cnf");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "jkt");
-  json_builder_add_string_value (builder, client->thumbprint);
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  claims = json_to_string (root, FALSE);
-  payload = g_bytes_new (claims, strlen (claims));
+  json_object_set_string_member (claims, "iss", site);
+  json_object_set_string_member (claims, "sub", sub);
+  json_object_set_member (claims, "aud", aud);
+  json_object_set_int_member (claims, "iat", now);
+  json_object_set_int_member (claims, "nbf", now);
+  json_object_set_int_member (claims, "exp", exp);
+  json_object_set_string_member (claims, "jti", jti);
+  if (extra != NULL) {
+    JsonObjectIter iter;
+    const char *name;
+    JsonNode *value;
+
+    json_object_iter_init (&iter, extra);
+    while (json_object_iter_next (&iter, &name, &value))
+      json_object_set_member (claims, name, json_node_copy (value));
+  }
+  json_node_set_object (root, claims);
+  text = json_to_string (root, FALSE);
+  payload = g_bytes_new (text, strlen (text));
   json_object_set_string_member (header, "x5t#S256", key->x5t);
   if (expires_at != NULL)
     *expires_at = exp;
-  return eh_jws_sign (key->key, EH_JWS_ALG_ES256, EH_MP_CLIENT_TOKEN_TYP, header, payload, error);
+  return eh_jws_sign (key->key, EH_JWS_ALG_ES256, typ, header, payload, error);
+}
+
+static JsonObject *
+eh_mp_token_cnf (const char *jkt)
+{
+  JsonObject *extra = json_object_new ();
+  JsonObject *cnf = json_object_new ();
+
+  json_object_set_string_member (cnf, "jkt", jkt);
+  json_object_set_object_member (extra, "cnf", cnf);
+  return extra;
+}
+
+char *
+eh_mp_client_token_issue (const EhMpTokenKey *key, const char *site, const EhMpClient *client,
+                          guint lifetime, gint64 now, gint64 *expires_at, GError **error)
+{
+  g_autofree char *audience = eh_mp_client_token_audience (site);
+  g_autoptr (JsonObject) extra = eh_mp_token_cnf (client->thumbprint);
+  JsonNode *aud = json_node_new (JSON_NODE_VALUE);
+
+  json_node_set_string (aud, audience);
+  return eh_mp_token_sign (key, EH_MP_CLIENT_TOKEN_TYP, site, client->guid, aud, extra, lifetime, now,
+                           expires_at, error);
+}
+
+char *
+eh_mp_content_token_issue (const EhMpTokenKey *key, const char *site, const char *client_guid,
+                           const char *const *dps, const char *content_id,
+                           const char *manifest_sha256, const char *jkt, guint lifetime,
+                           gint64 now, gint64 *expires_at, GError **error)
+{
+  g_autoptr (JsonObject) extra = jkt != NULL ? eh_mp_token_cnf (jkt) : json_object_new ();
+  JsonObject *content = json_object_new ();
+  JsonArray *names = json_array_new ();
+  JsonNode *aud = json_node_new (JSON_NODE_ARRAY);
+  guint count = dps != NULL ? g_strv_length ((char **) dps) : 0;
+
+  if (count == 0 || count > EH_MP_MAX_DPS_PER_CONTENT) {
+    json_object_unref (content);
+    json_array_unref (names);
+    json_node_unref (aud);
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "a content token names 1 to %d DPs",
+                 EH_MP_MAX_DPS_PER_CONTENT);
+    return NULL;
+  }
+  for (guint i = 0; i < count; i++)
+    json_array_add_string_element (names, dps[i]);
+  json_node_take_array (aud, names);
+  json_object_set_string_member (content, content_id, manifest_sha256);
+  json_object_set_object_member (extra, "content", content);
+  return eh_mp_token_sign (key, EH_MP_CONTENT_TOKEN_TYP, site, client_guid, aud, extra, lifetime, now,
+                           expires_at, error);
 }
 
 typedef struct {

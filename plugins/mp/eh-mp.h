@@ -30,6 +30,10 @@ G_BEGIN_DECLS
 #define EH_MP_BULK_TOKEN_PREFIX "ehbulk."
 #define EH_MP_BULK_DEFAULT_SECONDS (3 * 86400)
 #define EH_MP_BULK_MAX_SECONDS (7 * 86400)
+#define EH_MP_POLICY_TYP "policy+jwt"
+#define EH_MP_CONTENT_TOKEN_TYP "content+jwt"
+#define EH_MP_MAX_DPS_PER_CONTENT 64 /* the DP's cap on a content token's aud */
+#define EH_MP_MAX_LOCATED_CONTENTS 100000
 
 /* ── security modes (eh-mp-plugin.c) ──────────────────────────────────── */
 
@@ -226,6 +230,101 @@ char *eh_mp_client_token_issue (const EhMpTokenKey *key, const char *site, const
 EhMpClient *eh_mp_client_token_check (GPtrArray *keys, const char *site, EhStore *store,
                                       const char *token, gint64 now, GError **error);
 
+/**
+ * eh_mp_token_sign:
+ * @aud: (transfer full): the `aud` claim (a string or an array)
+ * @extra: (nullable): kind-specific claims, added after the common ones
+ *
+ * The one signer of this MP's tokens: iss @site, sub, aud, iat, nbf, exp
+ * (never past the signing certificate's end), jti, plus @extra; ES256,
+ * header typ @typ and x5t#S256 of @key's certificate.
+ */
+char *eh_mp_token_sign (const EhMpTokenKey *key, const char *typ, const char *site, const char *sub,
+                        JsonNode *aud, JsonObject *extra, guint lifetime, gint64 now,
+                        gint64 *expires_at, GError **error);
+/**
+ * eh_mp_content_token_issue:
+ * @dps: the DP names (the `aud` array), 1 to EH_MP_MAX_DPS_PER_CONTENT
+ * @jkt: (nullable): the client key thumbprint when tokens are bound (`cnf`)
+ *
+ * A content token (typ content+jwt) for one content: `content` maps
+ * @content_id to @manifest_sha256 (hex SHA-256 of its signed manifest).
+ */
+char *eh_mp_content_token_issue (const EhMpTokenKey *key, const char *site, const char *client_guid,
+                                 const char *const *dps, const char *content_id,
+                                 const char *manifest_sha256, const char *jkt, guint lifetime,
+                                 gint64 now, gint64 *expires_at, GError **error);
+
+/* ── policy: deployments and collections (eh-mp-deploy.c) ─────────────── */
+
+typedef struct {
+  char *id;         /* a GUID: the assignment id clients see */
+  char *content_id; /* e.g. PS100001 */
+  char *action;     /* install, uninstall, run, available */
+  char *collection; /* nullable: NULL targets every client */
+  char *body;       /* the policy body, fixed at creation (its SHA-256 is what policy signs) */
+  char *body_sha256;
+  char *created_by;
+  gint64 created_at;
+} EhMpDeployment;
+
+void eh_mp_deployment_free (EhMpDeployment *deployment);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhMpDeployment, eh_mp_deployment_free)
+gboolean eh_mp_content_id_is_valid (const char *id);
+gboolean eh_mp_action_is_valid (const char *action);
+gboolean eh_mp_collection_name_is_valid (const char *name);
+/* (transfer full) the new deployment (one durable transaction); @collection nullable */
+EhMpDeployment *eh_mp_deployment_create (EhStore *store, const char *content_id, const char *action,
+                                         const char *collection, const char *by, GError **error);
+/* (transfer full) every deployment (EhMpDeployment), oldest first */
+GPtrArray *eh_mp_deployment_list (EhStore *store, GError **error);
+gboolean eh_mp_deployment_remove (EhStore *store, const char *id, GError **error);
+/* (transfer full) the deployments that target @client_guid (all, or one of its collections) */
+GPtrArray *eh_mp_deployments_for_client (EhStore *store, const char *client_guid, GError **error);
+/* FALSE with EH_ERROR_EXISTS / _NOT_FOUND when nothing changes */
+gboolean eh_mp_collection_set_member (EhStore *store, const char *collection, const char *client_guid,
+                                      gboolean member, GError **error);
+/* (transfer full) GStrv pairs "collection", "client guid", … ; @collection nullable: all */
+GPtrArray *eh_mp_collection_list (EhStore *store, const char *collection, GError **error);
+
+/* ── policy documents (eh-mp-policy.c) ─────────────────────────────────── */
+
+/* (transfer full) the policy body of one deployment: canonical JSON */
+char *eh_mp_policy_body (const char *id, const char *content_id, const char *action,
+                         const char *collection, gint64 created_at);
+/* (transfer full) the payload the site signing key signs: iss, sub, iat, assignments [{id, sha256}] */
+char *eh_mp_policy_payload (const char *site, const char *client_guid, GPtrArray *deployments, gint64 now);
+
+/* ── content location (eh-mp-locate.c): dp.content.status, in memory ──── */
+
+typedef struct {
+  char *dp;
+  char *url;
+  char *manifest_sha256;
+  guint64 bytes;
+  guint64 reported; /* sequence of the report: larger is more recent */
+  gboolean healthy; /* the DP's latest report of any content was not a failure */
+} EhMpDpHolding;
+
+typedef struct _EhMpLocator EhMpLocator;
+
+EhMpLocator *eh_mp_locator_new (guint max_contents);
+void eh_mp_locator_free (EhMpLocator *locator);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhMpLocator, eh_mp_locator_free)
+/* takes one dp.content.status; FALSE + EH_ERROR_INVALID_ARGUMENT for a hostile one (nothing changes) */
+gboolean eh_mp_locator_take (EhMpLocator *locator, const char *dp, const char *url,
+                             const char *content_id, const char *state, guint64 bytes,
+                             const char *manifest_sha256, GError **error);
+/**
+ * eh_mp_locator_find:
+ *
+ * The DPs holding @content_id installed, healthy first, then most recent
+ * report first; only those with the best one's manifest hash.
+ * Returns: (transfer full) (element-type EhMpDpHolding): copies; empty when none
+ */
+GPtrArray *eh_mp_locator_find (EhMpLocator *locator, const char *content_id);
+void eh_mp_dp_holding_free (EhMpDpHolding *holding);
+
 /* ── bulk registration tokens (eh-mp-bulk.c) ──────────────────────────── */
 
 typedef struct {
@@ -292,6 +391,12 @@ typedef struct {
   guint token_key_source;
   GList *rollover_waiters; /* GDBusMethodInvocation */
   GCancellable *token_cancellable;
+  /* policy and content location (eh-mp-policy-http.c, eh-mp-locate-http.c) */
+  guint content_token_lifetime;
+  gboolean bind_content_tokens;
+  EhMpLocator *locator;
+  guint status_subscription;
+  GCancellable *policy_cancellable;
 } EhMp;
 
 extern const EhPluginDesc eh_mp_plugin;
@@ -321,5 +426,18 @@ const EhMpTokenKey *eh_mp_token_keys_signer (EhMp *mp);
 gboolean eh_mp_token_keys_rollover (EhMp *mp, GDBusMethodInvocation *invocation, GError **error);
 GVariant *eh_mp_token_key_describe (const EhMpTokenKey *key);
 gboolean eh_mp_dbus_start (EhMp *mp, GError **error);
+/* deployments and collections over D-Bus (eh-mp-deploy-dbus.c); *handled FALSE for other methods */
+GVariant *eh_mp_deploy_dbus_call (EhMp *mp, const char *method, GVariant *parameters, guint caller_uid,
+                                  gboolean *handled, GError **error);
+/* GET policy, GET policy/<id> (eh-mp-policy-http.c) */
+gboolean eh_mp_policy_http_start (EhMp *mp, GError **error);
+void eh_mp_policy_http_stop (EhMp *mp);
+/* GET content/<id>, and the dp.content.status subscription (eh-mp-locate-http.c) */
+gboolean eh_mp_locate_http_start (EhMp *mp, GError **error);
+void eh_mp_locate_http_stop (EhMp *mp);
+/* answers a paused message later (the EhRequest is gone by then) */
+void eh_mp_http_message_json (SoupServerMessage *msg, guint status, const char *json);
+void eh_mp_http_message_refuse (SoupServerMessage *msg, const char *request_id, guint status,
+                                const char *code, const char *message);
 
 G_END_DECLS

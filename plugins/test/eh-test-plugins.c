@@ -354,6 +354,34 @@ eh_test_relay_ping (EhRequest *request, gpointer user_data)
   eh_request_respond_text (request, SOUP_STATUS_OK, "published");
 }
 
+/* stands in for a DP until the dp plugin reports: publishes one dp.content.status */
+static void
+eh_test_relay_content_status (EhRequest *request, gpointer user_data)
+{
+  EhTestRelay *relay = user_data;
+  const char *names[] = { "dp", "url", "content", "state", "sha256" };
+  const char *keys[] = { EH_KEY_DP_NAME, EH_KEY_DP_URL, EH_KEY_CONTENT_ID, EH_KEY_STATE,
+                         EH_KEY_MANIFEST_SHA256 };
+  g_autofree char *bytes = eh_test_relay_param (request, "bytes");
+  g_autoptr (GError) error = NULL;
+  GVariantDict payload;
+
+  g_variant_dict_init (&payload, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_autofree char *value = eh_test_relay_param (request, names[i]);
+
+    g_variant_dict_insert (&payload, keys[i], "s", value != NULL ? value : "");
+  }
+  g_variant_dict_insert (&payload, EH_KEY_BYTES, "t",
+                         (guint64) g_ascii_strtoull (bytes != NULL ? bytes : "0", NULL, 10));
+  if (!eh_bus_publish (eh_plugin_get_bus (relay->plugin), EH_TOPIC_DP_CONTENT_STATUS,
+                       g_variant_dict_end (&payload), &error)) {
+    eh_request_respond_text (request, SOUP_STATUS_INTERNAL_SERVER_ERROR, error->message);
+    return;
+  }
+  eh_request_respond_text (request, SOUP_STATUS_OK, "published");
+}
+
 static void
 eh_test_relay_pings (EhRequest *request, gpointer user_data)
 {
@@ -381,6 +409,7 @@ eh_test_relay_start (EhPlugin *plugin)
     { "GET", "/test/relay/secret", EH_SCHEME_BOTH, 0, eh_test_relay_request },
     { "GET", "/test/relay/ping", EH_SCHEME_BOTH, 0, eh_test_relay_ping },
     { "GET", "/test/relay/pings", EH_SCHEME_BOTH, 0, eh_test_relay_pings },
+    { "GET", "/test/relay/content-status", EH_SCHEME_BOTH, 0, eh_test_relay_content_status },
   };
   g_autoptr (GError) error = NULL;
 

@@ -323,6 +323,167 @@ eh_ctl_bulk_unblock (EhCtl *ctl, int argc, char **argv)
   return eh_ctl_bulk_one (ctl, argc, argv, "unblock", "UnblockBulkToken");
 }
 
+static int
+eh_ctl_deployment_create (EhCtl *ctl, int argc, char **argv)
+{
+  int code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) deployment = NULL;
+  const char *content = NULL, *action = NULL, *collection = NULL, *id = "";
+  gboolean all = FALSE;
+
+  for (int i = 0; i < argc; i++) {
+    if (g_str_equal (argv[i], "--content") && i + 1 < argc)
+      content = argv[++i];
+    else if (g_str_equal (argv[i], "--action") && i + 1 < argc)
+      action = argv[++i];
+    else if (g_str_equal (argv[i], "--collection") && i + 1 < argc)
+      collection = argv[++i];
+    else if (g_str_equal (argv[i], "--all"))
+      all = TRUE;
+    else
+      content = NULL, i = argc;
+  }
+  if (content == NULL || action == NULL || (all && collection != NULL)) {
+    g_printerr ("usage: ehttpctl deployment create --content ID --action install|uninstall|run|available "
+                "[--collection NAME|--all]\n");
+    return EH_CTL_EXIT_USAGE;
+  }
+  deployment = eh_ctl_call_value (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, "CreateDeployment",
+                                  g_variant_new ("(sss)", content, action, collection != NULL ? collection : ""),
+                                  "(a{sv})", &code);
+  if (deployment == NULL)
+    return code;
+  if (ctl->json) {
+    eh_ctl_print_variant_json (deployment);
+    return code;
+  }
+  g_variant_lookup (deployment, "id", "&s", &id);
+  g_print ("deployment %s: %s %s for %s\n", id, action, content, collection != NULL ? collection : "all clients");
+  return code;
+}
+
+static int
+eh_ctl_deployment_list (EhCtl *ctl, int argc, char **argv)
+{
+  int code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) list = NULL;
+  GVariantIter iter;
+  GVariant *row;
+
+  if (argc != 0) {
+    g_printerr ("usage: ehttpctl deployment list\n");
+    return EH_CTL_EXIT_USAGE;
+  }
+  list = eh_ctl_call_value (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, "ListDeployments", NULL, "(aa{sv})",
+                            &code);
+  if (list == NULL)
+    return code;
+  if (ctl->json) {
+    eh_ctl_print_variant_json (list);
+    return code;
+  }
+  g_print ("%-36s %-9s %-9s %-20s %s\n", "ID", "CONTENT", "ACTION", "CREATED", "TARGET");
+  g_variant_iter_init (&iter, list);
+  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
+    const char *id = "", *content = "", *action = "", *collection = "";
+    gint64 created = 0;
+    g_autofree char *when = NULL;
+
+    g_variant_lookup (row, "id", "&s", &id);
+    g_variant_lookup (row, "content-id", "&s", &content);
+    g_variant_lookup (row, "action", "&s", &action);
+    g_variant_lookup (row, "collection", "&s", &collection);
+    g_variant_lookup (row, "created-at", "x", &created);
+    when = eh_ctl_format_time (created);
+    g_print ("%-36s %-9s %-9s %-20s %s\n", id, content, action, when,
+             collection[0] != '\0' ? collection : "(all clients)");
+    g_variant_unref (row);
+  }
+  return code;
+}
+
+static int
+eh_ctl_deployment_remove (EhCtl *ctl, int argc, char **argv)
+{
+  int code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) reply = NULL;
+
+  if (argc != 1) {
+    g_printerr ("usage: ehttpctl deployment remove ID\n");
+    return EH_CTL_EXIT_USAGE;
+  }
+  reply = eh_ctl_call_value (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, "RemoveDeployment",
+                             g_variant_new ("(s)", argv[0]), NULL, &code);
+  if (reply != NULL)
+    g_print (ctl->json ? "{\"id\": \"%s\", \"removed\": true}\n" : "deployment %s removed\n", argv[0]);
+  return code;
+}
+
+static int
+eh_ctl_collection_member (EhCtl *ctl, int argc, char **argv, const char *command, const char *method)
+{
+  int code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) reply = NULL;
+
+  if (argc != 2) {
+    g_printerr ("usage: ehttpctl collection %s NAME GUID\n", command);
+    return EH_CTL_EXIT_USAGE;
+  }
+  reply = eh_ctl_call_value (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, method,
+                             g_variant_new ("(ss)", argv[0], argv[1]), NULL, &code);
+  if (reply != NULL && ctl->json)
+    g_print ("{\"collection\": \"%s\", \"client_guid\": \"%s\", \"member\": %s}\n", argv[0], argv[1],
+             method[0] == 'A' ? "true" : "false");
+  else if (reply != NULL)
+    g_print ("client %s %s collection %s\n", argv[1], method[0] == 'A' ? "added to" : "removed from", argv[0]);
+  return code;
+}
+
+static int
+eh_ctl_collection_add (EhCtl *ctl, int argc, char **argv)
+{
+  return eh_ctl_collection_member (ctl, argc, argv, "add-member", "AddCollectionMember");
+}
+
+static int
+eh_ctl_collection_remove (EhCtl *ctl, int argc, char **argv)
+{
+  return eh_ctl_collection_member (ctl, argc, argv, "remove-member", "RemoveCollectionMember");
+}
+
+static int
+eh_ctl_collection_list (EhCtl *ctl, int argc, char **argv)
+{
+  int code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) list = NULL;
+  GVariantIter iter;
+  GVariant *row;
+
+  if (argc > 1) {
+    g_printerr ("usage: ehttpctl collection list [NAME]\n");
+    return EH_CTL_EXIT_USAGE;
+  }
+  list = eh_ctl_call_value (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, "ListCollections",
+                            g_variant_new ("(s)", argc == 1 ? argv[0] : ""), "(aa{sv})", &code);
+  if (list == NULL)
+    return code;
+  if (ctl->json) {
+    eh_ctl_print_variant_json (list);
+    return code;
+  }
+  g_print ("%-24s %s\n", "COLLECTION", "CLIENT");
+  g_variant_iter_init (&iter, list);
+  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
+    const char *collection = "", *guid = "";
+
+    g_variant_lookup (row, "collection", "&s", &collection);
+    g_variant_lookup (row, "client-guid", "&s", &guid);
+    g_print ("%-24s %s\n", collection, guid);
+    g_variant_unref (row);
+  }
+  return code;
+}
+
 const EhCtlCommand eh_ctl_mp_commands[] = {
   { "client list", "", "registered clients and their approval state", eh_ctl_client_list },
   { "client show", "GUID", "one client, with its key", eh_ctl_client_show },
@@ -335,5 +496,11 @@ const EhCtlCommand eh_ctl_mp_commands[] = {
   { "bulk-token list", "", "bulk registration tokens and their usage ledger (admin)", eh_ctl_bulk_list },
   { "bulk-token block", "GUID", "refuse a bulk registration token from now on (admin)", eh_ctl_bulk_block },
   { "bulk-token unblock", "GUID", "accept a blocked bulk registration token again (admin)", eh_ctl_bulk_unblock },
+  { "deployment create", "--content ID --action ACTION [--collection NAME|--all]", "deploy content to every client or one collection (admin)", eh_ctl_deployment_create },
+  { "deployment list", "", "deployments and their targets", eh_ctl_deployment_list },
+  { "deployment remove", "ID", "remove a deployment (admin)", eh_ctl_deployment_remove },
+  { "collection add-member", "NAME GUID", "add a client to a collection (admin)", eh_ctl_collection_add },
+  { "collection remove-member", "NAME GUID", "remove a client from a collection (admin)", eh_ctl_collection_remove },
+  { "collection list", "[NAME]", "collection members", eh_ctl_collection_list },
   { NULL },
 };

@@ -847,6 +847,305 @@ test_bulk_tokens (Fixture *f, gconstpointer data)
   test_key_clear (&extra);
 }
 
+static void
+test_policy_deployments (Fixture *f, gconstpointer data)
+{
+  gboolean created = FALSE;
+  g_autoptr (EhMpClient) a = register_key (f, &f->p256, "hw-a", TRUE, &created);
+  g_autoptr (EhMpClient) b = register_key (f, &f->ed25519, "hw-b", TRUE, &created);
+  g_autoptr (EhMpDeployment) all = NULL;
+  g_autoptr (EhMpDeployment) lab = NULL;
+  g_autoptr (GPtrArray) for_a = NULL;
+  g_autoptr (GPtrArray) for_b = NULL;
+  g_autoptr (GPtrArray) members = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  g_autofree char *payload = NULL;
+  g_autofree char *sha = NULL;
+  g_autofree char *long_name = g_strnfill (65, 'c');
+  JsonArray *assignments;
+  const struct {
+    const char *content, *action, *collection;
+  } hostile[] = {
+    { "../etc", "install", NULL },     { "PS1000011", "install", NULL }, { "ps100001", "install", NULL },
+    { "PS1-0001", "install", NULL },   { "", "install", NULL },          { "PS100001", "rm -rf /", NULL },
+    { "PS100001", "INSTALL", NULL },   { "PS100001", "", NULL },         { "PS100001", "install", "" },
+    { "PS100001", "install", "a'; DROP TABLE mp_deployments; --" },
+    { "PS100001", "install", "lab/../x" }, { "PS100001", "install", long_name },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (hostile); i++) {
+    g_autoptr (EhMpDeployment) refused = eh_mp_deployment_create (f->store, hostile[i].content, hostile[i].action,
+                                                                   hostile[i].collection, "admin", &error);
+    g_assert_null (refused);
+    g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+  }
+  g_assert_cmpint (count_rows (f, "SELECT count(*) FROM mp_deployments"), ==, 0);
+
+  all = eh_mp_deployment_create (f->store, "PS100001", "install", NULL, "admin uid 0", &error);
+  g_assert_no_error (error);
+  lab = eh_mp_deployment_create (f->store, "PS100002", "run", "lab", "admin uid 0", &error);
+  g_assert_no_error (error);
+  sha = g_compute_checksum_for_string (G_CHECKSUM_SHA256, all->body, -1);
+  g_assert_cmpstr (all->body_sha256, ==, sha);
+  g_assert_nonnull (strstr (all->body, "\"content_id\":\"PS100001\""));
+  g_assert_nonnull (strstr (lab->body, "\"collection\":\"lab\""));
+
+  /* membership: only registered clients, no duplicates, removal of what is there */
+  g_assert_true (eh_mp_collection_set_member (f->store, "lab", a->guid, TRUE, &error));
+  g_assert_false (eh_mp_collection_set_member (f->store, "lab", a->guid, TRUE, &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_EXISTS);
+  g_clear_error (&error);
+  g_assert_false (eh_mp_collection_set_member (f->store, "lab", "0f8fad5b-d9cb-469f-a165-70867728950e", TRUE, &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_EXISTS);
+  g_clear_error (&error);
+  g_assert_false (eh_mp_collection_set_member (f->store, "lab';--", a->guid, TRUE, &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (eh_mp_collection_set_member (f->store, "lab", b->guid, FALSE, &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  members = eh_mp_collection_list (f->store, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (members->len, ==, 1);
+
+  for_a = eh_mp_deployments_for_client (f->store, a->guid, &error);
+  g_assert_no_error (error);
+  for_b = eh_mp_deployments_for_client (f->store, b->guid, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (for_a->len, ==, 2);
+  g_assert_cmpuint (for_b->len, ==, 1);
+  g_assert_cmpstr (((EhMpDeployment *) g_ptr_array_index (for_b, 0))->id, ==, all->id);
+
+  /* the signed payload lists each assignment with the hash of its body */
+  payload = eh_mp_policy_payload ("PS1", a->guid, for_a, 1767225600);
+  node = eh_json_parse_strict (payload, strlen (payload), 65536, 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (node), "sub"), ==, a->guid);
+  assignments = json_object_get_array_member (json_node_get_object (node), "assignments");
+  g_assert_cmpuint (json_array_get_length (assignments), ==, 2);
+  for (guint i = 0; i < 2; i++) {
+    JsonObject *assignment = json_array_get_object_element (assignments, i);
+    const EhMpDeployment *deployment = g_ptr_array_index (for_a, i);
+    g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, deployment->body, -1);
+
+    g_assert_cmpstr (json_object_get_string_member (assignment, "id"), ==, deployment->id);
+    g_assert_cmpstr (json_object_get_string_member (assignment, "sha256"), ==, hash);
+  }
+
+  /* removal: member, then deployment; unknown ones are errors */
+  g_assert_true (eh_mp_collection_set_member (f->store, "lab", a->guid, FALSE, &error));
+  g_clear_pointer (&for_a, g_ptr_array_unref);
+  for_a = eh_mp_deployments_for_client (f->store, a->guid, &error);
+  g_assert_cmpuint (for_a->len, ==, 1);
+  g_assert_true (eh_mp_deployment_remove (f->store, all->id, &error));
+  g_assert_false (eh_mp_deployment_remove (f->store, all->id, &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_clear_pointer (&payload, g_free);
+  g_clear_pointer (&for_b, g_ptr_array_unref);
+  for_b = eh_mp_deployments_for_client (f->store, b->guid, &error);
+  payload = eh_mp_policy_payload ("PS1", b->guid, for_b, 1767225600);
+  g_assert_nonnull (strstr (payload, "\"assignments\":[]"));
+}
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static void
+assert_located (EhMpLocator *locator, const char *content_id, const char *const *expected)
+{
+  g_autoptr (GPtrArray) found = eh_mp_locator_find (locator, content_id);
+
+  g_assert_cmpuint (found->len, ==, g_strv_length ((char **) expected));
+  for (guint i = 0; i < found->len; i++)
+    g_assert_cmpstr (((EhMpDpHolding *) g_ptr_array_index (found, i))->dp, ==, expected[i]);
+}
+
+static void
+test_locate_ordering (void)
+{
+  g_autoptr (EhMpLocator) locator = eh_mp_locator_new (3);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *long_name = g_strnfill (254, 'd');
+  g_autofree char *long_url = g_strconcat ("https://dp1.example/", long_name, long_name, long_name, long_name,
+                                           long_name, long_name, long_name, long_name, long_name, NULL);
+  const struct {
+    const char *dp, *url, *content, *state, *sha;
+  } hostile[] = {
+    { "", "https://dp1.example", "PS100001", "installed", SHA_A },
+    { "dp1/../x", "https://dp1.example", "PS100001", "installed", SHA_A },
+    { "dp 1", "https://dp1.example", "PS100001", "installed", SHA_A },
+    { long_name, "https://dp1.example", "PS100001", "installed", SHA_A },
+    { "dp1", "http://dp1.example", "PS100001", "installed", SHA_A },
+    { "dp1", "https://", "PS100001", "installed", SHA_A },
+    { "dp1", "https://dp1.example/\"><script>", "PS100001", "installed", SHA_A },
+    { "dp1", "https://dp1.example/?q=1", "PS100001", "installed", SHA_A },
+    { "dp1", "https://user@dp1.example", "PS100001", "installed", SHA_A },
+    { "dp1", long_url, "PS100001", "installed", SHA_A },
+    { "dp1", "https://dp1.example", "../PS1", "installed", SHA_A },
+    { "dp1", "https://dp1.example", "PS100001", "Installed", SHA_A },
+    { "dp1", "https://dp1.example", "PS100001", "installed", "" },
+    { "dp1", "https://dp1.example", "PS100001", "installed", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" },
+    { "dp1", "https://dp1.example", "PS100001", "installed", SHA_A "0" },
+    { "dp1", "https://dp1.example", "PS100001", "installed", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz" },
+  };
+  const char *none[] = { NULL };
+
+  for (guint i = 0; i < G_N_ELEMENTS (hostile); i++) {
+    g_assert_false (eh_mp_locator_take (locator, hostile[i].dp, hostile[i].url, hostile[i].content,
+                                        hostile[i].state, 1, hostile[i].sha, &error));
+    g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+  }
+  assert_located (locator, "PS100001", none);
+
+  /* most recent report first; names compared without case */
+  g_assert_true (eh_mp_locator_take (locator, "dp1.example", "https://dp1.example:8443/", "PS100001", "installed", 5, SHA_A, &error));
+  g_assert_true (eh_mp_locator_take (locator, "dp2.example", "https://dp2.example", "PS100001", "installed", 5, SHA_A, &error));
+  g_assert_true (eh_mp_locator_take (locator, "DP3.example", "https://dp3.example", "PS100001", "installed", 5, SHA_A, &error));
+  {
+    const char *expected[] = { "dp3.example", "dp2.example", "dp1.example", NULL };
+    g_autoptr (GPtrArray) found = eh_mp_locator_find (locator, "PS100001");
+
+    assert_located (locator, "PS100001", expected);
+    /* the trailing slash goes, so paths join cleanly */
+    g_assert_cmpstr (((EhMpDpHolding *) g_ptr_array_index (found, 2))->url, ==, "https://dp1.example:8443");
+  }
+  /* a failure anywhere puts the DP behind the healthy ones */
+  g_assert_true (eh_mp_locator_take (locator, "dp3.example", "", "PS100009", "failed", 0, "", &error));
+  {
+    const char *expected[] = { "dp2.example", "dp1.example", "dp3.example", NULL };
+    assert_located (locator, "PS100001", expected);
+  }
+  /* a DP that no longer has it installed leaves the list; a new report moves it up */
+  g_assert_true (eh_mp_locator_take (locator, "dp2.example", "", "PS100001", "in-progress", 0, "", &error));
+  g_assert_true (eh_mp_locator_take (locator, "dp1.example", "https://dp1.example", "PS100001", "installed", 5, SHA_A, &error));
+  {
+    const char *expected[] = { "dp1.example", "dp3.example", NULL };
+    assert_located (locator, "PS100001", expected);
+  }
+  /* one token names one manifest: DPs with another one are left out */
+  g_assert_true (eh_mp_locator_take (locator, "dp4.example", "https://dp4.example", "PS100001", "installed", 5, SHA_B, &error));
+  {
+    const char *expected[] = { "dp4.example", NULL };
+    assert_located (locator, "PS100001", expected);
+  }
+  /* bounded: contents */
+  g_assert_true (eh_mp_locator_take (locator, "dp1.example", "https://dp1.example", "PS100002", "installed", 5, SHA_A, &error));
+  g_assert_true (eh_mp_locator_take (locator, "dp1.example", "https://dp1.example", "PS100003", "installed", 5, SHA_A, &error));
+  g_assert_false (eh_mp_locator_take (locator, "dp1.example", "https://dp1.example", "PS100004", "installed", 5, SHA_A, &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  assert_located (locator, "PS100004", none);
+  assert_located (locator, "PS199999", none);
+}
+
+static void
+test_locate_dp_cap (void)
+{
+  g_autoptr (EhMpLocator) locator = eh_mp_locator_new (10);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) found = NULL;
+
+  for (guint i = 0; i < EH_MP_MAX_DPS_PER_CONTENT; i++) {
+    g_autofree char *name = g_strdup_printf ("dp%u.example", i);
+    g_autofree char *url = g_strdup_printf ("https://%s", name);
+
+    g_assert_true (eh_mp_locator_take (locator, name, url, "PS100001", "installed", 1, SHA_A, &error));
+  }
+  g_assert_false (eh_mp_locator_take (locator, "one-more.example", "https://x.example", "PS100001", "installed", 1,
+                                      SHA_A, &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  /* a DP already there may still report */
+  g_assert_true (eh_mp_locator_take (locator, "dp0.example", "https://dp0.example", "PS100001", "installed", 2, SHA_A, &error));
+  found = eh_mp_locator_find (locator, "PS100001");
+  g_assert_cmpuint (found->len, ==, EH_MP_MAX_DPS_PER_CONTENT);
+  g_assert_cmpstr (((EhMpDpHolding *) g_ptr_array_index (found, 0))->dp, ==, "dp0.example");
+}
+
+static gnutls_pubkey_t
+test_content_lookup (JsonObject *header, EhJwsAlg *alg, gpointer user_data, GError **error)
+{
+  EhMpTokenKey *key = user_data;
+
+  g_assert_cmpstr (json_object_get_string_member (header, "x5t#S256"), ==, key->x5t);
+  *alg = EH_JWS_ALG_ES256;
+  return eh_mp_pubkey_copy (key->pub, error);
+}
+
+static JsonObject *
+test_content_claims (EhMpTokenKey *key, const char *token)
+{
+  g_autoptr (GBytes) payload = NULL;
+  g_autoptr (GError) error = NULL;
+  JsonNode *node;
+  JsonObject *claims;
+
+  g_assert_true (eh_jws_verify (token, 16384, EH_JWS_ALG_ES256, EH_MP_CONTENT_TOKEN_TYP, test_content_lookup, key,
+                                NULL, &payload, &error));
+  g_assert_no_error (error);
+  node = eh_json_parse_strict (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload), 16384, 8, &error);
+  g_assert_no_error (error);
+  claims = json_object_ref (json_node_get_object (node));
+  json_node_unref (node);
+  return claims;
+}
+
+static void
+test_content_token (void)
+{
+  g_autoptr (EhMpTokenKey) key = test_token_key (86400);
+  g_autoptr (GError) error = NULL;
+  const char *dps[] = { "dp1.example", "dp2.example", NULL };
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC, expires_at = 0;
+  g_autofree char *token = eh_mp_content_token_issue (key, "PS1", "guid-1", dps, "PS100001", SHA_A, NULL, 28800,
+                                                      now, &expires_at, &error);
+  g_autofree char *bound = NULL;
+  g_autofree char *none = NULL;
+  g_autoptr (GPtrArray) many = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (JsonObject) claims = NULL;
+  g_autoptr (JsonObject) bound_claims = NULL;
+  JsonArray *aud;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (expires_at, ==, now + 28800);
+  claims = test_content_claims (key, token);
+  g_assert_cmpstr (json_object_get_string_member (claims, "iss"), ==, "PS1");
+  g_assert_cmpstr (json_object_get_string_member (claims, "sub"), ==, "guid-1");
+  aud = json_object_get_array_member (claims, "aud");
+  g_assert_cmpuint (json_array_get_length (aud), ==, 2);
+  g_assert_cmpstr (json_array_get_string_element (aud, 1), ==, "dp2.example");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (claims, "content"), "PS100001"),
+                   ==, SHA_A);
+  g_assert_cmpint (json_object_get_int_member (claims, "exp"), ==, now + 28800);
+  g_assert_true (json_object_has_member (claims, "jti"));
+  g_assert_false (json_object_has_member (claims, "cnf"));
+
+  bound = eh_mp_content_token_issue (key, "PS1", "guid-1", dps, "PS100001", SHA_A, "thumb", 60, now, NULL, &error);
+  g_assert_no_error (error);
+  bound_claims = test_content_claims (key, bound);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (bound_claims, "cnf"), "jkt"), ==,
+                   "thumb");
+
+  /* 1 to 64 DPs, as a DP accepts */
+  none = eh_mp_content_token_issue (key, "PS1", "guid-1", (const char *const[]){ NULL }, "PS100001", SHA_A, NULL,
+                                    60, now, NULL, &error);
+  g_assert_null (none);
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  for (guint i = 0; i <= EH_MP_MAX_DPS_PER_CONTENT; i++)
+    g_ptr_array_add (many, g_strdup_printf ("dp%u", i));
+  g_ptr_array_add (many, NULL);
+  g_clear_pointer (&none, g_free);
+  none = eh_mp_content_token_issue (key, "PS1", "guid-1", (const char *const *) many->pdata, "PS100001", SHA_A,
+                                    NULL, 60, now, NULL, &error);
+  g_assert_null (none);
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
+}
+
 #define ADD(name, func) \
   g_test_add ("/eh/mp/" name, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
@@ -864,6 +1163,10 @@ main (int argc, char **argv)
   ADD ("token/checks", test_client_token_checks);
   ADD ("token/lifetime-capped", test_client_token_lifetime_capped);
   ADD ("bulk/life-cycle", test_bulk_tokens);
+  ADD ("policy/deployments", test_policy_deployments);
+  g_test_add_func ("/eh/mp/locate/ordering", test_locate_ordering);
+  g_test_add_func ("/eh/mp/locate/dp-cap", test_locate_dp_cap);
+  g_test_add_func ("/eh/mp/token/content", test_content_token);
   g_test_add_func ("/eh/mp/nonces/cap", test_nonce_cap);
   g_test_add_func ("/eh/mp/guid-normalize", test_guid_normalize);
   g_test_add_func ("/eh/mp/host-names", test_host_names);
