@@ -165,7 +165,7 @@ GPtrArray *
 eh_mp_deployment_list (EhStore *store, GError **error)
 {
   sqlite3_stmt *stmt = eh_store_prepare (
-      store, "SELECT " EH_MP_DEPLOYMENT_COLUMNS " FROM mp_deployments ORDER BY created_at, id", error);
+      store, "SELECT " EH_MP_DEPLOYMENT_COLUMNS " FROM mp_deployments ORDER BY created_at, rowid", error);
 
   return stmt != NULL ? eh_mp_deployments_fetch (store, stmt, error) : NULL;
 }
@@ -177,7 +177,7 @@ eh_mp_deployments_for_client (EhStore *store, const char *client_guid, GError **
       store,
       "SELECT " EH_MP_DEPLOYMENT_COLUMNS " FROM mp_deployments WHERE collection IS NULL OR "
       "collection IN (SELECT collection FROM mp_collection_members WHERE client_guid = ?) "
-      "ORDER BY created_at, id",
+      "ORDER BY created_at, rowid",
       error);
 
   if (stmt == NULL)
