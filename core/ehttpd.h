@@ -22,6 +22,7 @@
 #include "eh-plugin.h"
 #include "eh-range.h"
 #include "eh-store.h"
+#include "eh-tls-pin.h"
 
 G_BEGIN_DECLS
 

@@ -29,6 +29,9 @@ struct _EhDpBundle {
   char *site;
   char *root_fingerprint;
   GHashTable *signers; /* x5t#S256 → EhDpSigner */
+  GHashTable *site_signers; /* x5t#S256 → EhDpSigner: the site signing keys (manifests) */
+  GHashTable *revoked;      /* serials, lower-case hex */
+  gnutls_x509_crt_t root;
 };
 
 static void
@@ -48,6 +51,10 @@ eh_dp_bundle_free (EhDpBundle *bundle)
   g_free (bundle->site);
   g_free (bundle->root_fingerprint);
   g_clear_pointer (&bundle->signers, g_hash_table_unref);
+  g_clear_pointer (&bundle->site_signers, g_hash_table_unref);
+  g_clear_pointer (&bundle->revoked, g_hash_table_unref);
+  if (bundle->root != NULL)
+    gnutls_x509_crt_deinit (bundle->root);
   g_free (bundle);
 }
 
@@ -184,11 +191,58 @@ eh_dp_bundle_key_alg (gnutls_pubkey_t key, EhJwsAlg *alg)
   return FALSE;
 }
 
+/* the site signing key: a self-signed certificate (x5c = [leaf]), in date, not revoked */
+static EhDpSigner *
+eh_dp_bundle_site_signer (JsonObject *jwk, GHashTable *revoked, gint64 now, char **x5t, GError **error)
+{
+  const char *kid = NULL;
+  JsonNode *x5c = json_object_get_member (jwk, "x5c");
+  g_auto (gnutls_x509_crt_t) leaf = NULL;
+  g_autofree char *thumbprint = NULL;
+  g_autofree char *serial = NULL;
+  g_autofree EhDpSigner *signer = g_new0 (EhDpSigner, 1);
+  unsigned int status = 0;
+
+  if (!eh_json_object_get_string_checked (jwk, "kid", &kid, error))
+    return NULL;
+  if (x5c == NULL || !JSON_NODE_HOLDS_ARRAY (x5c) || json_array_get_length (json_node_get_array (x5c)) != 1) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "a site signing x5c must be [certificate]");
+    return NULL;
+  }
+  leaf = eh_dp_bundle_x5c_cert (json_node_get_array (x5c), 0, NULL, error);
+  if (leaf == NULL || (thumbprint = eh_jws_cert_thumbprint (leaf, error)) == NULL)
+    return NULL;
+  if (strcmp (kid, thumbprint) != 0 ||
+      gnutls_x509_crt_verify (leaf, &leaf, 1, GNUTLS_VERIFY_DISABLE_TIME_CHECKS, &status) < 0 || status != 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                 "kid is not the x5t#S256 of a self-signed site signing certificate");
+    return NULL;
+  }
+  serial = eh_dp_bundle_serial_hex (leaf);
+  signer->not_before = gnutls_x509_crt_get_activation_time (leaf);
+  signer->not_after = gnutls_x509_crt_get_expiration_time (leaf);
+  if (g_hash_table_contains (revoked, serial) || now > signer->not_after) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "the certificate %s is revoked or expired", serial);
+    return NULL;
+  }
+  if (gnutls_pubkey_init (&signer->key) < 0 || gnutls_pubkey_import_x509 (signer->key, leaf, 0) < 0 ||
+      !eh_dp_bundle_key_alg (signer->key, &signer->alg)) {
+    eh_dp_signer_free (g_steal_pointer (&signer));
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "the key is not P-256 or Ed25519");
+    return NULL;
+  }
+  *x5t = g_steal_pointer (&thumbprint);
+  return g_steal_pointer (&signer);
+}
+
 /* one token signing key: leaf issued by the root, in date, not revoked, kid = x5t#S256 */
 static EhDpSigner *
 eh_dp_bundle_signer (JsonObject *jwk, gnutls_x509_crt_t root, GHashTable *revoked, gint64 now,
                      char **x5t, GError **error)
 {
+  if (root == NULL)
+    return eh_dp_bundle_site_signer (jwk, revoked, now, x5t, error);
+
   const char *kid = NULL;
   JsonNode *x5c = json_object_get_member (jwk, "x5c");
   g_auto (gnutls_x509_crt_t) leaf = NULL;
@@ -248,11 +302,12 @@ eh_dp_bundle_add_signers (EhDpBundle *bundle, JsonObject *object, gnutls_x509_cr
                           GError **error)
 {
   JsonNode *node = json_object_get_member (object, "keys");
-  g_autoptr (GHashTable) revoked = eh_dp_bundle_revoked (object, error);
+  GHashTable *revoked = eh_dp_bundle_revoked (object, error);
   JsonArray *keys;
 
   if (revoked == NULL)
     return FALSE;
+  bundle->revoked = revoked;
   if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node) ||
       json_array_get_length (keys = json_node_get_array (node)) > EH_DP_BUNDLE_MAX_KEYS) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "keys must be an array of at most %d keys",
@@ -265,18 +320,21 @@ eh_dp_bundle_add_signers (EhDpBundle *bundle, JsonObject *object, gnutls_x509_cr
     g_autoptr (GError) local = NULL;
     g_autofree char *x5t = NULL;
     EhDpSigner *signer;
+    gboolean site_signing;
 
     if (!JSON_NODE_HOLDS_OBJECT (element) ||
         !eh_json_object_get_string_checked (json_node_get_object (element), "ehttpd_usage", &usage, NULL) ||
-        strcmp (usage, "token-signing") != 0)
+        (strcmp (usage, "token-signing") != 0 && strcmp (usage, "site-signing") != 0))
       continue;
-    signer = eh_dp_bundle_signer (json_node_get_object (element), root, revoked, now, &x5t, &local);
+    site_signing = strcmp (usage, "site-signing") == 0;
+    signer = eh_dp_bundle_signer (json_node_get_object (element), site_signing ? NULL : root, revoked, now,
+                                  &x5t, &local);
     if (signer == NULL) {
-      g_info ("trust bundle %" G_GUINT64_FORMAT ": token signing key %u left out: %s", bundle->version, i,
+      g_info ("trust bundle %" G_GUINT64_FORMAT ": %s key %u left out: %s", bundle->version, usage, i,
               local->message);
       continue;
     }
-    g_hash_table_replace (bundle->signers, g_steal_pointer (&x5t), signer);
+    g_hash_table_replace (site_signing ? bundle->site_signers : bundle->signers, g_steal_pointer (&x5t), signer);
   }
   return TRUE;
 }
@@ -311,9 +369,12 @@ eh_dp_bundle_parse (const char *json, gsize len, gint64 now, GError **error)
   bundle->version = version;
   bundle->signers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                            (GDestroyNotify) eh_dp_signer_free);
+  bundle->site_signers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                (GDestroyNotify) eh_dp_signer_free);
   root = eh_dp_bundle_root (object, &bundle->root_fingerprint, error);
   if (root == NULL || !eh_dp_bundle_add_signers (bundle, object, root, now, error))
     return NULL;
+  bundle->root = g_steal_pointer (&root);
   return g_steal_pointer (&bundle);
 }
 
@@ -347,19 +408,43 @@ eh_dp_bundle_count_signers (const EhDpBundle *bundle)
   return g_hash_table_size (bundle->signers);
 }
 
+static gnutls_pubkey_t
+eh_dp_bundle_copy_key (EhDpSigner *signer, EhJwsAlg *alg, GError **error);
+
 gnutls_pubkey_t
 eh_dp_bundle_lookup_signer (const EhDpBundle *bundle, const char *x5t, gint64 now, EhJwsAlg *alg,
                             GError **error)
 {
   EhDpSigner *signer = x5t != NULL ? g_hash_table_lookup (bundle->signers, x5t) : NULL;
-  gnutls_datum_t der = { NULL, 0 };
-  gnutls_pubkey_t copy = NULL;
 
   if (signer == NULL || now > signer->not_after || now + EH_DP_TOKEN_LEEWAY < signer->not_before) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token's signer is not a current "
                  "token signing certificate of the trust bundle");
     return NULL;
   }
+  return eh_dp_bundle_copy_key (signer, alg, error);
+}
+
+gnutls_pubkey_t
+eh_dp_bundle_lookup_site_signer (const EhDpBundle *bundle, const char *x5t, gint64 now, EhJwsAlg *alg,
+                                 GError **error)
+{
+  EhDpSigner *signer = x5t != NULL ? g_hash_table_lookup (bundle->site_signers, x5t) : NULL;
+
+  if (signer == NULL || now > signer->not_after || now + EH_DP_TOKEN_LEEWAY < signer->not_before) {
+    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "the manifest's signer is not a "
+                 "current site signing certificate of the trust bundle");
+    return NULL;
+  }
+  return eh_dp_bundle_copy_key (signer, alg, error);
+}
+
+static gnutls_pubkey_t
+eh_dp_bundle_copy_key (EhDpSigner *signer, EhJwsAlg *alg, GError **error)
+{
+  gnutls_datum_t der = { NULL, 0 };
+  gnutls_pubkey_t copy = NULL;
+
   /* the caller owns what it gets: a copy through DER (cheap next to a signature check) */
   if (gnutls_pubkey_export2 (signer->key, GNUTLS_X509_FMT_DER, &der) < 0 || gnutls_pubkey_init (&copy) < 0 ||
       gnutls_pubkey_import (copy, &der, GNUTLS_X509_FMT_DER) < 0) {
@@ -372,4 +457,54 @@ eh_dp_bundle_lookup_signer (const EhDpBundle *bundle, const char *x5t, gint64 no
   gnutls_free (der.data);
   *alg = signer->alg;
   return copy;
+}
+
+/* does @cert carry the SAN URI urn:ehttpd:role:@role? */
+static gboolean
+eh_dp_bundle_has_role (gnutls_x509_crt_t cert, const char *role)
+{
+  g_autofree char *wanted = g_strconcat ("urn:ehttpd:role:", role, NULL);
+
+  for (guint i = 0; i < 64; i++) {
+    char name[512];
+    size_t len = sizeof name - 1;
+    int type = gnutls_x509_crt_get_subject_alt_name (cert, i, name, &len, NULL);
+
+    if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+      break;
+    if (type == GNUTLS_SAN_URI && len == strlen (wanted) && memcmp (name, wanted, len) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+gboolean
+eh_dp_bundle_check_role_cert (const EhDpBundle *bundle, GBytes *der, const char *role, gint64 now,
+                              GError **error)
+{
+  g_auto (gnutls_x509_crt_t) cert = eh_crypto_cert_from_der (der, error);
+  g_autofree char *serial = NULL;
+  gnutls_x509_crt_t root = bundle->root;
+  unsigned int status = 0;
+
+  if (cert == NULL)
+    return FALSE;
+  if (gnutls_x509_crt_verify (cert, &root, 1, GNUTLS_VERIFY_DISABLE_TIME_CHECKS, &status) < 0 || status != 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED, "the certificate is not issued by this site's root");
+    return FALSE;
+  }
+  serial = eh_dp_bundle_serial_hex (cert);
+  if (now < gnutls_x509_crt_get_activation_time (cert) || now > gnutls_x509_crt_get_expiration_time (cert)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED, "the certificate %s is not in date", serial);
+    return FALSE;
+  }
+  if (g_hash_table_contains (bundle->revoked, serial)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED, "the certificate %s is revoked", serial);
+    return FALSE;
+  }
+  if (!eh_dp_bundle_has_role (cert, role)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED, "the certificate %s has no %s role", serial, role);
+    return FALSE;
+  }
+  return TRUE;
 }

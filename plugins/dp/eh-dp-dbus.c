@@ -29,6 +29,10 @@ static const char eh_dp_dbus_xml[] =
   "      <arg name='id' type='s' direction='in'/>"
   "      <arg name='result' type='a{sv}' direction='out'/>"
   "    </method>"
+  "    <method name='ContentStatus'>"
+  "      <arg name='id' type='s' direction='in'/>"
+  "      <arg name='statuses' type='aa{sv}' direction='out'/>"
+  "    </method>"
   "    <method name='VerifyContent'>"
   "      <arg name='id' type='s' direction='in'/>"
   "      <arg name='result' type='a{sv}' direction='out'/>"
@@ -188,7 +192,15 @@ eh_dp_dbus_call (EhPlugin *plugin, const char *method, GVariant *parameters, gui
       eh_dp_verify_content (dp, id, eh_dp_dbus_result, eh_dp_call_new (dp, invocation));
     return;
   }
-  if (g_strcmp0 (method, "ListContent") == 0)
+  if (g_strcmp0 (method, "ContentStatus") == 0) {
+    g_variant_get (parameters, "(&s)", &id);
+    if (!eh_dp_content_id_is_valid (id)) {
+      g_set_error (&error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "not a content id: like PS100001");
+      eh_dbus_return (invocation, method, NULL, error);
+      return;
+    }
+    result = g_variant_new ("(@aa{sv})", eh_dp_status_list (dp, id));
+  } else if (g_strcmp0 (method, "ListContent") == 0)
     result = eh_dp_dbus_list (dp);
   else if (g_strcmp0 (method, "ShowContent") == 0)
     result = eh_dp_dbus_lookup (dp, parameters, &error);

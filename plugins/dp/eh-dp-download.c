@@ -244,7 +244,7 @@ eh_dp_download_open (EhDp *dp, const EhDpManifestFile *file)
   return fd;
 }
 
-static void
+void
 eh_dp_download_serve (EhDp *dp, EhRequest *request, const EhDpManifest *manifest,
                       const EhDpManifestFile *file)
 {

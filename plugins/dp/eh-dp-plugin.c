@@ -13,6 +13,10 @@ static const EhConfigKey eh_dp_keys[] = {
     "this DP's names in content tokens' aud (default: [site] names, else the host name)" },
   { "allow-anonymous", EH_CONFIG_BOOLEAN, "false", 0, 0,
     "also serve content without a token over plain HTTP at /SMS_DP_SMSPKG$/ (deprecated)" },
+  { "upstream-dp", EH_CONFIG_STRING, NULL, 0, 0,
+    "on an edge: the https://HOST:PORT of the DP content is pulled from (default: [site] upstream)" },
+  { "pull-interval", EH_CONFIG_UINT, "300", 1, 86400,
+    "on an edge: seconds between two pulls (also pulled at start, link up and content available)" },
   EH_CONFIG_KEY_END
 };
 
@@ -35,6 +39,10 @@ eh_dp_unref (EhDp *dp)
   g_free (dp->pinned_root);
   g_free (dp->dir);
   g_free (dp->site_code);
+  g_free (dp->upstream_dp);
+  g_free (dp->root_fingerprint);
+  g_free (dp->host_pem);
+  g_clear_pointer (&dp->statuses, g_hash_table_unref);
   g_free (dp);
 }
 
@@ -45,6 +53,8 @@ eh_dp_stop_data (gpointer data)
   EhDp *dp = data;
 
   eh_dp_trust_stop (dp);
+  eh_dp_edge_stop (dp);
+  eh_dp_status_stop (dp);
   dp->plugin = NULL;
   eh_dp_unref (dp);
 }
@@ -111,13 +121,15 @@ eh_dp_opened (GObject *source, GAsyncResult *result, gpointer user_data)
   if (opened != NULL)
     dp->library = g_steal_pointer (&opened->library);
   if (dp->library == NULL || !eh_dp_dbus_start (dp, &error) || !eh_dp_http_start (dp, &error) ||
-      !eh_dp_download_start (dp, &error)) {
+      !eh_dp_download_start (dp, &error) || !eh_dp_pull_start (dp, &error)) {
     eh_plugin_start_done (dp->plugin, error);
     return;
   }
   if (opened->bundle_json != NULL)
     eh_dp_trust_load (dp, opened->bundle_json, opened->bundle_len);
   eh_dp_trust_start (dp);
+  eh_dp_status_start (dp);
+  eh_dp_edge_start (dp);
   all = eh_dp_library_list (dp->library);
   g_message ("content library of site %s: %u content(s)", dp->site_code, all->len);
   eh_plugin_start_done (dp->plugin, NULL);

@@ -274,6 +274,22 @@ guint eh_dp_bundle_count_signers (const EhDpBundle *bundle);
 gnutls_pubkey_t eh_dp_bundle_lookup_signer (const EhDpBundle *bundle, const char *x5t, gint64 now,
                                             EhJwsAlg *alg, GError **error);
 
+/* (transfer full) the key of the site signing certificate named by @x5t (a manifest's
+ * `x5t#S256`), while in date and not revoked; NULL + EH_ERROR_CRYPTO */
+gnutls_pubkey_t eh_dp_bundle_lookup_site_signer (const EhDpBundle *bundle, const char *x5t, gint64 now,
+                                                 EhJwsAlg *alg, GError **error);
+
+/**
+ * eh_dp_bundle_check_role_cert:
+ * @der: a certificate a TLS client presented (hostile)
+ * @role: e.g. "dp": the SAN URI urn:ehttpd:role:@role must be there
+ *
+ * Is @der a role certificate of this site: issued by the bundle's root, in
+ * date at @now, not in `revoked`, with the role? %FALSE + EH_ERROR_PERMISSION_DENIED.
+ */
+gboolean eh_dp_bundle_check_role_cert (const EhDpBundle *bundle, GBytes *der, const char *role, gint64 now,
+                                       GError **error);
+
 /* ── content tokens (eh-dp-token.c) ───────────────────────────────────── */
 
 #define EH_DP_TOKEN_TYP "content+jwt"
@@ -359,6 +375,17 @@ typedef struct {
   guint bundle_retry;        /* source id of the next ca.trust-bundle.get */
   guint bundle_backoff;      /* seconds */
   guint subscriptions[2];
+  /* distribution (eh-dp-edge.c): set when [site] upstream= makes this an edge */
+  char *upstream_dp;         /* (nullable) https://HOST:PORT of the DP pulled from */
+  char *root_fingerprint;    /* (nullable) [site] root-fingerprint */
+  char *host_pem;            /* <state-dir>/tls/host.pem, presented to the upstream DP */
+  guint pull_interval;       /* seconds */
+  guint pull_timer;
+  guint pull_retry;
+  gboolean pulling;
+  gboolean pull_again;
+  guint edge_subscriptions[3];
+  GHashTable *statuses;      /* content id → (dp name → GVariant a{sv}): the last status of every DP */
 } EhDp;
 
 extern const EhPluginDesc eh_dp_plugin;
@@ -406,5 +433,75 @@ void eh_dp_trust_stop (EhDp *dp);
 
 /* GET/HEAD /CCMTOKENAUTH_SMS_DP_SMSPKG$/<id>/<path> (eh-dp-download.c) */
 gboolean eh_dp_download_start (EhDp *dp, GError **error);
+/* answers @request with the body of @file (conditional requests, one strict Range, streamed) */
+void eh_dp_download_serve (EhDp *dp, EhRequest *request, const EhDpManifest *manifest,
+                           const EhDpManifestFile *file);
+
+/* ── distribution between DPs (eh-dp-pull.c, eh-dp-fetch.c, eh-dp-edge.c, eh-dp-status.c) ── */
+
+#define EH_DP_PULL_LIBRARY_PATH "/ehttpd/dp/library"
+#define EH_DP_PULL_MANIFEST_PATH "/ehttpd/dp/manifest"
+#define EH_DP_PULL_BODY_PATH "/ehttpd/dp/pull"
+#define EH_DP_PULL_LIBRARY_MAX_BYTES (8 * 1024 * 1024)
+#define EH_DP_PULL_LIBRARY_MAX_CONTENTS 65536
+#define EH_DP_PULL_INTERVAL_DEFAULT 300
+
+/* the library, pull and manifest endpoints, for a client with a dp role certificate of this site */
+gboolean eh_dp_pull_start (EhDp *dp, GError **error);
+/* (transfer full) {"contents":[{"id","manifest-sha256"}]} of @manifests */
+GBytes *eh_dp_pull_library_to_json (GPtrArray *manifests);
+/* (transfer full) content id → manifest sha256 of a library answer (hostile: strict, capped,
+ * every id and hash checked, duplicates refused), or NULL + error */
+GHashTable *eh_dp_pull_library_parse (const char *data, gsize len, GError **error);
+/* "bytes FIRST-LAST/TOTAL" with FIRST <= LAST < TOTAL, digits only; %FALSE otherwise */
+gboolean eh_dp_pull_parse_content_range (const char *value, goffset *first, goffset *last, goffset *total);
+
+/* what a pull reports to the main context, one content at a time */
+typedef struct {
+  char *id;
+  char *state; /* pending, in-progress, installed, failed */
+  guint64 bytes;
+  char *manifest_sha256;
+  char *reason;           /* (nullable) */
+  EhDpManifest *manifest; /* (nullable) installed: written to disk, to insert */
+} EhDpFetchEvent;
+
+typedef void (*EhDpFetchReport) (EhDpFetchEvent *event, EhDp *dp);
+typedef struct _EhDpFetch EhDpFetch;
+
+/**
+ * eh_dp_fetch_new:
+ * @have: content id → manifest sha256 of what is installed here (ref taken)
+ * @report: called on the main context for each change
+ *
+ * One pull from the upstream DP, to run with eh_dp_fetch_start().
+ */
+EhDpFetch *eh_dp_fetch_new (const char *upstream, const char *root_fingerprint, const char *host_pem,
+                            const char *dir, const char *bundle_json, GHashTable *have, EhDpLibrary *library,
+                            EhDpFetchReport report, EhDp *dp, GError **error);
+void eh_dp_fetch_free (EhDpFetch *fetch);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhDpFetch, eh_dp_fetch_free)
+/* runs the pull in a thread; takes @fetch */
+void eh_dp_fetch_start (EhDpFetch *fetch, GAsyncReadyCallback callback, gpointer user_data);
+gboolean eh_dp_fetch_finish (GAsyncResult *result, GError **error);
+/* (transfer full) the manifest in @jws when its text hashes to @sha256, it is signed by a site signing
+ * key of @bundle and it is the manifest of @id; NULL + error */
+EhDpManifest *eh_dp_fetch_verify_manifest (const EhDpBundle *bundle, const char *jws, const char *id,
+                                           const char *sha256, GError **error);
+
+/* edge pulls: at start, link up, dp.content.available, every [dp] pull-interval */
+void eh_dp_edge_start (EhDp *dp);
+void eh_dp_edge_stop (EhDp *dp);
+void eh_dp_edge_pull (EhDp *dp);
+
+/* dp.content.status: publishing this DP's, and keeping every DP's */
+void eh_dp_status_start (EhDp *dp);
+void eh_dp_status_stop (EhDp *dp);
+void eh_dp_status_publish (EhDp *dp, const char *id, const char *state, guint64 bytes, const char *sha256,
+                           const char *reason);
+/* "installed" for every content held */
+void eh_dp_status_publish_installed (EhDp *dp);
+/* (transfer full) aa{sv}: the last status of @id from every DP */
+GVariant *eh_dp_status_list (EhDp *dp, const char *id);
 
 G_END_DECLS

@@ -163,6 +163,43 @@ eh_ctl_content_show (EhCtl *ctl, int argc, char **argv)
 }
 
 static int
+eh_ctl_content_status (EhCtl *ctl, int argc, char **argv)
+{
+  int code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) list = NULL;
+  GVariantIter iter;
+  GVariant *row;
+
+  if (argc != 1) {
+    g_printerr ("usage: ehttpctl content status ID\n");
+    return EH_CTL_EXIT_USAGE;
+  }
+  list = eh_ctl_call_value (ctl, EH_CTL_DP_PATH, EH_CTL_DP_IFACE, "ContentStatus", g_variant_new ("(s)", argv[0]),
+                            "(aa{sv})", &code);
+  if (list == NULL)
+    return code;
+  if (ctl->json) {
+    eh_ctl_print_variant_json (list);
+    return code;
+  }
+  g_print ("%-30s %-12s %14s  %s\n", "DP", "STATE", "BYTES", "URL / REASON");
+  g_variant_iter_init (&iter, list);
+  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
+    const char *dp = "", *state = "", *url = "", *reason = NULL;
+    guint64 bytes = 0;
+
+    g_variant_lookup (row, "dp", "&s", &dp);
+    g_variant_lookup (row, "state", "&s", &state);
+    g_variant_lookup (row, "dp-url", "&s", &url);
+    g_variant_lookup (row, "reason", "&s", &reason);
+    g_variant_lookup (row, "bytes", "t", &bytes);
+    g_print ("%-30s %-12s %14" G_GUINT64_FORMAT "  %s\n", dp, state, bytes, reason != NULL ? reason : url);
+    g_variant_unref (row);
+  }
+  return code;
+}
+
+static int
 eh_ctl_content_remove (EhCtl *ctl, int argc, char **argv)
 {
   int code = EH_CTL_EXIT_OK;
@@ -238,6 +275,7 @@ const EhCtlCommand eh_ctl_dp_commands[] = {
   { "content list", "", "the contents of the library", eh_ctl_content_list },
   { "content show", "ID", "one content and its files", eh_ctl_content_show },
   { "content remove", "ID", "remove a content; stored files nothing uses are deleted (admin)", eh_ctl_content_remove },
+  { "content status", "ID", "where a content stands on every DP (pending, in-progress, installed, failed)", eh_ctl_content_status },
   { "content verify", "[ID]", "re-hash the stored files of one or every content", eh_ctl_content_verify },
   { NULL },
 };
