@@ -79,8 +79,14 @@ class DownloadTest(HostTestCase):
         rss_before = host.rss_kib()
         code, _ = self.get(PKG + cid + "/big.bin", token, out=out)
         self.assertEqual(code, 200)
-        # streamed: the 20 MiB body is never held whole in memory
-        self.assertLess(host.rss_kib() - rss_before, 8 * 1024)
+        # streamed: the 20 MiB body is never held whole in memory. Under
+        # AddressSanitizer freed chunks wait in its quarantine and its shadow
+        # memory grows with them, so RSS says nothing there: checked in the
+        # ordinary build only (make test), and said so here
+        if "ASAN_OPTIONS" in os.environ:
+            print("\nRSS bound not checked under AddressSanitizer (quarantine)", flush=True)
+        else:
+            self.assertLess(host.rss_kib() - rss_before, 8 * 1024)
         self.assertEqual(hashlib.sha256(out.read_bytes()).hexdigest(), big_sha)
         code, body = self.get(PKG + cid + "/sub/nested.txt", token)
         self.assertEqual((code, body), (200, b"nested\n"))
