@@ -20,24 +20,11 @@
 # the figures. Nothing passes or fails on speed.
 set -eu
 
-# our own private session bus, so that an ehttpd already running on the
-# caller's session bus is never in the way
-if [ -z "${EH_BENCH_ON_BUS:-}" ]; then
-  command -v dbus-run-session >/dev/null 2>&1 || {
-    echo "ca.sh: dbus-run-session is missing (Debian package dbus-bin)" >&2
-    exit 1
-  }
-  EH_BENCH_ON_BUS=1 exec dbus-run-session -- "$0" "$@"
-fi
-
 top=$(cd "$(dirname "$0")/.." && pwd)
 bench_name=ca.sh
 # shellcheck source=bench/lib.sh
 . "$top/bench/lib.sh"
-build=$(cd "${1:-$top/build}" 2>/dev/null && pwd) || {
-  echo "ca.sh: build directory '${1:-$top/build}' does not exist (run make build)" >&2
-  exit 1
-}
+bench_start "$@"
 
 # knobs
 runs=${BENCH_RUNS:-20}

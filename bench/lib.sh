@@ -3,6 +3,18 @@
 #
 # Helpers the benchmarks share. A script sets bench_name before sourcing it.
 
+# bench_start ARGS…: re-runs the script on a private session bus (so an
+# ehttpd already on the caller's bus is never in the way), then sets $build
+# from the first argument (default: build)
+bench_start() {
+  if [ -z "${EH_BENCH_ON_BUS:-}" ]; then
+    command -v dbus-run-session >/dev/null 2>&1 || die "dbus-run-session is missing (Debian package dbus-bin)"
+    EH_BENCH_ON_BUS=1 exec dbus-run-session -- "$0" "$@"
+  fi
+  build=$(cd "${1:-$top/build}" 2>/dev/null && pwd) ||
+    die "build directory '${1:-$top/build}' does not exist (run make build)"
+}
+
 say() { printf '%s\n' "$*"; }
 step() { printf '\n== %s\n' "$*"; }
 die() {

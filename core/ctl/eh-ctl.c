@@ -110,3 +110,30 @@ eh_ctl_parse_duration (const char *text, guint64 *seconds)
   *seconds = value * unit;
   return TRUE;
 }
+
+GVariant *
+eh_ctl_query (EhCtl *ctl, int argc, char **argv, int n_args, const char *usage, const char *path,
+              const char *interface, const char *method, const char *reply_type, int *exit_code)
+{
+  g_autoptr (GVariant) value = NULL;
+  GVariantBuilder parameters;
+
+  if (argc != n_args) {
+    g_printerr ("%s", usage);
+    *exit_code = EH_CTL_EXIT_USAGE;
+    return NULL;
+  }
+  g_variant_builder_init (&parameters, G_VARIANT_TYPE_TUPLE);
+  for (int i = 0; i < n_args; i++)
+    g_variant_builder_add (&parameters, "s", argv[i]);
+  value = eh_ctl_call_value (ctl, path, interface, method, g_variant_builder_end (&parameters),
+                             reply_type, exit_code);
+  if (value == NULL)
+    return NULL;
+  *exit_code = EH_CTL_EXIT_OK;
+  if (ctl->json) {
+    eh_ctl_print_variant_json (value);
+    return NULL;
+  }
+  return g_steal_pointer (&value);
+}

@@ -51,6 +51,21 @@ GVariant *eh_ctl_call (EhCtl *ctl, const char *path, const char *interface, cons
 GVariant *eh_ctl_call_value (EhCtl *ctl, const char *path, const char *interface, const char *method,
                              GVariant *parameters, const char *reply_type, int *exit_code);
 
+/**
+ * eh_ctl_query:
+ * @n_args: how many arguments the command takes; they are passed as the
+ *   method's string parameters, in order
+ * @usage: printed (as is) when @argc is not @n_args
+ *
+ * The start every read command shares: the argument count, the call, and
+ * `--json` (printed here).
+ * Returns: (transfer full) (nullable): the value to print as text, or NULL
+ *   when the command is done, *exit_code saying how
+ */
+GVariant *eh_ctl_query (EhCtl *ctl, int argc, char **argv, int n_args, const char *usage,
+                        const char *path, const char *interface, const char *method,
+                        const char *reply_type, int *exit_code);
+
 /* prints @node as pretty JSON on stdout */
 void eh_ctl_print_json (JsonNode *node);
 /* prints a D-Bus value as pretty JSON on stdout */

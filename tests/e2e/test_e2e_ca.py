@@ -313,7 +313,7 @@ class IssuanceTest(CaTestCase):
 
     def test_usage_errors(self):
         host = self.site()
-        for args in (("cert", "show"), ("cert", "revoke"), ("join-token", "create"),
+        for args in (("cert", "show"), ("cert", "revoke"), ("join-token", "create"), ("ca", "show", "x"),
                      ("join-token", "create", "--role", "dp", "--ttl", "soon"),
                      ("cert", "issue", "--role", "dp"), ("cert", "list", "--colour", "red")):
             self.assertEqual(host.ctl(*args, check=False).returncode, 2, args)

@@ -83,18 +83,14 @@ static int
 eh_ctl_ca_show (EhCtl *ctl, int argc, char **argv)
 {
   int code = EH_CTL_EXIT_OK;
-  g_autoptr (GVariant) ca
-      = eh_ctl_call_value (ctl, EH_CTL_CA_PATH, EH_CTL_CA_IFACE, "Show", NULL, "(a{sv})", &code);
+  g_autoptr (GVariant) ca = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl ca show\n",
+                                          EH_CTL_CA_PATH, EH_CTL_CA_IFACE, "Show", "(a{sv})", &code);
   const char *site = "", *fingerprint = "", *key = "", *location = "", *signing = "", *line = "";
   gint64 not_after = 0;
   g_autofree char *expires = NULL;
 
   if (ca == NULL)
     return code;
-  if (ctl->json) {
-    eh_ctl_print_variant_json (ca);
-    return code;
-  }
   g_variant_lookup (ca, "site-code", "&s", &site);
   g_variant_lookup (ca, "root-fingerprint", "&s", &fingerprint);
   g_variant_lookup (ca, "root-key", "&s", &key);
@@ -169,18 +165,10 @@ eh_ctl_cert_show (EhCtl *ctl, int argc, char **argv)
   const char *key;
   GVariant *value;
 
-  if (argc != 1) {
-    g_printerr ("usage: ehttpctl cert show SERIAL\n");
-    return EH_CTL_EXIT_USAGE;
-  }
-  cert = eh_ctl_call_value (ctl, EH_CTL_CA_PATH, EH_CTL_CA_IFACE, "ShowCertificate",
-                            g_variant_new ("(s)", argv[0]), "(a{sv})", &code);
+  cert = eh_ctl_query (ctl, argc, argv, 1, "usage: ehttpctl cert show SERIAL\n", EH_CTL_CA_PATH, EH_CTL_CA_IFACE,
+                        "ShowCertificate", "(a{sv})", &code);
   if (cert == NULL)
     return code;
-  if (ctl->json) {
-    eh_ctl_print_variant_json (cert);
-    return code;
-  }
   g_variant_iter_init (&iter, cert);
   while (g_variant_iter_next (&iter, "{&sv}", &key, &value)) {
     g_autofree char *text = NULL;

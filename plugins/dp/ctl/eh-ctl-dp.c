@@ -107,18 +107,10 @@ eh_ctl_content_list (EhCtl *ctl, int argc, char **argv)
   GVariantIter iter;
   GVariant *row;
 
-  if (argc != 0) {
-    g_printerr ("usage: ehttpctl content list\n");
-    return EH_CTL_EXIT_USAGE;
-  }
-  list = eh_ctl_call_value (ctl, EH_CTL_DP_PATH, EH_CTL_DP_IFACE, "ListContent", NULL, "(aa{sv})",
-                            &code);
+  list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl content list\n", EH_CTL_DP_PATH, EH_CTL_DP_IFACE,
+                        "ListContent", "(aa{sv})", &code);
   if (list == NULL)
     return code;
-  if (ctl->json) {
-    eh_ctl_print_variant_json (list);
-    return code;
-  }
   g_print ("%-9s %-10s %6s %14s  %-20s %s\n", "ID", "VERSION", "FILES", "BYTES", "CREATED", "NAME");
   g_variant_iter_init (&iter, list);
   while ((row = g_variant_iter_next_value (&iter)) != NULL) {
@@ -147,18 +139,11 @@ eh_ctl_content_show (EhCtl *ctl, int argc, char **argv)
   int code = EH_CTL_EXIT_OK;
   g_autoptr (GVariant) content = NULL;
 
-  if (argc != 1) {
-    g_printerr ("usage: ehttpctl content show ID\n");
-    return EH_CTL_EXIT_USAGE;
-  }
-  content = eh_ctl_call_value (ctl, EH_CTL_DP_PATH, EH_CTL_DP_IFACE, "ShowContent",
-                               g_variant_new ("(s)", argv[0]), "(a{sv})", &code);
+  content = eh_ctl_query (ctl, argc, argv, 1, "usage: ehttpctl content show ID\n", EH_CTL_DP_PATH,
+                          EH_CTL_DP_IFACE, "ShowContent", "(a{sv})", &code);
   if (content == NULL)
     return code;
-  if (ctl->json)
-    eh_ctl_print_variant_json (content);
-  else
-    eh_ctl_dp_print_content (content);
+  eh_ctl_dp_print_content (content);
   return code;
 }
 
@@ -170,18 +155,10 @@ eh_ctl_content_status (EhCtl *ctl, int argc, char **argv)
   GVariantIter iter;
   GVariant *row;
 
-  if (argc != 1) {
-    g_printerr ("usage: ehttpctl content status ID\n");
-    return EH_CTL_EXIT_USAGE;
-  }
-  list = eh_ctl_call_value (ctl, EH_CTL_DP_PATH, EH_CTL_DP_IFACE, "ContentStatus", g_variant_new ("(s)", argv[0]),
-                            "(aa{sv})", &code);
+  list = eh_ctl_query (ctl, argc, argv, 1, "usage: ehttpctl content status ID\n", EH_CTL_DP_PATH, EH_CTL_DP_IFACE,
+                        "ContentStatus", "(aa{sv})", &code);
   if (list == NULL)
     return code;
-  if (ctl->json) {
-    eh_ctl_print_variant_json (list);
-    return code;
-  }
   g_print ("%-30s %-12s %14s  %s\n", "DP", "STATE", "BYTES", "URL / REASON");
   g_variant_iter_init (&iter, list);
   while ((row = g_variant_iter_next_value (&iter)) != NULL) {
@@ -207,18 +184,10 @@ eh_ctl_content_remove (EhCtl *ctl, int argc, char **argv)
   guint removed = 0;
   guint64 freed = 0;
 
-  if (argc != 1) {
-    g_printerr ("usage: ehttpctl content remove ID\n");
-    return EH_CTL_EXIT_USAGE;
-  }
-  result = eh_ctl_call_value (ctl, EH_CTL_DP_PATH, EH_CTL_DP_IFACE, "RemoveContent",
-                              g_variant_new ("(s)", argv[0]), "(a{sv})", &code);
+  result = eh_ctl_query (ctl, argc, argv, 1, "usage: ehttpctl content remove ID\n", EH_CTL_DP_PATH, EH_CTL_DP_IFACE,
+                        "RemoveContent", "(a{sv})", &code);
   if (result == NULL)
     return code;
-  if (ctl->json) {
-    eh_ctl_print_variant_json (result);
-    return code;
-  }
   g_variant_lookup (result, "removed-files", "u", &removed);
   g_variant_lookup (result, "freed-bytes", "t", &freed);
   g_print ("content %s removed; %u stored file(s) no content uses were deleted (%" G_GUINT64_FORMAT

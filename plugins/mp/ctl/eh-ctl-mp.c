@@ -19,18 +19,10 @@ eh_ctl_client_list (EhCtl *ctl, int argc, char **argv)
   GVariantIter iter;
   GVariant *row;
 
-  if (argc != 0) {
-    g_printerr ("usage: ehttpctl client list\n");
-    return EH_CTL_EXIT_USAGE;
-  }
-  list = eh_ctl_call_value (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, "ListClients", NULL, "(aa{sv})",
-                            &code);
+  list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl client list\n", EH_CTL_MP_PATH, EH_CTL_MP_IFACE,
+                        "ListClients", "(aa{sv})", &code);
   if (list == NULL)
     return code;
-  if (ctl->json) {
-    eh_ctl_print_variant_json (list);
-    return code;
-  }
   g_print ("%-36s %-8s %-20s %-28s %s\n", "GUID", "STATE", "REGISTERED", "HOST", "HARDWARE ID");
   g_variant_iter_init (&iter, list);
   while ((row = g_variant_iter_next_value (&iter)) != NULL) {
@@ -83,20 +75,13 @@ static int
 eh_ctl_client_one (EhCtl *ctl, int argc, char **argv, const char *command, const char *method)
 {
   int code = EH_CTL_EXIT_OK;
-  g_autoptr (GVariant) client = NULL;
+  g_autofree char *usage = g_strdup_printf ("usage: ehttpctl client %s GUID\n", command);
+  g_autoptr (GVariant) client = eh_ctl_query (ctl, argc, argv, 1, usage, EH_CTL_MP_PATH,
+                                              EH_CTL_MP_IFACE, method, "(a{sv})", &code);
 
-  if (argc != 1) {
-    g_printerr ("usage: ehttpctl client %s GUID\n", command);
-    return EH_CTL_EXIT_USAGE;
-  }
-  client = eh_ctl_call_value (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, method,
-                              g_variant_new ("(s)", argv[0]), "(a{sv})", &code);
   if (client == NULL)
     return code;
-  if (ctl->json)
-    eh_ctl_print_variant_json (client);
-  else
-    eh_ctl_mp_print_client (client);
+  eh_ctl_mp_print_client (client);
   return code;
 }
 
@@ -133,18 +118,10 @@ eh_ctl_mp_rollover (EhCtl *ctl, int argc, char **argv)
   gint64 activate_at = 0;
   g_autofree char *when = NULL;
 
-  if (argc != 0) {
-    g_printerr ("usage: ehttpctl mp rollover\n");
-    return EH_CTL_EXIT_USAGE;
-  }
-  key = eh_ctl_call_value (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, "RolloverTokenKey", NULL,
-                           "(a{sv})", &code);
+  key = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl mp rollover\n", EH_CTL_MP_PATH, EH_CTL_MP_IFACE,
+                        "RolloverTokenKey", "(a{sv})", &code);
   if (key == NULL)
     return code;
-  if (ctl->json) {
-    eh_ctl_print_variant_json (key);
-    return code;
-  }
   g_variant_lookup (key, "x5t#S256", "&s", &x5t);
   g_variant_lookup (key, "activate-at", "x", &activate_at);
   when = eh_ctl_format_time (activate_at);
@@ -160,18 +137,10 @@ eh_ctl_mp_token_keys (EhCtl *ctl, int argc, char **argv)
   GVariantIter iter;
   GVariant *row;
 
-  if (argc != 0) {
-    g_printerr ("usage: ehttpctl mp token-keys\n");
-    return EH_CTL_EXIT_USAGE;
-  }
-  list = eh_ctl_call_value (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, "ListTokenKeys", NULL, "(aa{sv})",
-                            &code);
+  list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl mp token-keys\n", EH_CTL_MP_PATH, EH_CTL_MP_IFACE,
+                        "ListTokenKeys", "(aa{sv})", &code);
   if (list == NULL)
     return code;
-  if (ctl->json) {
-    eh_ctl_print_variant_json (list);
-    return code;
-  }
   g_print ("%-8s %-44s %-20s %s\n", "STATE", "X5T#S256", "SIGNS FROM", "EXPIRES");
   g_variant_iter_init (&iter, list);
   while ((row = g_variant_iter_next_value (&iter)) != NULL) {
@@ -245,18 +214,10 @@ eh_ctl_bulk_list (EhCtl *ctl, int argc, char **argv)
   GVariantIter iter;
   GVariant *row;
 
-  if (argc != 0) {
-    g_printerr ("usage: ehttpctl bulk-token list\n");
-    return EH_CTL_EXIT_USAGE;
-  }
-  list = eh_ctl_call_value (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, "ListBulkTokens", NULL,
-                            "(aa{sv})", &code);
+  list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl bulk-token list\n", EH_CTL_MP_PATH, EH_CTL_MP_IFACE,
+                        "ListBulkTokens", "(aa{sv})", &code);
   if (list == NULL)
     return code;
-  if (ctl->json) {
-    eh_ctl_print_variant_json (list);
-    return code;
-  }
   g_print ("%-36s %-7s %-9s %-20s %-20s %-20s %s\n", "GUID", "STATE", "USES", "EXPIRES", "FIRST USE",
            "LAST USE", "CLIENTS");
   g_variant_iter_init (&iter, list);
@@ -370,18 +331,10 @@ eh_ctl_deployment_list (EhCtl *ctl, int argc, char **argv)
   GVariantIter iter;
   GVariant *row;
 
-  if (argc != 0) {
-    g_printerr ("usage: ehttpctl deployment list\n");
-    return EH_CTL_EXIT_USAGE;
-  }
-  list = eh_ctl_call_value (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, "ListDeployments", NULL, "(aa{sv})",
-                            &code);
+  list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl deployment list\n", EH_CTL_MP_PATH, EH_CTL_MP_IFACE,
+                        "ListDeployments", "(aa{sv})", &code);
   if (list == NULL)
     return code;
-  if (ctl->json) {
-    eh_ctl_print_variant_json (list);
-    return code;
-  }
   g_print ("%-36s %-9s %-9s %-20s %s\n", "ID", "CONTENT", "ACTION", "CREATED", "TARGET");
   g_variant_iter_init (&iter, list);
   while ((row = g_variant_iter_next_value (&iter)) != NULL) {
