@@ -191,89 +191,63 @@ eh_dp_bundle_key_alg (gnutls_pubkey_t key, EhJwsAlg *alg)
   return FALSE;
 }
 
-/* the site signing key: a self-signed certificate (x5c = [leaf]), in date, not revoked */
-static EhDpSigner *
-eh_dp_bundle_site_signer (JsonObject *jwk, GHashTable *revoked, gint64 now, char **x5t, GError **error)
+/* x5c[1] must be the bundle's root itself, not a certificate like it */
+static gboolean
+eh_dp_bundle_x5c_root_is (JsonArray *x5c, gnutls_x509_crt_t root, GError **error)
 {
-  const char *kid = NULL;
-  JsonNode *x5c = json_object_get_member (jwk, "x5c");
-  g_auto (gnutls_x509_crt_t) leaf = NULL;
-  g_autofree char *thumbprint = NULL;
-  g_autofree char *serial = NULL;
-  g_autofree EhDpSigner *signer = g_new0 (EhDpSigner, 1);
-  unsigned int status = 0;
+  g_autoptr (GBytes) second_der = NULL;
+  g_autoptr (GBytes) root_der = eh_crypto_cert_to_der (root, NULL);
+  g_auto (gnutls_x509_crt_t) second = eh_dp_bundle_x5c_cert (x5c, 1, &second_der, error);
 
-  if (!eh_json_object_get_string_checked (jwk, "kid", &kid, error))
-    return NULL;
-  if (x5c == NULL || !JSON_NODE_HOLDS_ARRAY (x5c) || json_array_get_length (json_node_get_array (x5c)) != 1) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "a site signing x5c must be [certificate]");
-    return NULL;
+  if (second == NULL)
+    return FALSE;
+  if (root_der == NULL || !g_bytes_equal (second_der, root_der)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "x5c[1] is not the bundle's root");
+    return FALSE;
   }
-  leaf = eh_dp_bundle_x5c_cert (json_node_get_array (x5c), 0, NULL, error);
-  if (leaf == NULL || (thumbprint = eh_jws_cert_thumbprint (leaf, error)) == NULL)
-    return NULL;
-  if (strcmp (kid, thumbprint) != 0 ||
-      gnutls_x509_crt_verify (leaf, &leaf, 1, GNUTLS_VERIFY_DISABLE_TIME_CHECKS, &status) < 0 || status != 0) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
-                 "kid is not the x5t#S256 of a self-signed site signing certificate");
-    return NULL;
-  }
-  serial = eh_dp_bundle_serial_hex (leaf);
-  signer->not_before = gnutls_x509_crt_get_activation_time (leaf);
-  signer->not_after = gnutls_x509_crt_get_expiration_time (leaf);
-  if (g_hash_table_contains (revoked, serial) || now > signer->not_after) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "the certificate %s is revoked or expired", serial);
-    return NULL;
-  }
-  if (gnutls_pubkey_init (&signer->key) < 0 || gnutls_pubkey_import_x509 (signer->key, leaf, 0) < 0 ||
-      !eh_dp_bundle_key_alg (signer->key, &signer->alg)) {
-    eh_dp_signer_free (g_steal_pointer (&signer));
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "the key is not P-256 or Ed25519");
-    return NULL;
-  }
-  *x5t = g_steal_pointer (&thumbprint);
-  return g_steal_pointer (&signer);
+  return TRUE;
 }
 
-/* one token signing key: leaf issued by the root, in date, not revoked, kid = x5t#S256 */
+/*
+ * One signing key of the bundle, kid = x5t#S256 of its x5c leaf, in date,
+ * not revoked, P-256 or Ed25519: a token signing key (@root set: x5c =
+ * [leaf, root], the leaf issued by the root) or the site signing key
+ * (@root NULL: x5c = [leaf], self-signed).
+ */
 static EhDpSigner *
 eh_dp_bundle_signer (JsonObject *jwk, gnutls_x509_crt_t root, GHashTable *revoked, gint64 now,
                      char **x5t, GError **error)
 {
-  if (root == NULL)
-    return eh_dp_bundle_site_signer (jwk, revoked, now, x5t, error);
-
   const char *kid = NULL;
-  JsonNode *x5c = json_object_get_member (jwk, "x5c");
+  JsonNode *node = json_object_get_member (jwk, "x5c");
+  JsonArray *x5c = node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
   g_auto (gnutls_x509_crt_t) leaf = NULL;
-  g_auto (gnutls_x509_crt_t) second = NULL;
-  g_autoptr (GBytes) second_der = NULL;
-  g_autoptr (GBytes) root_der = eh_crypto_cert_to_der (root, NULL);
   g_autofree char *thumbprint = NULL;
   g_autofree char *serial = NULL;
   g_autofree EhDpSigner *signer = g_new0 (EhDpSigner, 1);
+  gnutls_x509_crt_t anchor;
   unsigned int status = 0;
 
   if (!eh_json_object_get_string_checked (jwk, "kid", &kid, error))
     return NULL;
-  if (x5c == NULL || !JSON_NODE_HOLDS_ARRAY (x5c) || json_array_get_length (json_node_get_array (x5c)) != 2) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "x5c must be [leaf, root]");
+  if (x5c == NULL || json_array_get_length (x5c) != (root != NULL ? 2 : 1)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                 root != NULL ? "x5c must be [leaf, root]" : "a site signing x5c must be [certificate]");
     return NULL;
   }
-  leaf = eh_dp_bundle_x5c_cert (json_node_get_array (x5c), 0, NULL, error);
-  second = leaf != NULL ? eh_dp_bundle_x5c_cert (json_node_get_array (x5c), 1, &second_der, error) : NULL;
-  if (second == NULL || (thumbprint = eh_jws_cert_thumbprint (leaf, error)) == NULL)
+  leaf = eh_dp_bundle_x5c_cert (x5c, 0, NULL, error);
+  if (leaf == NULL || (root != NULL && !eh_dp_bundle_x5c_root_is (x5c, root, error)) ||
+      (thumbprint = eh_jws_cert_thumbprint (leaf, error)) == NULL)
     return NULL;
-  if (root_der == NULL || !g_bytes_equal (second_der, root_der)) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "x5c[1] is not the bundle's root");
-    return NULL;
-  }
   if (strcmp (kid, thumbprint) != 0) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "kid is not the certificate's x5t#S256");
     return NULL;
   }
-  if (gnutls_x509_crt_verify (leaf, &root, 1, GNUTLS_VERIFY_DISABLE_TIME_CHECKS, &status) < 0 || status != 0) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "the certificate is not issued by the root");
+  anchor = root != NULL ? root : leaf;
+  if (gnutls_x509_crt_verify (leaf, &anchor, 1, GNUTLS_VERIFY_DISABLE_TIME_CHECKS, &status) < 0 || status != 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                 root != NULL ? "the certificate is not issued by the root"
+                              : "the site signing certificate is not self-signed");
     return NULL;
   }
   serial = eh_dp_bundle_serial_hex (leaf);

@@ -285,6 +285,19 @@ test_bundle_hostile (void)
     g_assert_null (eh_dp_bundle_lookup_signer (bundle, "../../etc/passwd", site.now, &alg, NULL));
     g_assert_null (eh_dp_bundle_lookup_signer (bundle, site.x5t, site.now + 7200, &alg, NULL));
   }
+  g_clear_pointer (&bundle, eh_dp_bundle_free);
+  /* a "site signing" key that is really a root-issued certificate with
+   * x5c = [leaf, root] is no site signing key, nor a token signing one */
+  {
+    g_autoptr (GString) lying = g_string_new (good);
+    EhJwsAlg alg = 0;
+
+    g_assert_cmpuint (g_string_replace (lying, "\"token-signing\"", "\"site-signing\"", 0), ==, 1);
+    bundle = eh_dp_bundle_parse (lying->str, lying->len, site.now, &error);
+    g_assert_no_error (error);
+    g_assert_null (eh_dp_bundle_lookup_site_signer (bundle, site.x5t, site.now, &alg, NULL));
+    g_assert_null (eh_dp_bundle_lookup_signer (bundle, site.x5t, site.now, &alg, NULL));
+  }
   site_clear (&site);
   site_clear (&stranger);
 }
