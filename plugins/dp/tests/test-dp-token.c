@@ -406,6 +406,53 @@ test_manifest_find (void)
   g_assert_null (eh_dp_manifest_find (manifest, HASH));
 }
 
+/* what an upstream DP answers to a pulling edge is hostile input too */
+static void
+test_pull_library_hostile (void)
+{
+  const char *sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  g_autofree char *good = g_strdup_printf ("{\"contents\":[{\"id\":\"PS100001\",\"manifest-sha256\":\"%s\"}]}", sha);
+  g_autofree char *twice = g_strdup_printf ("{\"contents\":[{\"id\":\"PS100001\",\"manifest-sha256\":\"%s\"},"
+                                            "{\"id\":\"PS100001\",\"manifest-sha256\":\"%s\"}]}", sha, sha);
+  g_autofree char *climbing = g_strdup_printf ("{\"contents\":[{\"id\":\"../../x\",\"manifest-sha256\":\"%s\"}]}", sha);
+  g_autofree char *upper = g_strdup_printf ("{\"contents\":[{\"id\":\"PS100001\",\"manifest-sha256\":\"%s\"}]}",
+                                            "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF");
+  g_autofree char *deep = g_strnfill (100000, '[');
+  const char *bad[] = { "", "null", "[]", "{}", "{\"contents\":{}}", "{\"contents\":[1]}",
+                        "{\"contents\":[{\"id\":\"PS100001\"}]}",
+                        "{\"contents\":[{\"id\":\"PS100001\",\"manifest-sha256\":\"00\"}]}",
+                        "{\"contents\":[],\"contents\":[]}", twice, climbing, upper, deep };
+  g_autoptr (GHashTable) library = eh_dp_pull_library_parse (good, strlen (good), NULL);
+
+  g_assert_nonnull (library);
+  g_assert_cmpstr (g_hash_table_lookup (library, "PS100001"), ==, sha);
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GHashTable) refused = eh_dp_pull_library_parse (bad[i], strlen (bad[i]), &error);
+
+    g_assert_null (refused);
+    g_assert_nonnull (error);
+  }
+}
+
+static void
+test_pull_content_range (void)
+{
+  const char *bad[] = { "", "bytes", "bytes 0-9", "bytes 0-9/", "bytes 9-0/10", "bytes 0-10/10",
+                        "bytes -1-9/10", "bytes 0-9/*", "bytes 0x0-9/10", "bytes 0-9/10 ", "items 0-9/10",
+                        "bytes 0-99999999999999999999999/100000000000000000000000", "bytes +0-9/10" };
+  goffset first = -1, last = -1, total = -1;
+
+  g_assert_true (eh_dp_pull_parse_content_range ("bytes 0-9/10", &first, &last, &total));
+  g_assert_cmpint (first, ==, 0);
+  g_assert_cmpint (last, ==, 9);
+  g_assert_cmpint (total, ==, 10);
+  g_assert_true (eh_dp_pull_parse_content_range ("bytes 1048576-20971519/20971520", &first, &last, &total));
+  g_assert_cmpint (first, ==, 1048576);
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    g_assert_false (eh_dp_pull_parse_content_range (bad[i], &first, &last, &total));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -416,5 +463,7 @@ main (int argc, char **argv)
   g_test_add_func ("/eh/dp/bundle/hostile", test_bundle_hostile);
   g_test_add_func ("/eh/dp/path/decode-hostile", test_path_decode);
   g_test_add_func ("/eh/dp/path/manifest-find", test_manifest_find);
+  g_test_add_func ("/eh/dp/pull/library-hostile", test_pull_library_hostile);
+  g_test_add_func ("/eh/dp/pull/content-range", test_pull_content_range);
   return g_test_run ();
 }
