@@ -54,21 +54,6 @@ cleanup() {
   exit "$status"
 }
 
-# stop_pid PID: SIGTERM, 10 s, SIGKILL; PID is a child of this shell
-stop_pid() {
-  [ -n "$1" ] || return 0
-  if kill -0 "$1" 2>/dev/null; then
-    kill -TERM "$1" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "$1" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$1" 2>/dev/null || true
-  fi
-  wait "$1" 2>/dev/null || true
-  return 0
-}
-
 # stats FILE KEY: "median max n" of KEY=VALUE over the lines of FILE, in ms
 stats_ms() {
   sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" "$1" | sort -g |

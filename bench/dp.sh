@@ -62,21 +62,6 @@ cleanup() {
   exit "$status"
 }
 
-# stop_pid PID: SIGTERM, 10 s, SIGKILL; PID is a child of this shell
-stop_pid() {
-  [ -n "$1" ] || return 0
-  if kill -0 "$1" 2>/dev/null; then
-    kill -TERM "$1" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "$1" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$1" 2>/dev/null || true
-  fi
-  wait "$1" 2>/dev/null || true
-  return 0
-}
-
 # VmRSS (or another field) of a process, in KiB
 rss_kib() {
   awk -v k="${2:-VmRSS}:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0

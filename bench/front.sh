@@ -169,18 +169,8 @@ check_ehttpd_alive() {
 }
 
 stop_ehttpd() {
-  [ -n "$eh_pid" ] || return 0
-  if kill -0 "$eh_pid" 2>/dev/null; then
-    kill -TERM "$eh_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "$eh_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$eh_pid" 2>/dev/null || true
-  fi
-  wait "$eh_pid" 2>/dev/null || true
+  stop_pid "$eh_pid"
   eh_pid=""
-  return 0
 }
 
 # ---------------------------------------------------------------- nginx
@@ -242,18 +232,8 @@ CONF
 }
 
 stop_nginx() {
-  [ -n "$ngx_pid" ] || return 0
-  if kill -0 "$ngx_pid" 2>/dev/null; then
-    kill -TERM "$ngx_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "$ngx_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$ngx_pid" 2>/dev/null || true
-  fi
-  wait "$ngx_pid" 2>/dev/null || true
+  stop_pid "$ngx_pid"
   ngx_pid=""
-  return 0
 }
 
 wait_for_https() {
