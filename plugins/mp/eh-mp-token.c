@@ -191,9 +191,17 @@ typedef struct {
 static gnutls_pubkey_t
 eh_mp_token_lookup (JsonObject *header, EhJwsAlg *alg, gpointer user_data, GError **error)
 {
+  static const char *const members[] = { "alg", NULL };
+  static const char *const optional[] = { "typ", "x5t#S256", NULL };
+  g_autoptr (GError) local = NULL;
   EhMpTokenLookup *lookup = user_data;
   const char *x5t = NULL;
 
+  /* our tokens carry exactly these: a kid or anything else did not come from us */
+  if (!eh_mp_json_check_members (header, members, optional, "the token's header", &local)) {
+    g_set_error_literal (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, local->message);
+    return NULL;
+  }
   if (!json_object_has_member (header, "x5t#S256") ||
       !eh_json_object_get_string_checked (header, "x5t#S256", &x5t, NULL)) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token names no signing certificate");
