@@ -26,6 +26,23 @@ eh_mp_http_message_json (SoupServerMessage *msg, guint status, const char *json)
 }
 
 void
+eh_mp_paused_init (EhMpPaused *paused, EhMp *mp, EhRequest *request)
+{
+  paused->mp = mp;
+  paused->msg = g_object_ref (eh_request_get_message (request));
+  paused->request_id = g_strdup (eh_request_get_id (request));
+  soup_server_message_pause (paused->msg);
+}
+
+void
+eh_mp_paused_finish (EhMpPaused *paused)
+{
+  soup_server_message_unpause (paused->msg);
+  g_clear_object (&paused->msg);
+  g_clear_pointer (&paused->request_id, g_free);
+}
+
+void
 eh_mp_http_json (EhRequest *request, guint status, const char *json)
 {
   eh_mp_http_message_json (eh_request_get_message (request), status, json);
@@ -181,9 +198,7 @@ eh_mp_http_register_record (EhMp *mp, SoupServerMessage *msg, const char *reques
 }
 
 typedef struct {
-  EhMp *mp;
-  SoupServerMessage *msg;
-  char *request_id;
+  EhMpPaused paused;
   char *peer;
   EhMpRegistration *registration;
 } EhMpRegisterCall;
@@ -191,8 +206,7 @@ typedef struct {
 static void
 eh_mp_register_call_free (EhMpRegisterCall *call)
 {
-  g_object_unref (call->msg);
-  g_free (call->request_id);
+  eh_mp_paused_finish (&call->paused);
   g_free (call->peer);
   eh_mp_registration_free (call->registration);
   g_free (call);
@@ -207,11 +221,11 @@ eh_mp_http_register_verified (const EhMpEntraIdentity *identity, EhMpReason reas
   g_autofree char *subject = identity != NULL ? eh_mp_entra_identity_describe (identity) : NULL;
 
   if (reason != EH_MP_REASON_LAST)
-    eh_mp_http_message_refuse (call->mp, call->msg, call->request_id, reason,
+    eh_mp_http_message_refuse (call->paused.mp, call->paused.msg, call->paused.request_id, reason,
                                subject != NULL ? subject : call->registration->thumbprint, message);
   else
-    eh_mp_http_register_record (call->mp, call->msg, call->request_id, call->peer, call->registration, subject);
-  soup_server_message_unpause (call->msg);
+    eh_mp_http_register_record (call->paused.mp, call->paused.msg, call->paused.request_id, call->peer,
+                                call->registration, subject);
   eh_mp_register_call_free (call);
 }
 
@@ -241,12 +255,9 @@ eh_mp_http_register (EhRequest *request, gpointer user_data)
     return;
   }
   call = g_new0 (EhMpRegisterCall, 1);
-  call->mp = mp;
-  call->msg = g_object_ref (msg);
-  call->request_id = g_strdup (eh_request_get_id (request));
+  eh_mp_paused_init (&call->paused, mp, request);
   call->peer = g_strdup (eh_request_get_peer_address (request));
   call->registration = g_steal_pointer (&registration);
-  soup_server_message_pause (msg);
   eh_mp_entra_verify (mp, call->registration->entra_token, eh_mp_http_register_verified, call);
 }
 

@@ -34,17 +34,14 @@ eh_mp_policy_for_user (const EhMpEntraIdentity *entra)
 }
 
 typedef struct {
-  EhMp *mp;
-  SoupServerMessage *msg;
-  char *request_id;
+  EhMpPaused paused;
   char *client_guid;
 } EhMpPolicyCall;
 
 static void
 eh_mp_policy_call_free (EhMpPolicyCall *call)
 {
-  g_object_unref (call->msg);
-  g_free (call->request_id);
+  eh_mp_paused_finish (&call->paused);
   g_free (call->client_guid);
   g_free (call);
 }
@@ -60,17 +57,18 @@ eh_mp_policy_signed (GObject *source, GAsyncResult *result, gpointer user_data)
   const char *jws = NULL;
 
   if (reply == NULL || !g_variant_lookup (reply, EH_KEY_JWS, "&s", &jws)) {
-    g_warning ("%s: policy for %s could not be signed: %s", call->request_id, call->client_guid,
+    g_warning ("%s: policy for %s could not be signed: %s", call->paused.request_id, call->client_guid,
                error != NULL ? error->message : "no jws in the reply");
-    eh_mp_http_message_refuse (call->mp, call->msg, call->request_id, EH_MP_REASON_POLICY_UNAVAILABLE,
+    eh_mp_http_message_refuse (call->paused.mp, call->paused.msg, call->paused.request_id,
+                               EH_MP_REASON_POLICY_UNAVAILABLE,
                                call->client_guid, "the site could not sign policy now; try again later");
   } else {
-    soup_message_headers_replace (soup_server_message_get_response_headers (call->msg), "Cache-Control",
+    soup_message_headers_replace (soup_server_message_get_response_headers (call->paused.msg), "Cache-Control",
                                   "no-store");
-    soup_server_message_set_status (call->msg, SOUP_STATUS_OK, NULL);
-    soup_server_message_set_response (call->msg, "application/jose", SOUP_MEMORY_COPY, jws, strlen (jws));
+    soup_server_message_set_status (call->paused.msg, SOUP_STATUS_OK, NULL);
+    soup_server_message_set_response (call->paused.msg, "application/jose", SOUP_MEMORY_COPY, jws,
+                                      strlen (jws));
   }
-  soup_server_message_unpause (call->msg);
 }
 
 static void
@@ -101,16 +99,13 @@ eh_mp_http_policy (EhRequest *request, EhMp *mp, const EhMpClient *client, const
   payload = eh_mp_policy_payload (mp->site_code, client->guid, deployments,
                                   g_get_real_time () / G_USEC_PER_SEC);
   call = g_new0 (EhMpPolicyCall, 1);
-  call->mp = mp;
-  call->msg = g_object_ref (eh_request_get_message (request));
-  call->request_id = g_strdup (eh_request_get_id (request));
+  eh_mp_paused_init (&call->paused, mp, request);
   call->client_guid = g_strdup (client->guid);
-  soup_server_message_pause (call->msg);
   g_variant_dict_init (&sign, NULL);
   g_variant_dict_insert_value (&sign, EH_KEY_PAYLOAD,
                                g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, payload, strlen (payload), 1));
   g_variant_dict_insert (&sign, EH_KEY_TYP, "s", EH_MP_POLICY_TYP);
-  g_info ("%s: policy for %s: %u assignment(s)", call->request_id, client->guid, deployments->len);
+  g_info ("%s: policy for %s: %u assignment(s)", call->paused.request_id, client->guid, deployments->len);
   eh_bus_request (mp->bus, EH_TOPIC_CA_SITE_SIGNING_SIGN, g_variant_dict_end (&sign),
                   EH_MP_POLICY_SIGN_TIMEOUT_MS, mp->policy_cancellable, eh_mp_policy_signed, call);
 }

@@ -21,17 +21,14 @@
 static const char *const eh_mp_sts_members[] = { "entra_token", "proof", NULL };
 
 typedef struct {
-  EhMp *mp;
-  SoupServerMessage *msg;
-  char *request_id;
+  EhMpPaused paused;
   EhMpClient *client;
 } EhMpStsCall;
 
 static void
 eh_mp_sts_call_free (EhMpStsCall *call)
 {
-  g_object_unref (call->msg);
-  g_free (call->request_id);
+  eh_mp_paused_finish (&call->paused);
   eh_mp_client_free (call->client);
   g_free (call);
 }
@@ -43,11 +40,10 @@ eh_mp_sts_verified (const EhMpEntraIdentity *identity, EhMpReason reason, const 
   g_autofree char *subject = identity != NULL ? eh_mp_entra_identity_describe (identity) : NULL;
 
   if (reason != EH_MP_REASON_LAST)
-    eh_mp_http_message_refuse (call->mp, call->msg, call->request_id, reason,
+    eh_mp_http_message_refuse (call->paused.mp, call->paused.msg, call->paused.request_id, reason,
                                subject != NULL ? subject : call->client->guid, message);
   else
-    eh_mp_token_http_answer (call->mp, call->msg, call->request_id, call->client, identity);
-  soup_server_message_unpause (call->msg);
+    eh_mp_token_http_answer (call->paused.mp, call->paused.msg, call->paused.request_id, call->client, identity);
   eh_mp_sts_call_free (call);
 }
 
@@ -66,11 +62,8 @@ eh_mp_http_sts (EhRequest *request, gpointer user_data)
   if (client == NULL)
     return;
   call = g_new0 (EhMpStsCall, 1);
-  call->mp = mp;
-  call->msg = g_object_ref (eh_request_get_message (request));
-  call->request_id = g_strdup (eh_request_get_id (request));
+  eh_mp_paused_init (&call->paused, mp, request);
   call->client = client;
-  soup_server_message_pause (call->msg);
   eh_mp_entra_verify (mp, json_object_get_string_member (body, "entra_token"), eh_mp_sts_verified, call);
 }
 

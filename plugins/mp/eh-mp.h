@@ -648,6 +648,17 @@ void eh_mp_policy_http_stop (EhMp *mp);
 /* GET content/<id>, and the dp.content.status subscription (eh-mp-locate-http.c) */
 gboolean eh_mp_locate_http_start (EhMp *mp, GError **error);
 void eh_mp_locate_http_stop (EhMp *mp);
+/* a request answered later, after a bus call or a JWKS refresh (the EhRequest is gone by then) */
+typedef struct {
+  EhMp *mp;
+  SoupServerMessage *msg;
+  char *request_id;
+} EhMpPaused;
+
+/* pauses @request's message and keeps what answering it needs */
+void eh_mp_paused_init (EhMpPaused *paused, EhMp *mp, EhRequest *request);
+/* unpauses the message (answered by now) and lets go of it */
+void eh_mp_paused_finish (EhMpPaused *paused);
 /* answers a paused message later (the EhRequest is gone by then) */
 void eh_mp_http_message_json (SoupServerMessage *msg, guint status, const char *json);
 void eh_mp_http_message_refuse (EhMp *mp, SoupServerMessage *msg, const char *request_id,
