@@ -85,6 +85,25 @@ static const char eh_mp_dbus_xml[] =
   "      <arg name='collection' type='s' direction='in'/>"
   "      <arg name='members' type='aa{sv}' direction='out'/>"
   "    </method>"
+  "    <method name='ImportDiscovery'>"
+  "      <annotation name='org.ehttpd.Admin' value='true'/>"
+  "      <arg name='document' type='s' direction='in'/>"
+  "      <arg name='counts' type='a{sv}' direction='out'/>"
+  "    </method>"
+  "    <method name='ListDiscovered'>"
+  "      <annotation name='org.ehttpd.Admin' value='true'/>"
+  "      <arg name='entries' type='aa{sv}' direction='out'/>"
+  "    </method>"
+  "    <method name='RemoveDiscovered'>"
+  "      <annotation name='org.ehttpd.Admin' value='true'/>"
+  "      <arg name='id' type='s' direction='in'/>"
+  "      <arg name='removed' type='u' direction='out'/>"
+  "    </method>"
+  "    <method name='Explain'>"
+  "      <annotation name='org.ehttpd.Admin' value='true'/>"
+  "      <arg name='what' type='s' direction='in'/>"
+  "      <arg name='explanation' type='a{sv}' direction='out'/>"
+  "    </method>"
   "  </interface>"
   "</node>";
 
@@ -267,6 +286,8 @@ eh_mp_dbus_call (EhPlugin *plugin, const char *method, GVariant *parameters, gui
     gboolean handled = FALSE;
 
     result = eh_mp_deploy_dbus_call (mp, method, parameters, caller_uid, &handled, &error);
+    if (!handled)
+      result = eh_mp_entra_dbus_call (mp, method, parameters, caller_uid, &handled, &error);
   }
   eh_dbus_return (invocation, method, result, error);
 }

@@ -80,7 +80,7 @@ eh_mp_http_locate (EhRequest *request, gpointer user_data)
 {
   EhMp *mp = user_data;
   const char *content_id = eh_request_get_subpath (request);
-  g_autoptr (EhMpClient) client = eh_mp_token_http_authenticate (mp, request);
+  g_autoptr (EhMpClient) client = eh_mp_token_http_authenticate (mp, request, NULL);
   g_autoptr (GPtrArray) found = NULL;
   g_autoptr (GPtrArray) names = NULL;
   g_autoptr (GError) error = NULL;
@@ -94,18 +94,18 @@ eh_mp_http_locate (EhRequest *request, gpointer user_data)
     return;
   content_id = content_id[0] == '/' ? content_id + 1 : content_id;
   if (!eh_mp_content_id_is_valid (content_id)) {
-    eh_mp_http_refuse (request, SOUP_STATUS_BAD_REQUEST, "invalid_request",
+    eh_mp_http_refuse (mp, request, EH_MP_REASON_INVALID_REQUEST, client->guid,
                        "a content id looks like PS100001");
     return;
   }
   found = eh_mp_locator_find (mp->locator, content_id);
   if (found->len == 0) {
-    eh_mp_http_refuse (request, SOUP_STATUS_NOT_FOUND, "content_not_located",
+    eh_mp_http_refuse (mp, request, EH_MP_REASON_CONTENT_NOT_LOCATED, client->guid,
                        "no distribution point holds this content");
     return;
   }
   if (signer == NULL || mp->site_code == NULL) {
-    eh_mp_http_refuse (request, SOUP_STATUS_SERVICE_UNAVAILABLE, "token_key_unavailable",
+    eh_mp_http_refuse (mp, request, EH_MP_REASON_TOKEN_KEY_UNAVAILABLE, client->guid,
                        "this MP has no token signing certificate or site yet; try again shortly");
     return;
   }
@@ -122,7 +122,7 @@ eh_mp_http_locate (EhRequest *request, gpointer user_data)
                                      &expires_at, &error);
   if (token == NULL) {
     g_warning ("%s: a content token could not be signed: %s", eh_request_get_id (request), error->message);
-    eh_mp_http_refuse (request, SOUP_STATUS_INTERNAL_SERVER_ERROR, "token_failed",
+    eh_mp_http_refuse (mp, request, EH_MP_REASON_TOKEN_FAILED, client->guid,
                        "the token could not be signed; try again later");
     return;
   }

@@ -19,6 +19,12 @@ static const EhConfigKey eh_mp_keys[] = {
   { "token-key-announce", EH_CONFIG_UINT, "3600", 1, 2592000, "seconds the next token signing key is in the trust bundle before it signs (DPs must refresh their bundle at least this often)" },
   { "content-token-lifetime", EH_CONFIG_UINT, "28800", 60, 604800, "seconds a content token is valid" },
   { "bind-content-tokens", EH_CONFIG_BOOLEAN, "false", 0, 0, "bind content tokens to the client key (cnf.jkt)" },
+  { "entra-tenants", EH_CONFIG_STRING_LIST, NULL, 0, 0, "Entra tenant ids (GUIDs) whose tokens the exchange accepts (none: no exchange)" },
+  { "entra-audience", EH_CONFIG_STRING, NULL, 0, 0, "the aud Entra tokens must carry (this site's app registration)" },
+  { "entra-jwks", EH_CONFIG_STRING, NULL, 0, 0, "the tenant's signing keys: an absolute JWKS file path or an https:// URL" },
+  { "entra-jwks-ca", EH_CONFIG_STRING, NULL, 0, 0, "CA certificates (PEM file) for an https:// entra-jwks (default: the system's)" },
+  { "entra-jwks-refresh", EH_CONFIG_UINT, "300", 10, 86400, "seconds between JWKS refreshes an unknown kid may cause" },
+  { "denial-records", EH_CONFIG_UINT, "1024", 16, 100000, "recent refusals kept in memory for ehttpctl explain" },
   EH_CONFIG_KEY_END
 };
 
@@ -65,6 +71,8 @@ eh_mp_free (EhMp *mp)
   eh_mp_token_keys_stop (mp);
   eh_mp_policy_http_stop (mp);
   eh_mp_locate_http_stop (mp);
+  eh_mp_entra_stop (mp);
+  eh_mp_denials_free (mp->denials);
   eh_mp_nonces_free (mp->nonces);
   g_strfreev (mp->https_urls);
   g_free (mp->ca_url);
@@ -107,6 +115,7 @@ eh_mp_read_config (EhMp *mp, EhConfig *config, GError **error)
   mp->bind_content_tokens = eh_config_get_boolean (config, "mp", "bind-content-tokens");
   mp->nonces = eh_mp_nonces_new (eh_config_get_uint (config, "mp", "max-nonces"),
                                  eh_config_get_uint (config, "mp", "nonce-seconds"));
+  mp->denials = eh_mp_denials_new (eh_config_get_uint (config, "mp", "denial-records"));
   return TRUE;
 }
 
@@ -140,7 +149,8 @@ eh_mp_start (EhPlugin *plugin)
       (mp->store = eh_plugin_get_store (plugin, &error)) == NULL ||
       !eh_mp_records_migrate (mp->store, &error) || !eh_mp_http_start (mp, &error) ||
       !eh_mp_token_http_start (mp, &error) || !eh_mp_policy_http_start (mp, &error) ||
-      !eh_mp_locate_http_start (mp, &error) || !eh_mp_dbus_start (mp, &error) ||
+      !eh_mp_locate_http_start (mp, &error) || !eh_mp_sts_http_start (mp, &error) ||
+      !eh_mp_dbus_start (mp, &error) || !eh_mp_entra_start (mp, config, &error) ||
       !eh_mp_token_keys_start (mp, &error)) {
     eh_plugin_start_done (plugin, error);
     return;
@@ -153,7 +163,7 @@ eh_mp_start (EhPlugin *plugin)
 const EhPluginDesc eh_mp_plugin = {
   .abi_version = EH_PLUGIN_ABI_VERSION,
   .name = "mp",
-  .description = "management point: site information, client registration and approval, client tokens, signed policy, content location",
+  .description = "management point: site information, client registration and approval, client tokens, signed policy, content location, Entra exchange",
   .config_keys = eh_mp_keys,
   .start = eh_mp_start,
 };

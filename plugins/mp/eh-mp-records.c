@@ -74,6 +74,18 @@ static const EhStoreMigration eh_mp_migrations[] = {
     "  PRIMARY KEY (collection, client_guid)"
     ");"
     "CREATE INDEX mp_collection_members_client ON mp_collection_members (client_guid);" },
+  { 4,
+    "CREATE TABLE mp_discovered ("
+    "  kind TEXT NOT NULL CHECK (kind IN ('user', 'device')),"
+    "  tenant_id TEXT NOT NULL,"
+    "  object_id TEXT NOT NULL,"
+    "  sid TEXT,"
+    "  name TEXT,"
+    "  imported_at INTEGER NOT NULL,"
+    "  imported_by TEXT NOT NULL,"
+    "  PRIMARY KEY (kind, tenant_id, object_id)"
+    ");"
+    "CREATE INDEX mp_discovered_object ON mp_discovered (object_id);" },
 };
 
 static const char *const eh_mp_state_names[] = { "pending", "approved", "blocked" };
@@ -325,8 +337,8 @@ eh_mp_records_use_bulk (EhStore *store, const EhMpRegistration *registration, co
 
 static EhMpClient *
 eh_mp_records_register_locked (EhStore *store, const EhMpRegistration *registration,
-                               gboolean auto_approve, const char *peer, gboolean *created,
-                               GError **error)
+                               gboolean auto_approve, const char *approve_by, const char *peer,
+                               gboolean *created, GError **error)
 {
   g_autoptr (GError) local = NULL;
   g_autoptr (EhMpClient) existing = NULL;
@@ -346,6 +358,9 @@ eh_mp_records_register_locked (EhStore *store, const EhMpRegistration *registrat
         ((approved_by = eh_mp_records_use_bulk (store, registration, existing->guid, error)) == NULL ||
          !eh_mp_records_approve_by (store, existing->guid, approved_by, error)))
       return NULL;
+    if (existing->state == EH_MP_CLIENT_PENDING && approve_by != NULL &&
+        !eh_mp_records_approve_by (store, existing->guid, approve_by, error))
+      return NULL;
     return eh_mp_records_get (store, existing->guid, error);
   }
   if (!g_error_matches (local, EH_ERROR, EH_ERROR_NOT_FOUND)) {
@@ -359,7 +374,9 @@ eh_mp_records_register_locked (EhStore *store, const EhMpRegistration *registrat
   if (registration->bulk_token != NULL &&
       (approved_by = eh_mp_records_use_bulk (store, registration, guid, error)) == NULL)
     return NULL;
-  /* a bulk token approves, except where this hardware has a blocked registration */
+  if (approved_by == NULL && approve_by != NULL)
+    approved_by = g_strdup (approve_by);
+  /* a bulk or Entra token approves, except where this hardware has a blocked registration */
   if (approved_by == NULL && auto_approve)
     approved_by = g_strdup ("auto-approve");
   if (!eh_mp_records_insert (store, registration, guid,
@@ -372,13 +389,14 @@ eh_mp_records_register_locked (EhStore *store, const EhMpRegistration *registrat
 
 EhMpClient *
 eh_mp_records_register (EhStore *store, const EhMpRegistration *registration,
-                        gboolean auto_approve, const char *peer, gboolean *created, GError **error)
+                        gboolean auto_approve, const char *approve_by, const char *peer, gboolean *created,
+                        GError **error)
 {
   EhMpClient *client;
 
   if (!eh_store_transaction_begin (store, TRUE, error))
     return NULL;
-  client = eh_mp_records_register_locked (store, registration, auto_approve, peer, created, error);
+  client = eh_mp_records_register_locked (store, registration, auto_approve, approve_by, peer, created, error);
   if (client == NULL || !eh_store_transaction_commit (store, error)) {
     eh_store_transaction_rollback (store);
     g_clear_pointer (&client, eh_mp_client_free);

@@ -24,7 +24,7 @@
 #define EH_MP_JSON_DEPTH 4
 
 static const char *const eh_mp_register_members[] = { "jwk", "host_name", "hardware_id", "proof", NULL };
-static const char *const eh_mp_register_optional[] = { "bulk_token", NULL };
+static const char *const eh_mp_register_optional[] = { "bulk_token", "entra_token", NULL };
 static const char *const eh_mp_proof_members[] = { "nonce", "host_name", "hardware_id", NULL };
 
 void
@@ -37,6 +37,7 @@ eh_mp_registration_free (EhMpRegistration *registration)
   g_free (registration->thumbprint);
   g_free (registration->jwk_json);
   g_free (registration->bulk_token);
+  g_free (registration->entra_token);
   g_free (registration);
 }
 
@@ -179,6 +180,18 @@ eh_mp_registration_parse (const char *body, gsize len, EhMpNonces *nonces, GErro
       return NULL;
     }
     registration->bulk_token = g_strdup (bulk_token);
+  }
+  if (json_object_has_member (object, "entra_token")) {
+    const char *entra_token = NULL;
+
+    if (!eh_mp_json_get_string (object, "entra_token", "registration", &entra_token, error))
+      return NULL;
+    if (registration->bulk_token != NULL) {
+      g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                   "a registration brings a bulk token or an Entra token, not both");
+      return NULL;
+    }
+    registration->entra_token = g_strdup (entra_token);
   }
   if (!eh_mp_host_name_is_valid (host_name)) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,

@@ -75,39 +75,25 @@ eh_mp_token_proof_lookup (JsonObject *header, EhJwsAlg *alg, gpointer user_data,
   return eh_jws_jwk_to_pubkey (json_node_get_object (jwk), EH_MP_PROOF_ALGS, alg, error);
 }
 
-static void
-eh_mp_token_refuse_state (EhRequest *request, const EhMpClient *client)
+void
+eh_mp_token_refuse_state (EhMp *mp, EhRequest *request, const EhMpClient *client)
 {
   if (client->state == EH_MP_CLIENT_BLOCKED)
-    eh_mp_http_refuse (request, SOUP_STATUS_FORBIDDEN, "client_blocked",
+    eh_mp_http_refuse (mp, request, EH_MP_REASON_CLIENT_BLOCKED, client->guid,
                        "this client is blocked by the site's administrator");
   else
-    eh_mp_http_refuse (request, SOUP_STATUS_FORBIDDEN, "client_pending",
+    eh_mp_http_refuse (mp, request, EH_MP_REASON_CLIENT_PENDING, client->guid,
                        "this client is waiting for approval by the site's administrator");
 }
 
-/* the proof in @body, checked; NULL after answering the request */
-static EhMpClient *
-eh_mp_token_read_proof (EhMp *mp, EhRequest *request, GBytes *body)
+EhMpClient *
+eh_mp_token_http_check_proof (EhMp *mp, EhRequest *request, const char *proof)
 {
   EhMpTokenProofKey proof_key = { mp->store, NULL, FALSE, NULL };
   g_autoptr (EhMpClient) client = NULL;
-  g_autoptr (JsonNode) node = NULL;
   g_autoptr (JsonNode) claims = NULL;
   g_autoptr (GError) error = NULL;
-  const char *proof = NULL;
 
-  node = eh_json_parse_strict (g_bytes_get_data (body, NULL), g_bytes_get_size (body),
-                               EH_MP_MAX_TOKEN_REQUEST_BYTES, EH_MP_TOKEN_JSON_DEPTH, &error);
-  if (node != NULL && !JSON_NODE_HOLDS_OBJECT (node))
-    error = g_error_new (EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "the body must be a JSON object");
-  if (error != NULL ||
-      !eh_mp_json_check_members (json_node_get_object (node), eh_mp_token_members, NULL,
-                                 "token request", &error) ||
-      !eh_mp_json_get_string (json_node_get_object (node), "proof", "token request", &proof, &error)) {
-    eh_mp_http_refuse (request, SOUP_STATUS_BAD_REQUEST, "invalid_request", error->message);
-    return NULL;
-  }
   claims = eh_mp_proof_verify (proof, EH_MP_TOKEN_PROOF_TYP, eh_mp_token_proof_lookup, &proof_key,
                                eh_mp_token_proof_members, &error);
   client = g_steal_pointer (&proof_key.client);
@@ -115,33 +101,60 @@ eh_mp_token_read_proof (EhMp *mp, EhRequest *request, GBytes *body)
     g_warning ("%s: a client could not be read: %s", eh_request_get_id (request),
                proof_key.store_error->message);
     g_clear_error (&proof_key.store_error);
-    eh_mp_http_refuse (request, SOUP_STATUS_INTERNAL_SERVER_ERROR, "store_failed",
+    eh_mp_http_refuse (mp, request, EH_MP_REASON_STORE_FAILED, NULL,
                        "the client could not be read; try again later");
     return NULL;
   }
   if (claims == NULL && proof_key.unknown) {
-    eh_mp_http_refuse (request, SOUP_STATUS_FORBIDDEN, "client_unknown",
+    eh_mp_http_refuse (mp, request, EH_MP_REASON_CLIENT_UNKNOWN, NULL,
                        "no client is registered with this key; register first");
     return NULL;
   }
   if (claims == NULL || !eh_mp_proof_consume_nonce (claims, mp->nonces, &error)) {
-    eh_mp_http_refuse (request, SOUP_STATUS_BAD_REQUEST, "invalid_proof", error->message);
+    eh_mp_http_refuse (mp, request, EH_MP_REASON_INVALID_PROOF, client != NULL ? client->guid : NULL,
+                       error->message);
     return NULL;
   }
   if (client->state != EH_MP_CLIENT_APPROVED) {
-    eh_mp_token_refuse_state (request, client);
+    eh_mp_token_refuse_state (mp, request, client);
     return NULL;
   }
   return g_steal_pointer (&client);
 }
 
-static void
-eh_mp_http_token (EhRequest *request, gpointer user_data)
+JsonObject *
+eh_mp_token_http_read_body (EhMp *mp, EhRequest *request, const char *const *members, gsize max_bytes,
+                            const char *what)
 {
-  EhMp *mp = user_data;
   SoupServerMessage *msg = eh_request_get_message (request);
   g_autoptr (GBytes) body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
-  g_autoptr (EhMpClient) client = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (GError) error = NULL;
+
+  node = eh_json_parse_strict (g_bytes_get_data (body, NULL), g_bytes_get_size (body),
+                               max_bytes, EH_MP_TOKEN_JSON_DEPTH, &error);
+  if (node != NULL && !JSON_NODE_HOLDS_OBJECT (node))
+    error = g_error_new (EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "the body must be a JSON object");
+  if (error == NULL &&
+      eh_mp_json_check_members (json_node_get_object (node), members, NULL, what, &error)) {
+    for (guint i = 0; members[i] != NULL; i++) {
+      const char *value = NULL;
+
+      if (!eh_mp_json_get_string (json_node_get_object (node), members[i], what, &value, &error))
+        break;
+    }
+  }
+  if (error != NULL) {
+    eh_mp_http_refuse (mp, request, EH_MP_REASON_INVALID_REQUEST, NULL, error->message);
+    return NULL;
+  }
+  return json_object_ref (json_node_get_object (node));
+}
+
+void
+eh_mp_token_http_answer (EhMp *mp, SoupServerMessage *msg, const char *request_id, const EhMpClient *client,
+                         const EhMpEntraIdentity *entra)
+{
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonBuilder) builder = NULL;
   g_autoptr (JsonNode) root = NULL;
@@ -150,20 +163,17 @@ eh_mp_http_token (EhRequest *request, gpointer user_data)
   const EhMpTokenKey *signer = eh_mp_token_keys_signer (mp);
   gint64 now = g_get_real_time () / G_USEC_PER_SEC, expires_at = 0;
 
-  client = eh_mp_token_read_proof (mp, request, body);
-  if (client == NULL)
-    return;
   if (signer == NULL || mp->site_code == NULL) {
-    eh_mp_http_refuse (request, SOUP_STATUS_SERVICE_UNAVAILABLE, "token_key_unavailable",
-                       "this MP has no token signing certificate or site yet; try again shortly");
+    eh_mp_http_message_refuse (mp, msg, request_id, EH_MP_REASON_TOKEN_KEY_UNAVAILABLE, client->guid,
+                               "this MP has no token signing certificate or site yet; try again shortly");
     return;
   }
-  token = eh_mp_client_token_issue (signer, mp->site_code, client, mp->client_token_lifetime, now,
+  token = eh_mp_client_token_issue (signer, mp->site_code, client, entra, mp->client_token_lifetime, now,
                                     &expires_at, &error);
   if (token == NULL) {
-    g_warning ("%s: a client token could not be signed: %s", eh_request_get_id (request), error->message);
-    eh_mp_http_refuse (request, SOUP_STATUS_INTERNAL_SERVER_ERROR, "token_failed",
-                       "the token could not be signed; try again later");
+    g_warning ("%s: a client token could not be signed: %s", request_id, error->message);
+    eh_mp_http_message_refuse (mp, msg, request_id, EH_MP_REASON_TOKEN_FAILED, client->guid,
+                               "the token could not be signed; try again later");
     return;
   }
   builder = json_builder_new ();
@@ -176,44 +186,68 @@ eh_mp_http_token (EhRequest *request, gpointer user_data)
   json_builder_add_string_value (builder, client->guid);
   json_builder_set_member_name (builder, "expires_at");
   json_builder_add_int_value (builder, expires_at);
+  if (entra != NULL) {
+    g_autoptr (JsonObject) claim = eh_mp_entra_identity_to_claim (entra);
+
+    json_builder_set_member_name (builder, "entra");
+    json_builder_add_value (builder, json_node_init_object (json_node_alloc (), claim));
+  }
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
   json = json_to_string (root, FALSE);
-  g_info ("%s: client token for %s (certificate %s)", eh_request_get_id (request), client->guid,
-          signer->x5t);
-  eh_mp_http_json (request, SOUP_STATUS_OK, json);
+  g_info ("%s: client token for %s (certificate %s)%s%s", request_id, client->guid, signer->x5t,
+          entra != NULL ? " with Entra " : "", entra != NULL ? eh_mp_entra_kind_to_string (entra->kind) : "");
+  eh_mp_http_message_json (msg, SOUP_STATUS_OK, json);
+}
+
+static void
+eh_mp_http_token (EhRequest *request, gpointer user_data)
+{
+  EhMp *mp = user_data;
+  g_autoptr (JsonObject) body = NULL;
+  g_autoptr (EhMpClient) client = NULL;
+
+  body = eh_mp_token_http_read_body (mp, request, eh_mp_token_members, EH_MP_MAX_TOKEN_REQUEST_BYTES,
+                                     "token request");
+  if (body == NULL)
+    return;
+  client = eh_mp_token_http_check_proof (mp, request, json_object_get_string_member (body, "proof"));
+  if (client == NULL)
+    return;
+  eh_mp_token_http_answer (mp, eh_request_get_message (request), eh_request_get_id (request), client, NULL);
 }
 
 /* the client a Bearer client token names, checked; NULL after answering */
 EhMpClient *
-eh_mp_token_http_authenticate (EhMp *mp, EhRequest *request)
+eh_mp_token_http_authenticate (EhMp *mp, EhRequest *request, EhMpEntraIdentity **entra)
 {
   SoupServerMessage *msg = eh_request_get_message (request);
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   const char *authorization = soup_message_headers_get_one (headers, "Authorization");
   g_autoptr (GError) error = NULL;
-  EhMpClient *client;
+  g_autoptr (EhMpClient) client = NULL;
 
   if (authorization == NULL || g_ascii_strncasecmp (authorization, "Bearer ", 7) != 0) {
     soup_message_headers_replace (soup_server_message_get_response_headers (msg), "WWW-Authenticate",
                                   "Bearer");
-    eh_mp_http_refuse (request, SOUP_STATUS_UNAUTHORIZED, "token_required",
+    eh_mp_http_refuse (mp, request, EH_MP_REASON_TOKEN_REQUIRED, NULL,
                        "this call needs a client token (Authorization: Bearer)");
     return NULL;
   }
   client = eh_mp_client_token_check (mp->token_keys, mp->site_code, mp->store, authorization + 7,
-                                     g_get_real_time () / G_USEC_PER_SEC, &error);
-  if (client != NULL)
-    return client;
-  if (g_error_matches (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED)) {
-    eh_mp_http_refuse (request, SOUP_STATUS_FORBIDDEN, error->message,
-                       "this client is not approved (pending or blocked)");
+                                     g_get_real_time () / G_USEC_PER_SEC, entra, &error);
+  if (client != NULL && client->state == EH_MP_CLIENT_APPROVED)
+    return g_steal_pointer (&client);
+  if (entra != NULL)
+    g_clear_pointer (entra, eh_mp_entra_identity_free);
+  if (client != NULL) {
+    eh_mp_token_refuse_state (mp, request, client);
   } else if (g_error_matches (error, EH_ERROR, EH_ERROR_INVALID_TOKEN)) {
     soup_message_headers_replace (soup_server_message_get_response_headers (msg), "WWW-Authenticate",
                                   "Bearer error=\"invalid_token\"");
-    eh_mp_http_refuse (request, SOUP_STATUS_UNAUTHORIZED, "invalid_token", error->message);
+    eh_mp_http_refuse (mp, request, EH_MP_REASON_INVALID_TOKEN, NULL, error->message);
   } else {
-    eh_mp_http_refuse (request, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable", error->message);
+    eh_mp_http_refuse (mp, request, EH_MP_REASON_UNAVAILABLE, NULL, error->message);
   }
   return NULL;
 }
@@ -222,7 +256,8 @@ static void
 eh_mp_http_whoami (EhRequest *request, gpointer user_data)
 {
   EhMp *mp = user_data;
-  g_autoptr (EhMpClient) client = eh_mp_token_http_authenticate (mp, request);
+  g_autoptr (EhMpEntraIdentity) entra = NULL;
+  g_autoptr (EhMpClient) client = eh_mp_token_http_authenticate (mp, request, &entra);
   g_autoptr (JsonBuilder) builder = NULL;
   g_autoptr (JsonNode) root = NULL;
   g_autofree char *json = NULL;
@@ -237,6 +272,12 @@ eh_mp_http_whoami (EhRequest *request, gpointer user_data)
   json_builder_add_string_value (builder, eh_mp_client_state_to_string (client->state));
   json_builder_set_member_name (builder, "host_name");
   json_builder_add_string_value (builder, client->host_name);
+  if (entra != NULL) {
+    g_autoptr (JsonObject) claim = eh_mp_entra_identity_to_claim (entra);
+
+    json_builder_set_member_name (builder, "entra");
+    json_builder_add_value (builder, json_node_init_object (json_node_alloc (), claim));
+  }
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
   json = json_to_string (root, FALSE);

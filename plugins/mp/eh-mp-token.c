@@ -138,11 +138,15 @@ eh_mp_token_cnf (const char *jkt)
 
 char *
 eh_mp_client_token_issue (const EhMpTokenKey *key, const char *site, const EhMpClient *client,
-                          guint lifetime, gint64 now, gint64 *expires_at, GError **error)
+                          const EhMpEntraIdentity *entra, guint lifetime, gint64 now, gint64 *expires_at,
+                          GError **error)
 {
   g_autofree char *audience = eh_mp_client_token_audience (site);
   g_autoptr (JsonObject) extra = eh_mp_token_cnf (client->thumbprint);
   JsonNode *aud = json_node_new (JSON_NODE_VALUE);
+
+  if (entra != NULL)
+    json_object_set_object_member (extra, "entra", eh_mp_entra_identity_to_claim (entra));
 
   json_node_set_string (aud, audience);
   return eh_mp_token_sign (key, EH_MP_CLIENT_TOKEN_TYP, site, client->guid, aud, extra, lifetime, now,
@@ -187,9 +191,17 @@ typedef struct {
 static gnutls_pubkey_t
 eh_mp_token_lookup (JsonObject *header, EhJwsAlg *alg, gpointer user_data, GError **error)
 {
+  static const char *const members[] = { "alg", NULL };
+  static const char *const optional[] = { "typ", "x5t#S256", NULL };
+  g_autoptr (GError) local = NULL;
   EhMpTokenLookup *lookup = user_data;
   const char *x5t = NULL;
 
+  /* our tokens carry exactly these: a kid or anything else did not come from us */
+  if (!eh_mp_json_check_members (header, members, optional, "the token's header", &local)) {
+    g_set_error_literal (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, local->message);
+    return NULL;
+  }
   if (!json_object_has_member (header, "x5t#S256") ||
       !eh_json_object_get_string_checked (header, "x5t#S256", &x5t, NULL)) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token names no signing certificate");
@@ -294,7 +306,7 @@ eh_mp_token_check_claims (JsonObject *claims, const char *site, gint64 now, cons
 
 EhMpClient *
 eh_mp_client_token_check (GPtrArray *keys, const char *site, EhStore *store, const char *token,
-                          gint64 now, GError **error)
+                          gint64 now, EhMpEntraIdentity **entra, GError **error)
 {
   EhMpTokenLookup lookup = { keys, now };
   g_autoptr (GBytes) payload = NULL;
@@ -335,10 +347,7 @@ eh_mp_client_token_check (GPtrArray *keys, const char *site, EhStore *store, con
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token is bound to another key");
     return NULL;
   }
-  if (client->state != EH_MP_CLIENT_APPROVED) {
-    g_set_error (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED, "client_%s",
-                 eh_mp_client_state_to_string (client->state));
-    return NULL;
-  }
+  if (entra != NULL)
+    *entra = eh_mp_entra_identity_from_claim (json_object_get_member (json_node_get_object (node), "entra"));
   return g_steal_pointer (&client);
 }

@@ -25,6 +25,7 @@ G_BEGIN_DECLS
 #define EH_MP_PROOF_ALGS (EH_JWS_ALG_ES256 | EH_JWS_ALG_EDDSA)
 #define EH_MP_TOKEN_PROOF_TYP "mp-token+jwt"
 #define EH_MP_MAX_TOKEN_REQUEST_BYTES (8 * 1024)
+#define EH_MP_MAX_STS_BYTES (24 * 1024) /* an Entra token with its groups, and a proof */
 #define EH_MP_CLIENT_TOKEN_TYP "client+jwt"
 #define EH_MP_TOKEN_LEEWAY_SECONDS 60
 #define EH_MP_BULK_TOKEN_PREFIX "ehbulk."
@@ -34,6 +35,83 @@ G_BEGIN_DECLS
 #define EH_MP_CONTENT_TOKEN_TYP "content+jwt"
 #define EH_MP_MAX_DPS_PER_CONTENT 64 /* the DP's cap on a content token's aud */
 #define EH_MP_MAX_LOCATED_CONTENTS 100000
+
+typedef struct _EhMpEntraIdentity EhMpEntraIdentity;
+
+/* ── reasons for refusals (eh-mp-reason.c): the one table of codes ─────── */
+
+typedef enum {
+  EH_MP_REASON_INVALID_REQUEST,
+  EH_MP_REASON_INVALID_PROOF,
+  EH_MP_REASON_CLIENT_UNKNOWN,
+  EH_MP_REASON_CLIENT_PENDING,
+  EH_MP_REASON_CLIENT_BLOCKED,
+  EH_MP_REASON_BULK_TOKEN_INVALID,
+  EH_MP_REASON_BULK_TOKEN_EXPIRED,
+  EH_MP_REASON_BULK_TOKEN_BLOCKED,
+  EH_MP_REASON_BULK_TOKEN_EXHAUSTED,
+  EH_MP_REASON_TOKEN_REQUIRED,
+  EH_MP_REASON_INVALID_TOKEN,
+  EH_MP_REASON_USER_TOKEN_REQUIRED,
+  EH_MP_REASON_ASSIGNMENT_UNKNOWN,
+  EH_MP_REASON_CONTENT_NOT_LOCATED,
+  EH_MP_REASON_ENTRA_NOT_CONFIGURED,
+  EH_MP_REASON_ENTRA_TOKEN_INVALID,
+  EH_MP_REASON_ENTRA_KEY_UNKNOWN,
+  EH_MP_REASON_ENTRA_WRONG_TENANT,
+  EH_MP_REASON_ENTRA_WRONG_AUDIENCE,
+  EH_MP_REASON_ENTRA_EXPIRED,
+  EH_MP_REASON_USER_NOT_DISCOVERED,
+  EH_MP_REASON_DEVICE_NOT_DISCOVERED,
+  EH_MP_REASON_BUSY,
+  EH_MP_REASON_SITE_UNAVAILABLE,
+  EH_MP_REASON_STORE_FAILED,
+  EH_MP_REASON_TOKEN_KEY_UNAVAILABLE,
+  EH_MP_REASON_TOKEN_FAILED,
+  EH_MP_REASON_POLICY_UNAVAILABLE,
+  EH_MP_REASON_UNAVAILABLE,
+  EH_MP_REASON_LAST
+} EhMpReason;
+
+/**
+ * EhMpReasonInfo:
+ * @code: the stable code (JSON "reason", log line, `ehttpctl explain CODE`)
+ * @error: (nullable): the JSON "error" when it is not @code (the Entra
+ *   exchange answers Configuration Manager's "Un-authorizedrequest")
+ * @rule: the rule that refused, in words
+ */
+typedef struct {
+  const char *code;
+  guint status;
+  const char *error;
+  const char *rule;
+} EhMpReasonInfo;
+
+const EhMpReasonInfo *eh_mp_reason_info (EhMpReason reason);
+gboolean eh_mp_reason_from_code (const char *code, EhMpReason *reason);
+
+/* one remembered refusal */
+typedef struct {
+  char *request_id;
+  EhMpReason reason;
+  char *subject; /* nullable: client GUID, key thumbprint or Entra tid/oid */
+  char *path;
+  char *message;
+  gint64 when;
+} EhMpDenial;
+
+typedef struct _EhMpDenials EhMpDenials;
+
+void eh_mp_denial_free (EhMpDenial *denial);
+/* at most @cap refusals, the oldest forgotten first */
+EhMpDenials *eh_mp_denials_new (guint cap);
+void eh_mp_denials_free (EhMpDenials *denials);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhMpDenials, eh_mp_denials_free)
+void eh_mp_denials_add (EhMpDenials *denials, const char *request_id, EhMpReason reason,
+                        const char *subject, const char *path, const char *message, gint64 when);
+/* (transfer none) (nullable) */
+const EhMpDenial *eh_mp_denials_find (EhMpDenials *denials, const char *request_id);
+guint eh_mp_denials_count (EhMpDenials *denials);
 
 /* ── security modes (eh-mp-plugin.c) ──────────────────────────────────── */
 
@@ -102,6 +180,7 @@ typedef struct {
   char *jwk_json;
   const char *key_type;
   char *bulk_token; /* nullable: the optional bulk registration token */
+  char *entra_token; /* nullable: the optional Entra token (not with a bulk token) */
 } EhMpRegistration;
 
 void eh_mp_registration_free (EhMpRegistration *registration);
@@ -158,6 +237,8 @@ gboolean eh_mp_records_migrate (EhStore *store, GError **error);
  * eh_mp_records_register:
  * @auto_approve: new keys start approved (unless their hardware id has a
  *   blocked registration, which keeps them pending)
+ * @approve_by: (nullable): approves the client (new, or pending) in that
+ *   name, as a bulk token does (e.g. an Entra identity)
  * @created: (out): whether a new row was made
  *
  * One durable transaction: the client with this key thumbprint (same GUID,
@@ -165,8 +246,8 @@ gboolean eh_mp_records_migrate (EhStore *store, GError **error);
  * Returns: (transfer full): the client, or NULL
  */
 EhMpClient *eh_mp_records_register (EhStore *store, const EhMpRegistration *registration,
-                                    gboolean auto_approve, const char *peer, gboolean *created,
-                                    GError **error);
+                                    gboolean auto_approve, const char *approve_by, const char *peer,
+                                    gboolean *created, GError **error);
 /* (transfer full) the client with this key thumbprint; NULL with EH_ERROR_NOT_FOUND */
 EhMpClient *eh_mp_records_get_by_thumbprint (EhStore *store, const char *thumbprint, GError **error);
 /* (transfer full) every client, newest first */
@@ -214,21 +295,25 @@ EhMpTokenKey *eh_mp_token_keys_find (GPtrArray *keys, EhMpTokenKeyState state);
 /* the `aud` of client tokens: "ehttpd:<site>:mp", every MP of the site */
 char *eh_mp_client_token_audience (const char *site);
 /* (transfer full) a client token for @client signed by @key (ES256, typ client+jwt) */
+/* @entra: (nullable): the Entra identity the token carries (claim "entra") */
 char *eh_mp_client_token_issue (const EhMpTokenKey *key, const char *site, const EhMpClient *client,
-                                guint lifetime, gint64 now, gint64 *expires_at, GError **error);
+                                const EhMpEntraIdentity *entra, guint lifetime, gint64 now, gint64 *expires_at,
+                                GError **error);
 /**
  * eh_mp_client_token_check:
  * @keys: this MP's token signing keys (EhMpTokenKey); only unexpired ones count
  *
  * Checks a client token on a later call: signature by one of @keys (found
  * by `x5t#S256`, ES256 only), typ client+jwt, iss @site, aud, exp/nbf with
- * EH_MP_TOKEN_LEEWAY_SECONDS, cnf.jkt equal to the client's key, and the
- * client still approved. Errors: EH_ERROR_INVALID_TOKEN (the token),
- * EH_ERROR_PERMISSION_DENIED with message "client_pending"/"client_blocked".
- * Returns: (transfer full): the client
+ * EH_MP_TOKEN_LEEWAY_SECONDS, cnf.jkt equal to the client's key. The
+ * caller checks the client's state (it may be pending or blocked by now).
+ * Errors: EH_ERROR_INVALID_TOKEN (the token), EH_ERROR_UNAVAILABLE, _STORE.
+ * @entra: (out) (optional) (nullable): the Entra identity the token carries
+ * Returns: (transfer full): the client the token names
  */
 EhMpClient *eh_mp_client_token_check (GPtrArray *keys, const char *site, EhStore *store,
-                                      const char *token, gint64 now, GError **error);
+                                      const char *token, gint64 now, EhMpEntraIdentity **entra,
+                                      GError **error);
 
 /**
  * eh_mp_token_sign:
@@ -359,6 +444,89 @@ gboolean eh_mp_bulk_token_set_blocked (EhStore *store, const char *guid, gboolea
 gboolean eh_mp_bulk_token_use (EhStore *store, const char *token, const char *client_guid,
                                char **bulk_guid, GError **error);
 
+/* ── Entra ID exchange (eh-mp-entra*.c, eh-mp-jwks.c, eh-mp-discovery.c) ─ */
+
+#define EH_MP_JWKS_MAX_BYTES (256 * 1024)
+#define EH_MP_JWKS_MAX_KEYS 64
+#define EH_MP_JWKS_MAX_KID 128
+#define EH_MP_DISCOVERY_MAX_BYTES (16 * 1024 * 1024)
+#define EH_MP_DISCOVERY_MAX_ENTRIES 100000
+
+typedef enum {
+  EH_MP_ENTRA_USER,
+  EH_MP_ENTRA_DEVICE,
+} EhMpEntraKind;
+
+/**
+ * EhMpEntraIdentity: who an Entra token names.
+ * @object_id: a user's `oid` or a device's `deviceid` (lower-case GUID)
+ * @sid: (nullable): a user's `onprem_sid`, for the log line only
+ */
+struct _EhMpEntraIdentity {
+  EhMpEntraKind kind;
+  char *tenant_id;
+  char *object_id;
+  char *sid;
+};
+
+const char *eh_mp_entra_kind_to_string (EhMpEntraKind kind);
+gboolean eh_mp_entra_kind_from_string (const char *text, EhMpEntraKind *kind);
+void eh_mp_entra_identity_free (EhMpEntraIdentity *identity);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhMpEntraIdentity, eh_mp_entra_identity_free)
+/* "entra user <tid>/<oid>": a subject for logs, explain and approved-by */
+char *eh_mp_entra_identity_describe (const EhMpEntraIdentity *identity);
+/* the client token's "entra" claim {kind, tid, id}, and back (NULL when absent or malformed) */
+JsonObject *eh_mp_entra_identity_to_claim (const EhMpEntraIdentity *identity);
+EhMpEntraIdentity *eh_mp_entra_identity_from_claim (JsonNode *claim);
+gboolean eh_mp_entra_kid_is_valid (const char *kid);
+gboolean eh_mp_entra_sid_is_valid (const char *sid);
+
+typedef struct _EhMpJwks EhMpJwks;
+
+/* a JWKS document, checked as hostile input (RSA keys of 2048–8192 bits, unique kids) */
+EhMpJwks *eh_mp_jwks_parse (const char *data, gsize len, GError **error);
+void eh_mp_jwks_free (EhMpJwks *jwks);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhMpJwks, eh_mp_jwks_free)
+/* (transfer none) (nullable) */
+gnutls_pubkey_t eh_mp_jwks_lookup (EhMpJwks *jwks, const char *kid);
+guint eh_mp_jwks_size (EhMpJwks *jwks);
+
+/**
+ * eh_mp_entra_token_check:
+ * @jwks: (nullable): the keys (none yet: every kid is unknown)
+ * @reason: (out): why it was refused (EH_MP_REASON_ENTRA_*)
+ *
+ * RS256 by a key of @jwks, iss pinned to one of @tenants (v2.0 or v1
+ * form) with tid that tenant, aud @audience, exp/nbf with 60 s leeway.
+ * Returns: (transfer full): the identity, or NULL with @reason and @error
+ */
+EhMpEntraIdentity *eh_mp_entra_token_check (EhMpJwks *jwks, const char *const *tenants, const char *audience,
+                                            const char *token, gint64 now, EhMpReason *reason, GError **error);
+
+/* one discovered user or device */
+typedef struct {
+  EhMpEntraKind kind;
+  char *tenant_id;
+  char *object_id; /* users: object id; devices: device id */
+  char *sid;       /* nullable */
+  char *name;      /* nullable */
+  gint64 imported_at;
+  char *imported_by;
+} EhMpDiscovered;
+
+void eh_mp_discovered_free (EhMpDiscovered *entry);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhMpDiscovered, eh_mp_discovered_free)
+/* (transfer full) (element-type EhMpDiscovered) a discovery file, checked whole */
+GPtrArray *eh_mp_discovery_parse (const char *data, gsize len, GError **error);
+/* checks the whole file, then writes every entry in one durable transaction */
+gboolean eh_mp_discovery_import (EhStore *store, const char *data, gsize len, const char *by, guint *users,
+                                 guint *devices, GError **error);
+GPtrArray *eh_mp_discovery_list (EhStore *store, GError **error);
+gboolean eh_mp_discovery_find (EhStore *store, const EhMpEntraIdentity *identity, gboolean *found,
+                               GError **error);
+/* how many entries with this object/device id went; 0 with EH_ERROR_NOT_FOUND when none */
+guint eh_mp_discovery_remove (EhStore *store, const char *object_id, GError **error);
+
 /* ── the plugin (eh-mp-plugin.c, eh-mp-site.c, eh-mp-http.c, eh-mp-dbus.c) */
 
 typedef struct {
@@ -397,7 +565,40 @@ typedef struct {
   EhMpLocator *locator;
   guint status_subscription;
   GCancellable *policy_cancellable;
+  /* recent refusals for `ehttpctl explain` (eh-mp-reason.c) */
+  EhMpDenials *denials;
+  /* the Entra exchange (eh-mp-entra-keys.c); entra_tenants NULL: not configured */
+  GStrv entra_tenants;
+  char *entra_audience;
+  char *entra_jwks_source; /* a file path or an https:// URL */
+  guint entra_refresh_seconds;
+  SoupSession *entra_session; /* NULL for a file */
+  EhMpJwks *entra_jwks;
+  gboolean entra_fetching;
+  gint64 entra_last_refresh; /* monotonic seconds of the last refresh an unknown kid asked for */
+  guint entra_fetches;
+  GList *entra_waiters;
+  GCancellable *entra_cancellable;
 } EhMp;
+
+/**
+ * EhMpEntraVerified:
+ * @identity: (nullable) (transfer none): who the token names (also when
+ *   not discovered, for the log)
+ * @reason: EH_MP_REASON_LAST when the token is good and discovered, else why not
+ */
+typedef void (*EhMpEntraVerified) (const EhMpEntraIdentity *identity, EhMpReason reason, const char *message,
+                                   gpointer user_data);
+
+gboolean eh_mp_entra_start (EhMp *mp, EhConfig *config, GError **error);
+void eh_mp_entra_stop (EhMp *mp);
+/* checks an Entra token and its discovery; @done may run later (after a JWKS refresh) */
+void eh_mp_entra_verify (EhMp *mp, const char *token, EhMpEntraVerified done, gpointer user_data);
+/* POST /ehttpd/mp/sts and /CCM_STS (eh-mp-sts-http.c) */
+gboolean eh_mp_sts_http_start (EhMp *mp, GError **error);
+/* discovery and explain over D-Bus (eh-mp-entra-dbus.c); *handled FALSE for other methods */
+GVariant *eh_mp_entra_dbus_call (EhMp *mp, const char *method, GVariant *parameters, guint caller_uid,
+                                 gboolean *handled, GError **error);
 
 extern const EhPluginDesc eh_mp_plugin;
 
@@ -409,12 +610,24 @@ void eh_mp_site_start (EhMp *mp);
 void eh_mp_site_stop (EhMp *mp);
 
 gboolean eh_mp_http_start (EhMp *mp, GError **error);
-void eh_mp_http_refuse (EhRequest *request, guint status, const char *code, const char *message);
+/* refuses with @reason (status, code and rule from the one table); @subject nullable */
+void eh_mp_http_refuse (EhMp *mp, EhRequest *request, EhMpReason reason, const char *subject,
+                        const char *message);
 void eh_mp_http_json (EhRequest *request, guint status, const char *json);
 /* POST token, GET whoami (eh-mp-token-http.c) */
 gboolean eh_mp_token_http_start (EhMp *mp, GError **error);
 /* (transfer full) the client of the request's Bearer client token, or NULL after refusing it */
-EhMpClient *eh_mp_token_http_authenticate (EhMp *mp, EhRequest *request);
+EhMpClient *eh_mp_token_http_authenticate (EhMp *mp, EhRequest *request, EhMpEntraIdentity **entra);
+/* refuses a client that is not approved (pending or blocked) */
+void eh_mp_token_refuse_state (EhMp *mp, EhRequest *request, const EhMpClient *client);
+/* a token request body: exactly @members, all strings; NULL after refusing it */
+JsonObject *eh_mp_token_http_read_body (EhMp *mp, EhRequest *request, const char *const *members,
+                                        gsize max_bytes, const char *what);
+/* the approved client whose proof of possession (typ mp-token+jwt, kid) this is; NULL after refusing */
+EhMpClient *eh_mp_token_http_check_proof (EhMp *mp, EhRequest *request, const char *proof);
+/* issues a client token for @client and answers it (200 JSON) */
+void eh_mp_token_http_answer (EhMp *mp, SoupServerMessage *msg, const char *request_id, const EhMpClient *client,
+                              const EhMpEntraIdentity *entra);
 
 /* this MP's token signing keys (eh-mp-token-key.c) */
 gboolean eh_mp_token_keys_start (EhMp *mp, GError **error);
@@ -435,9 +648,20 @@ void eh_mp_policy_http_stop (EhMp *mp);
 /* GET content/<id>, and the dp.content.status subscription (eh-mp-locate-http.c) */
 gboolean eh_mp_locate_http_start (EhMp *mp, GError **error);
 void eh_mp_locate_http_stop (EhMp *mp);
+/* a request answered later, after a bus call or a JWKS refresh (the EhRequest is gone by then) */
+typedef struct {
+  EhMp *mp;
+  SoupServerMessage *msg;
+  char *request_id;
+} EhMpPaused;
+
+/* pauses @request's message and keeps what answering it needs */
+void eh_mp_paused_init (EhMpPaused *paused, EhMp *mp, EhRequest *request);
+/* unpauses the message (answered by now) and lets go of it */
+void eh_mp_paused_finish (EhMpPaused *paused);
 /* answers a paused message later (the EhRequest is gone by then) */
 void eh_mp_http_message_json (SoupServerMessage *msg, guint status, const char *json);
-void eh_mp_http_message_refuse (SoupServerMessage *msg, const char *request_id, guint status,
-                                const char *code, const char *message);
+void eh_mp_http_message_refuse (EhMp *mp, SoupServerMessage *msg, const char *request_id,
+                                EhMpReason reason, const char *subject, const char *message);
 
 G_END_DECLS

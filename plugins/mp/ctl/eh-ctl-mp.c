@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "eh-ctl.h"
 
 /* ehttpctl client … over org.ehttpd.Mp */
@@ -437,6 +439,125 @@ eh_ctl_collection_list (EhCtl *ctl, int argc, char **argv)
   return code;
 }
 
+/* the file is read here (as the admin who runs ehttpctl) and checked whole by the MP */
+static int
+eh_ctl_discovery_import (EhCtl *ctl, int argc, char **argv)
+{
+  int code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) counts = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *document = NULL;
+  gsize len = 0;
+  guint users = 0, devices = 0;
+
+  if (argc != 1) {
+    g_printerr ("usage: ehttpctl discovery import FILE.json\n");
+    return EH_CTL_EXIT_USAGE;
+  }
+  if (!g_file_get_contents (argv[0], &document, &len, &error)) {
+    g_printerr ("ehttpctl: %s\n", error->message);
+    return EH_CTL_EXIT_FAILED;
+  }
+  if (len > 16 * 1024 * 1024 || memchr (document, '\0', len) != NULL || !g_utf8_validate (document, len, NULL)) {
+    g_printerr ("ehttpctl: %s is not a discovery file (UTF-8 JSON of at most 16 MiB)\n", argv[0]);
+    return EH_CTL_EXIT_FAILED;
+  }
+  counts = eh_ctl_call_value (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, "ImportDiscovery",
+                              g_variant_new ("(s)", document), "(a{sv})", &code);
+  if (counts == NULL)
+    return code;
+  if (ctl->json) {
+    eh_ctl_print_variant_json (counts);
+    return code;
+  }
+  g_variant_lookup (counts, "users", "u", &users);
+  g_variant_lookup (counts, "devices", "u", &devices);
+  g_print ("discovered: %u user(s), %u device(s) imported\n", users, devices);
+  return code;
+}
+
+static int
+eh_ctl_discovery_list (EhCtl *ctl, int argc, char **argv)
+{
+  int code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) list = NULL;
+  GVariantIter iter;
+  GVariant *row;
+
+  list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl discovery list\n", EH_CTL_MP_PATH, EH_CTL_MP_IFACE,
+                       "ListDiscovered", "(aa{sv})", &code);
+  if (list == NULL)
+    return code;
+  g_print ("%-6s %-36s %-36s %-20s %s\n", "KIND", "TENANT", "ID", "IMPORTED", "NAME");
+  g_variant_iter_init (&iter, list);
+  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
+    const char *kind = "", *tenant = "", *id = "", *name = "";
+    gint64 imported = 0;
+    g_autofree char *when = NULL;
+
+    g_variant_lookup (row, "kind", "&s", &kind);
+    g_variant_lookup (row, "tenant-id", "&s", &tenant);
+    g_variant_lookup (row, "id", "&s", &id);
+    g_variant_lookup (row, "name", "&s", &name);
+    g_variant_lookup (row, "imported-at", "x", &imported);
+    when = eh_ctl_format_time (imported);
+    g_print ("%-6s %-36s %-36s %-20s %s\n", kind, tenant, id, when, name);
+    g_variant_unref (row);
+  }
+  return code;
+}
+
+static int
+eh_ctl_discovery_remove (EhCtl *ctl, int argc, char **argv)
+{
+  int code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) removed = NULL;
+
+  if (argc != 1) {
+    g_printerr ("usage: ehttpctl discovery remove ID\n");
+    return EH_CTL_EXIT_USAGE;
+  }
+  removed = eh_ctl_call_value (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, "RemoveDiscovered",
+                               g_variant_new ("(s)", argv[0]), "(u)", &code);
+  if (removed == NULL)
+    return code;
+  if (ctl->json)
+    g_print ("{\"id\": \"%s\", \"removed\": %u}\n", argv[0], g_variant_get_uint32 (removed));
+  else
+    g_print ("%s: %u discovery entr%s removed\n", argv[0], g_variant_get_uint32 (removed),
+             g_variant_get_uint32 (removed) == 1 ? "y" : "ies");
+  return code;
+}
+
+static int
+eh_ctl_explain (EhCtl *ctl, int argc, char **argv)
+{
+  const char *keys[] = { "code", "error", "rule", "request-id", "subject", "path", "message" };
+  int code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) explanation = NULL;
+  guint status = 0;
+  gint64 when = 0;
+
+  explanation = eh_ctl_query (ctl, argc, argv, 1, "usage: ehttpctl explain REQUEST-ID|CODE\n", EH_CTL_MP_PATH,
+                              EH_CTL_MP_IFACE, "Explain", "(a{sv})", &code);
+  if (explanation == NULL)
+    return code;
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++) {
+    const char *value = NULL;
+
+    if (g_variant_lookup (explanation, keys[i], "&s", &value))
+      g_print ("%-11s %s\n", keys[i], value);
+  }
+  if (g_variant_lookup (explanation, "status", "u", &status))
+    g_print ("%-11s %u\n", "status", status);
+  if (g_variant_lookup (explanation, "time", "x", &when)) {
+    g_autofree char *text = eh_ctl_format_time (when);
+
+    g_print ("%-11s %s\n", "time", text);
+  }
+  return code;
+}
+
 const EhCtlCommand eh_ctl_mp_commands[] = {
   { "client list", "", "registered clients and their approval state", eh_ctl_client_list },
   { "client show", "GUID", "one client, with its key", eh_ctl_client_show },
@@ -455,5 +576,9 @@ const EhCtlCommand eh_ctl_mp_commands[] = {
   { "collection add-member", "NAME GUID", "add a client to a collection (admin)", eh_ctl_collection_add },
   { "collection remove-member", "NAME GUID", "remove a client from a collection (admin)", eh_ctl_collection_remove },
   { "collection list", "[NAME]", "collection members", eh_ctl_collection_list },
+  { "discovery import", "FILE.json", "import discovered Entra users and devices (admin)", eh_ctl_discovery_import },
+  { "discovery list", "", "discovered Entra users and devices (admin)", eh_ctl_discovery_list },
+  { "discovery remove", "ID", "forget a discovered user (object id) or device (device id) (admin)", eh_ctl_discovery_remove },
+  { "explain", "REQUEST-ID|CODE", "which rule refused a recent request, or what a reason code means (admin)", eh_ctl_explain },
   { NULL },
 };

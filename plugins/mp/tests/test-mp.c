@@ -347,7 +347,7 @@ register_key (Fixture *f, TestKey *k, const char *hardware_id, gboolean auto_app
   EhMpClient *client;
 
   g_assert_no_error (error);
-  client = eh_mp_records_register (f->store, registration, auto_approve, "127.0.0.1", created, &error);
+  client = eh_mp_records_register (f->store, registration, auto_approve, NULL, "127.0.0.1", created, &error);
   g_assert_no_error (error);
   return client;
 }
@@ -589,7 +589,7 @@ assert_token_refused (Fixture *f, GPtrArray *keys, const char *token, gint64 now
                       const char *reason)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (EhMpClient) client = eh_mp_client_token_check (keys, "PS1", f->store, token, now, &error);
+  g_autoptr (EhMpClient) client = eh_mp_client_token_check (keys, "PS1", f->store, token, now, NULL, &error);
 
   g_assert_null (client);
   g_assert_error (error, EH_ERROR, code);
@@ -624,22 +624,22 @@ test_client_token_checks (Fixture *f, gconstpointer data)
 
   g_ptr_array_add (keys, key);
   g_assert_cmpstr (aud, ==, "ehttpd:PS1:mp");
-  token = eh_mp_client_token_issue (key, "PS1", client, 28800, now, &expires_at, &error);
+  token = eh_mp_client_token_issue (key, "PS1", client, NULL, 28800, now, &expires_at, &error);
   g_assert_no_error (error);
   g_assert_cmpint (expires_at, ==, now + 28800);
-  checked = eh_mp_client_token_check (keys, "PS1", f->store, token, now, &error);
+  checked = eh_mp_client_token_check (keys, "PS1", f->store, token, now, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (checked->guid, ==, client->guid);
   g_clear_pointer (&checked, eh_mp_client_free);
 
   /* exp and nbf: 60 s of leeway, not more */
-  checked = eh_mp_client_token_check (keys, "PS1", f->store, token, now + 28800 + 59, &error);
+  checked = eh_mp_client_token_check (keys, "PS1", f->store, token, now + 28800 + 59, NULL, &error);
   g_assert_no_error (error);
   assert_token_refused (f, keys, token, now + 28800 + 61, EH_ERROR_INVALID_TOKEN, "expired");
   assert_token_refused (f, keys, token, now - 61, EH_ERROR_INVALID_TOKEN, "not valid yet");
   /* another site's MP does not accept it */
   {
-    g_autoptr (EhMpClient) other = eh_mp_client_token_check (keys, "PS2", f->store, token, now, &error);
+    g_autoptr (EhMpClient) other = eh_mp_client_token_check (keys, "PS2", f->store, token, now, NULL, &error);
 
     g_assert_null (other);
     g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN);
@@ -699,17 +699,21 @@ test_client_token_checks (Fixture *f, gconstpointer data)
     g_free (cases[i].token);
   }
 
-  /* the client must still be approved */
+  /* the caller sees the client's state as it is now */
   blocked = eh_mp_records_set_state (f->store, client->guid, "block", "admin uid 0", &error);
   g_assert_no_error (error);
-  assert_token_refused (f, keys, token, now, EH_ERROR_PERMISSION_DENIED, "client_blocked");
+  g_clear_pointer (&checked, eh_mp_client_free);
+  checked = eh_mp_client_token_check (keys, "PS1", f->store, token, now, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (checked->state, ==, EH_MP_CLIENT_BLOCKED);
+  g_clear_pointer (&checked, eh_mp_client_free);
 
   /* a certificate past its end verifies nothing */
   key->not_after = now - 1;
   assert_token_refused (f, keys, token, now, EH_ERROR_INVALID_TOKEN, "current token signing");
   /* no site yet: nothing verifies */
   {
-    g_autoptr (EhMpClient) none = eh_mp_client_token_check (keys, NULL, f->store, token, now, &error);
+    g_autoptr (EhMpClient) none = eh_mp_client_token_check (keys, NULL, f->store, token, now, NULL, &error);
 
     g_assert_null (none);
     g_assert_error (error, EH_ERROR, EH_ERROR_UNAVAILABLE);
@@ -724,7 +728,7 @@ test_client_token_lifetime_capped (Fixture *f, gconstpointer data)
   g_autoptr (EhMpClient) client = register_key (f, &f->p256, "hw-1", TRUE, &created);
   g_autoptr (GError) error = NULL;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC, expires_at = 0;
-  g_autofree char *token = eh_mp_client_token_issue (key, "PS1", client, 28800, now, &expires_at, &error);
+  g_autofree char *token = eh_mp_client_token_issue (key, "PS1", client, NULL, 28800, now, &expires_at, &error);
 
   g_assert_no_error (error);
   g_assert_cmpint (expires_at, ==, key->not_after);
@@ -743,7 +747,7 @@ register_bulk (Fixture *f, TestKey *k, const char *hardware_id, const char *bulk
 
   g_assert_nonnull (registration);
   g_assert_cmpstr (registration->bulk_token, ==, bulk);
-  return eh_mp_records_register (f->store, registration, FALSE, "127.0.0.1", &created, error);
+  return eh_mp_records_register (f->store, registration, FALSE, NULL, "127.0.0.1", &created, error);
 }
 
 static gint64
