@@ -368,6 +368,26 @@ eh_store_transaction_rollback (EhStore *store)
     g_warning ("%s", local_error->message);
 }
 
+gboolean
+eh_store_savepoint (EhStore *store, EhStoreSavepointFunc func, gpointer user_data, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (EH_IS_STORE (store), FALSE);
+  g_return_val_if_fail (!sqlite3_get_autocommit (store->db), FALSE);
+
+  if (!eh_store_run (store, "SAVEPOINT eh_item", NULL, error))
+    return FALSE;
+  ok = func (store, user_data, error);
+  if (!ok && !eh_store_run (store, "ROLLBACK TO eh_item", NULL, &local_error))
+    g_warning ("%s", local_error->message);
+  g_clear_error (&local_error);
+  if (!eh_store_run (store, "RELEASE eh_item", NULL, &local_error))
+    g_warning ("%s", local_error->message);
+  return ok;
+}
+
 guint
 eh_store_get_schema_version (EhStore *store, const char *component, GError **error)
 {

@@ -68,6 +68,17 @@ gboolean eh_store_transaction_commit (EhStore *store, GError **error);
 void eh_store_transaction_rollback (EhStore *store);
 
 /**
+ * eh_store_savepoint:
+ * @func: writes one item of a batch inside the open transaction
+ *
+ * Runs @func inside a savepoint: what it wrote stays only when it returns
+ * %TRUE, so each item of a batch written in one (durable) transaction
+ * succeeds or fails alone. @func's own error is returned.
+ */
+typedef gboolean (*EhStoreSavepointFunc) (EhStore *store, gpointer user_data, GError **error);
+gboolean eh_store_savepoint (EhStore *store, EhStoreSavepointFunc func, gpointer user_data, GError **error);
+
+/**
  * eh_store_execute:
  * @stmt: a prepared statement with its parameters bound
  * @what: what it does, for the error ("revoking a certificate")

@@ -548,6 +548,50 @@ test_prepare_refuses_bad_sql (Fixture *fixture, gconstpointer user_data)
   g_assert_cmpint (eh_test_query_int (store, "SELECT 1; -- one\n "), ==, 1);
 }
 
+/* inserts the item; an item named "bad" writes a row, then fails */
+static gboolean
+insert_item (EhStore *store, gpointer user_data, GError **error)
+{
+  const char *item = user_data;
+  sqlite3_stmt *insert = eh_store_prepare (store, "INSERT INTO t (v) VALUES (?1)", error);
+
+  sqlite3_bind_text (insert, 1, item, -1, SQLITE_TRANSIENT);
+  if (!eh_store_execute (store, insert, "inserting an item", error))
+    return FALSE;
+  if (g_str_equal (item, "bad")) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "the bad item");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+test_savepoint_items_fail_alone (Fixture *fixture, gconstpointer user_data)
+{
+  const EhStoreMigration steps[] = { { 1, "CREATE TABLE t (v TEXT UNIQUE);" } };
+  const char *items[] = { "one", "bad", "two", "one", "three" };
+  const gboolean expected[] = { TRUE, FALSE, TRUE, FALSE, TRUE };
+  g_autoptr (EhStore) store = open_store (fixture->path);
+  g_autoptr (GError) error = NULL;
+
+  migrate_ok (store, "acme", steps, 1);
+  g_assert_true (eh_store_transaction_begin (store, TRUE, &error));
+  for (guint i = 0; i < G_N_ELEMENTS (items); i++) {
+    g_autoptr (GError) item_error = NULL;
+
+    g_assert_cmpint (eh_store_savepoint (store, insert_item, (gpointer) items[i], &item_error), ==, expected[i]);
+    g_assert_true (expected[i] == (item_error == NULL));
+  }
+  g_assert_true (eh_store_transaction_commit (store, &error));
+  g_assert_no_error (error);
+  g_clear_object (&store);
+
+  /* the good items are there, once each; nothing of the failed ones */
+  store = open_store (fixture->path);
+  g_assert_cmpint (eh_test_query_int (store, "SELECT count(*) FROM t"), ==, 3);
+  g_assert_cmpint (eh_test_query_int (store, "SELECT count(*) FROM t WHERE v = 'bad'"), ==, 0);
+}
+
 static void
 test_durable_transaction (Fixture *fixture, gconstpointer user_data)
 {
@@ -642,6 +686,7 @@ main (int argc, char **argv)
     { "/eh/store/prepare-cache", test_prepare_cache },
     { "/eh/store/prepare-refuses-bad-sql", test_prepare_refuses_bad_sql },
     { "/eh/store/durable-transaction", test_durable_transaction },
+    { "/eh/store/savepoint-items-fail-alone", test_savepoint_items_fail_alone },
     { "/eh/store/independent-components", test_independent_components },
   };
 

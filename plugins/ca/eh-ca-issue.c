@@ -265,15 +265,21 @@ eh_ca_join (const char *const *list)
   return list != NULL ? g_strjoinv (",", (char **) list) : g_strdup ("");
 }
 
+typedef struct {
+  const EhCaSpec *spec;
+  const char *serial;
+  const char *tbs;
+  gint64 now;
+  gboolean collision;
+} EhCaReservation;
+
 /* step 2, for one certificate inside the batch's transaction: its row, and
- * the join token it brought, or neither (a savepoint undoes a half) */
+ * the join token it brought, or neither (in a savepoint) */
 static gboolean
-eh_ca_reserve_one (EhStore *store, const EhCaSpec *spec, const char *serial, const char *tbs,
-                   gint64 now, gboolean *collision, GError **error)
+eh_ca_reserve_one_locked (EhStore *store, gpointer user_data, GError **error)
 {
-  sqlite3_stmt *savepoint = eh_store_prepare (store, "SAVEPOINT eh_ca_reserve", error);
-  sqlite3_stmt *release = eh_store_prepare (store, "RELEASE eh_ca_reserve", error);
-  sqlite3_stmt *undo = eh_store_prepare (store, "ROLLBACK TO eh_ca_reserve", error);
+  EhCaReservation *r = user_data;
+  const EhCaSpec *spec = r->spec;
   sqlite3_stmt *stmt = eh_store_prepare (
       store,
       "INSERT INTO ca_certificates (serial, kind, state, subject, names, roles, host, requester, "
@@ -282,31 +288,37 @@ eh_ca_reserve_one (EhStore *store, const EhCaSpec *spec, const char *serial, con
       error);
   g_autofree char *names = eh_ca_join (spec->names);
   g_autofree char *roles = eh_ca_join (spec->roles);
-  gboolean ok;
 
-  *collision = FALSE;
-  if (savepoint == NULL || release == NULL || undo == NULL || stmt == NULL ||
-      !eh_store_execute (store, savepoint, "reserving a serial", error))
+  if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_text (stmt, 1, serial, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 1, r->serial, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (stmt, 2, eh_ca_kind_to_string (spec->kind), -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 3, spec->common_name, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (stmt, 4, names, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (stmt, 5, roles, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (stmt, 6, spec->host, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (stmt, 7, spec->requester, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 8, tbs, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64 (stmt, 9, now - eh_ca_backdate (spec));
-  sqlite3_bind_int64 (stmt, 10, now + (gint64) spec->lifetime_seconds);
-  sqlite3_bind_int64 (stmt, 11, now);
-  ok = spec->join_token_id == NULL || eh_ca_join_token_consume (store, spec->join_token_id, serial, error);
-  if (ok && !eh_store_execute (store, stmt, "reserving a serial", error)) {
-    *collision = sqlite3_extended_errcode (eh_store_get_db (store)) == SQLITE_CONSTRAINT_PRIMARYKEY;
-    ok = FALSE;
+  sqlite3_bind_text (stmt, 8, r->tbs, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 9, r->now - eh_ca_backdate (spec));
+  sqlite3_bind_int64 (stmt, 10, r->now + (gint64) spec->lifetime_seconds);
+  sqlite3_bind_int64 (stmt, 11, r->now);
+  if (spec->join_token_id != NULL && !eh_ca_join_token_consume (store, spec->join_token_id, r->serial, error))
+    return FALSE;
+  if (!eh_store_execute (store, stmt, "reserving a serial", error)) {
+    r->collision = sqlite3_extended_errcode (eh_store_get_db (store)) == SQLITE_CONSTRAINT_PRIMARYKEY;
+    return FALSE;
   }
-  if (!ok)
-    eh_store_execute (store, undo, "undoing a reservation", NULL);
-  eh_store_execute (store, release, "reserving a serial", NULL);
+  return TRUE;
+}
+
+static gboolean
+eh_ca_reserve_one (EhStore *store, const EhCaSpec *spec, const char *serial, const char *tbs,
+                   gint64 now, gboolean *collision, GError **error)
+{
+  EhCaReservation r = { spec, serial, tbs, now, FALSE };
+  gboolean ok = eh_store_savepoint (store, eh_ca_reserve_one_locked, &r, error);
+
+  *collision = r.collision;
   return ok;
 }
 

@@ -37,6 +37,8 @@ eh_mp_paused_init (EhMpPaused *paused, EhMp *mp, EhRequest *request)
 void
 eh_mp_paused_finish (EhMpPaused *paused)
 {
+  if (paused->msg == NULL)
+    return;
   soup_server_message_unpause (paused->msg);
   g_clear_object (&paused->msg);
   g_clear_pointer (&paused->request_id, g_free);

@@ -47,24 +47,33 @@ eh_mp_sts_verified (const EhMpEntraIdentity *identity, EhMpReason reason, const 
   eh_mp_sts_call_free (call);
 }
 
+/* the proof holds: now the Entra token, with the request kept paused */
+static void
+eh_mp_sts_proved (EhMpPaused *paused, EhMpClient *client, gpointer user_data)
+{
+  g_autofree char *entra_token = user_data;
+  EhMpStsCall *call;
+
+  if (client == NULL)
+    return;
+  call = g_new0 (EhMpStsCall, 1);
+  call->paused = *paused;
+  paused->msg = NULL;
+  paused->request_id = NULL;
+  call->client = client;
+  eh_mp_entra_verify (call->paused.mp, entra_token, eh_mp_sts_verified, call);
+}
+
 static void
 eh_mp_http_sts (EhRequest *request, gpointer user_data)
 {
   EhMp *mp = user_data;
   g_autoptr (JsonObject) body = NULL;
-  EhMpClient *client;
-  EhMpStsCall *call;
 
   body = eh_mp_token_http_read_body (mp, request, eh_mp_sts_members, EH_MP_MAX_STS_BYTES, "token exchange");
-  if (body == NULL)
-    return;
-  client = eh_mp_token_http_check_proof (mp, request, json_object_get_string_member (body, "proof"));
-  if (client == NULL)
-    return;
-  call = g_new0 (EhMpStsCall, 1);
-  eh_mp_paused_init (&call->paused, mp, request);
-  call->client = client;
-  eh_mp_entra_verify (mp, json_object_get_string_member (body, "entra_token"), eh_mp_sts_verified, call);
+  if (body != NULL)
+    eh_mp_token_http_check_proof (mp, request, json_object_get_string_member (body, "proof"), eh_mp_sts_proved,
+                                  g_strdup (json_object_get_string_member (body, "entra_token")));
 }
 
 gboolean

@@ -23,13 +23,6 @@
 static const char *const eh_mp_token_members[] = { "proof", NULL };
 static const char *const eh_mp_token_proof_members[] = { "nonce", NULL };
 
-typedef struct {
-  EhStore *store;
-  EhMpClient *client; /* found by kid */
-  gboolean unknown;   /* a well-formed kid that no client has */
-  GError *store_error;
-} EhMpTokenProofKey;
-
 static gboolean
 eh_mp_thumbprint_is_valid (const char *text)
 {
@@ -44,82 +37,111 @@ eh_mp_thumbprint_is_valid (const char *text)
   return TRUE;
 }
 
-/* kid is the registered key's thumbprint: looked up in our table, nothing else */
-static gnutls_pubkey_t
-eh_mp_token_proof_lookup (JsonObject *header, EhJwsAlg *alg, gpointer user_data, GError **error)
+/* a client that is not approved: blocked or pending */
+static void
+eh_mp_token_message_refuse_state (EhMp *mp, SoupServerMessage *msg, const char *request_id,
+                                  const EhMpClient *client)
 {
-  EhMpTokenProofKey *proof_key = user_data;
-  g_autoptr (JsonNode) jwk = NULL;
-  g_autoptr (GError) local = NULL;
-  const char *kid = NULL;
-
-  if (!json_object_has_member (header, "kid") ||
-      !eh_json_object_get_string_checked (header, "kid", &kid, NULL) || !eh_mp_thumbprint_is_valid (kid)) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN,
-                 "the proof's kid must be the registered key's RFC 7638 thumbprint");
-    return NULL;
-  }
-  proof_key->client = eh_mp_records_get_by_thumbprint (proof_key->store, kid, &local);
-  if (proof_key->client == NULL) {
-    if (!g_error_matches (local, EH_ERROR, EH_ERROR_NOT_FOUND))
-      proof_key->store_error = g_error_copy (local);
-    else
-      proof_key->unknown = TRUE;
-    g_set_error (error, EH_ERROR, EH_ERROR_NOT_FOUND, "no client has this key");
-    return NULL;
-  }
-  jwk = eh_json_parse_strict (proof_key->client->jwk_json, strlen (proof_key->client->jwk_json),
-                              EH_MP_MAX_REGISTER_BYTES, 4, error);
-  if (jwk == NULL)
-    return NULL;
-  return eh_jws_jwk_to_pubkey (json_node_get_object (jwk), EH_MP_PROOF_ALGS, alg, error);
+  if (client->state == EH_MP_CLIENT_BLOCKED)
+    eh_mp_http_message_refuse (mp, msg, request_id, EH_MP_REASON_CLIENT_BLOCKED, client->guid,
+                               "this client is blocked by the site's administrator");
+  else
+    eh_mp_http_message_refuse (mp, msg, request_id, EH_MP_REASON_CLIENT_PENDING, client->guid,
+                               "this client is waiting for approval by the site's administrator");
 }
 
 void
 eh_mp_token_refuse_state (EhMp *mp, EhRequest *request, const EhMpClient *client)
 {
-  if (client->state == EH_MP_CLIENT_BLOCKED)
-    eh_mp_http_refuse (mp, request, EH_MP_REASON_CLIENT_BLOCKED, client->guid,
-                       "this client is blocked by the site's administrator");
-  else
-    eh_mp_http_refuse (mp, request, EH_MP_REASON_CLIENT_PENDING, client->guid,
-                       "this client is waiting for approval by the site's administrator");
+  eh_mp_token_message_refuse_state (mp, eh_request_get_message (request), eh_request_get_id (request), client);
 }
 
-EhMpClient *
-eh_mp_token_http_check_proof (EhMp *mp, EhRequest *request, const char *proof)
+/* a token proof whose signature is being checked in a worker thread */
+typedef struct {
+  EhMpPaused paused;
+  EhMpClient *client;
+  EhMpTokenProofDone done;
+  gpointer user_data;
+} EhMpTokenProofCall;
+
+static void
+eh_mp_token_proof_verified (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  EhMpTokenProofKey proof_key = { mp->store, NULL, FALSE, NULL };
-  g_autoptr (EhMpClient) client = NULL;
+  EhMpTokenProofCall *call = user_data;
+  EhMp *mp = call->paused.mp;
+  g_autoptr (EhMpClient) client = g_steal_pointer (&call->client);
   g_autoptr (JsonNode) claims = NULL;
   g_autoptr (GError) error = NULL;
 
-  claims = eh_mp_proof_verify (proof, EH_MP_TOKEN_PROOF_TYP, eh_mp_token_proof_lookup, &proof_key,
-                               eh_mp_token_proof_members, &error);
-  client = g_steal_pointer (&proof_key.client);
-  if (proof_key.store_error != NULL) {
-    g_warning ("%s: a client could not be read: %s", eh_request_get_id (request),
-               proof_key.store_error->message);
-    g_clear_error (&proof_key.store_error);
-    eh_mp_http_refuse (mp, request, EH_MP_REASON_STORE_FAILED, NULL,
-                       "the client could not be read; try again later");
-    return NULL;
+  claims = eh_mp_proof_verify_finish (result, &error);
+  if (claims == NULL || !eh_mp_proof_consume_nonce (claims, mp->nonces, &error)) {
+    eh_mp_http_message_refuse (mp, call->paused.msg, call->paused.request_id, EH_MP_REASON_INVALID_PROOF,
+                               client->guid, error->message);
+    g_clear_pointer (&client, eh_mp_client_free);
+  } else if (client->state != EH_MP_CLIENT_APPROVED) {
+    eh_mp_token_message_refuse_state (mp, call->paused.msg, call->paused.request_id, client);
+    g_clear_pointer (&client, eh_mp_client_free);
   }
-  if (claims == NULL && proof_key.unknown) {
+  call->done (&call->paused, g_steal_pointer (&client), call->user_data);
+  eh_mp_paused_finish (&call->paused);
+  g_free (call);
+}
+
+/* kid is the registered key's thumbprint: looked up in our table, nothing
+ * else; the signature is checked off the main loop, then the nonce and the
+ * client's state on it */
+void
+eh_mp_token_http_check_proof (EhMp *mp, EhRequest *request, const char *proof, EhMpTokenProofDone done,
+                              gpointer user_data)
+{
+  g_autoptr (EhMpClient) client = NULL;
+  g_autoptr (JsonNode) jwk = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *kid = eh_mp_proof_peek_kid (proof, &error);
+  gnutls_pubkey_t key = NULL;
+  EhJwsAlg alg = 0;
+  EhMpTokenProofCall *call;
+
+  if (kid != NULL && !eh_mp_thumbprint_is_valid (kid))
+    g_set_error (&error, EH_ERROR, EH_ERROR_INVALID_TOKEN,
+                 "the proof's kid must be the registered key's RFC 7638 thumbprint");
+  if (error != NULL) {
+    eh_mp_http_refuse (mp, request, EH_MP_REASON_INVALID_PROOF, NULL, error->message);
+    done (NULL, NULL, user_data);
+    return;
+  }
+  client = eh_mp_records_get_by_thumbprint (mp->store, kid, &error);
+  if (client == NULL && g_error_matches (error, EH_ERROR, EH_ERROR_NOT_FOUND)) {
     eh_mp_http_refuse (mp, request, EH_MP_REASON_CLIENT_UNKNOWN, NULL,
                        "no client is registered with this key; register first");
-    return NULL;
+    done (NULL, NULL, user_data);
+    return;
   }
-  if (claims == NULL || !eh_mp_proof_consume_nonce (claims, mp->nonces, &error)) {
-    eh_mp_http_refuse (mp, request, EH_MP_REASON_INVALID_PROOF, client != NULL ? client->guid : NULL,
-                       error->message);
-    return NULL;
+  if (client == NULL) {
+    g_warning ("%s: a client could not be read: %s", eh_request_get_id (request), error->message);
+    eh_mp_http_refuse (mp, request, EH_MP_REASON_STORE_FAILED, NULL,
+                       "the client could not be read; try again later");
+    done (NULL, NULL, user_data);
+    return;
   }
-  if (client->state != EH_MP_CLIENT_APPROVED) {
-    eh_mp_token_refuse_state (mp, request, client);
-    return NULL;
+  jwk = eh_json_parse_strict (client->jwk_json, strlen (client->jwk_json), EH_MP_MAX_REGISTER_BYTES, 4, &error);
+  if (jwk != NULL)
+    key = eh_jws_jwk_to_pubkey (json_node_get_object (jwk), EH_MP_PROOF_ALGS, &alg, &error);
+  if (key == NULL) {
+    g_warning ("%s: client %s has an unreadable key: %s", eh_request_get_id (request), client->guid,
+               error->message);
+    eh_mp_http_refuse (mp, request, EH_MP_REASON_STORE_FAILED, client->guid,
+                       "the client could not be read; try again later");
+    done (NULL, NULL, user_data);
+    return;
   }
-  return g_steal_pointer (&client);
+  call = g_new0 (EhMpTokenProofCall, 1);
+  eh_mp_paused_init (&call->paused, mp, request);
+  call->client = g_steal_pointer (&client);
+  call->done = done;
+  call->user_data = user_data;
+  eh_mp_proof_verify_async (proof, EH_MP_TOKEN_PROOF_TYP, key, alg, kid, eh_mp_token_proof_members,
+                            eh_mp_token_proof_verified, call);
 }
 
 JsonObject *
@@ -201,20 +223,25 @@ eh_mp_token_http_answer (EhMp *mp, SoupServerMessage *msg, const char *request_i
 }
 
 static void
+eh_mp_http_token_proved (EhMpPaused *paused, EhMpClient *client, gpointer user_data)
+{
+  g_autoptr (EhMpClient) owned = client;
+
+  if (client != NULL)
+    eh_mp_token_http_answer (paused->mp, paused->msg, paused->request_id, client, NULL);
+}
+
+static void
 eh_mp_http_token (EhRequest *request, gpointer user_data)
 {
   EhMp *mp = user_data;
   g_autoptr (JsonObject) body = NULL;
-  g_autoptr (EhMpClient) client = NULL;
 
   body = eh_mp_token_http_read_body (mp, request, eh_mp_token_members, EH_MP_MAX_TOKEN_REQUEST_BYTES,
                                      "token request");
-  if (body == NULL)
-    return;
-  client = eh_mp_token_http_check_proof (mp, request, json_object_get_string_member (body, "proof"));
-  if (client == NULL)
-    return;
-  eh_mp_token_http_answer (mp, eh_request_get_message (request), eh_request_get_id (request), client, NULL);
+  if (body != NULL)
+    eh_mp_token_http_check_proof (mp, request, json_object_get_string_member (body, "proof"),
+                                  eh_mp_http_token_proved, NULL);
 }
 
 /* the client a Bearer client token names, checked; NULL after answering */

@@ -163,6 +163,15 @@ gboolean eh_mp_json_get_string (JsonObject *object, const char *member, const ch
 JsonNode *eh_mp_proof_verify (const char *proof, const char *typ, EhJwsKeyLookupFunc lookup,
                               gpointer user_data, const char *const *members, GError **error);
 gboolean eh_mp_proof_consume_nonce (JsonNode *claims, EhMpNonces *nonces, GError **error);
+/* eh_mp_proof_verify in a worker thread with @key (transfer full); @kid
+ * (nullable): the header's kid must be exactly this; @typ and @members static */
+void eh_mp_proof_verify_async (const char *proof, const char *typ, gnutls_pubkey_t key, EhJwsAlg alg,
+                               const char *kid, const char *const *members, GAsyncReadyCallback callback,
+                               gpointer user_data);
+JsonNode *eh_mp_proof_verify_finish (GAsyncResult *result, GError **error);
+#define EH_MP_PROOF_HEADER_MAX 1024
+/* the kid of a proof's header, unchecked: only a key to look the client up by */
+char *eh_mp_proof_peek_kid (const char *proof, GError **error);
 gnutls_pubkey_t eh_mp_pubkey_copy (gnutls_pubkey_t key, GError **error);
 
 /* ── registration requests (eh-mp-register.c) ─────────────────────────── */
@@ -623,8 +632,26 @@ void eh_mp_token_refuse_state (EhMp *mp, EhRequest *request, const EhMpClient *c
 /* a token request body: exactly @members, all strings; NULL after refusing it */
 JsonObject *eh_mp_token_http_read_body (EhMp *mp, EhRequest *request, const char *const *members,
                                         gsize max_bytes, const char *what);
-/* the approved client whose proof of possession (typ mp-token+jwt, kid) this is; NULL after refusing */
-EhMpClient *eh_mp_token_http_check_proof (EhMp *mp, EhRequest *request, const char *proof);
+/* a request answered later, after a bus call or a JWKS refresh (the EhRequest is gone by then) */
+typedef struct {
+  EhMp *mp;
+  SoupServerMessage *msg;
+  char *request_id;
+} EhMpPaused;
+
+/**
+ * EhMpTokenProofDone:
+ * @paused: (nullable): the request, paused; NULL when refused at once
+ * @client: (transfer full) (nullable): the approved client whose proof it
+ *   was, or NULL when it was refused (the request is answered already)
+ *
+ * Called once; @paused is let go of after it returns (copy it to keep the
+ * request, and clear @paused->msg and ->request_id).
+ */
+typedef void (*EhMpTokenProofDone) (EhMpPaused *paused, EhMpClient *client, gpointer user_data);
+/* checks a proof of possession (typ mp-token+jwt, kid), its signature off the main loop */
+void eh_mp_token_http_check_proof (EhMp *mp, EhRequest *request, const char *proof, EhMpTokenProofDone done,
+                                   gpointer user_data);
 /* issues a client token for @client and answers it (200 JSON) */
 void eh_mp_token_http_answer (EhMp *mp, SoupServerMessage *msg, const char *request_id, const EhMpClient *client,
                               const EhMpEntraIdentity *entra);
@@ -648,12 +675,6 @@ void eh_mp_policy_http_stop (EhMp *mp);
 /* GET content/<id>, and the dp.content.status subscription (eh-mp-locate-http.c) */
 gboolean eh_mp_locate_http_start (EhMp *mp, GError **error);
 void eh_mp_locate_http_stop (EhMp *mp);
-/* a request answered later, after a bus call or a JWKS refresh (the EhRequest is gone by then) */
-typedef struct {
-  EhMp *mp;
-  SoupServerMessage *msg;
-  char *request_id;
-} EhMpPaused;
 
 /* pauses @request's message and keeps what answering it needs */
 void eh_mp_paused_init (EhMpPaused *paused, EhMp *mp, EhRequest *request);
