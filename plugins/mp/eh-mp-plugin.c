@@ -67,6 +67,7 @@ eh_mp_mode_registration_schemes (EhMpMode mode)
 static void
 eh_mp_free (EhMp *mp)
 {
+  eh_mp_register_http_stop (mp);
   eh_mp_site_stop (mp);
   eh_mp_token_keys_stop (mp);
   eh_mp_policy_http_stop (mp);

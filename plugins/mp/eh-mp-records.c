@@ -387,21 +387,48 @@ eh_mp_records_register_locked (EhStore *store, const EhMpRegistration *registrat
   return eh_mp_records_get (store, guid, error);
 }
 
+static gboolean
+eh_mp_records_register_item (EhStore *store, gpointer user_data, GError **error)
+{
+  EhMpRegisterItem *item = user_data;
+
+  item->client = eh_mp_records_register_locked (store, item->registration, item->auto_approve, item->approve_by,
+                                                item->peer, &item->created, error);
+  return item->client != NULL;
+}
+
+void
+eh_mp_records_register_batch (EhStore *store, EhMpRegisterItem *items, guint n_items)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (eh_store_transaction_begin (store, TRUE, &error)) {
+    for (guint i = 0; i < n_items; i++)
+      eh_store_savepoint (store, eh_mp_records_register_item, &items[i], &items[i].error);
+    if (eh_store_transaction_commit (store, &error))
+      return;
+    eh_store_transaction_rollback (store);
+  }
+  /* nothing of the batch was kept: every item fails with the reason */
+  for (guint i = 0; i < n_items; i++) {
+    g_clear_pointer (&items[i].client, eh_mp_client_free);
+    g_clear_error (&items[i].error);
+    items[i].error = g_error_copy (error);
+  }
+}
+
 EhMpClient *
 eh_mp_records_register (EhStore *store, const EhMpRegistration *registration,
                         gboolean auto_approve, const char *approve_by, const char *peer, gboolean *created,
                         GError **error)
 {
-  EhMpClient *client;
+  EhMpRegisterItem item = { registration, auto_approve, approve_by, peer, NULL, FALSE, NULL };
 
-  if (!eh_store_transaction_begin (store, TRUE, error))
-    return NULL;
-  client = eh_mp_records_register_locked (store, registration, auto_approve, approve_by, peer, created, error);
-  if (client == NULL || !eh_store_transaction_commit (store, error)) {
-    eh_store_transaction_rollback (store);
-    g_clear_pointer (&client, eh_mp_client_free);
-  }
-  return client;
+  eh_mp_records_register_batch (store, &item, 1);
+  *created = item.created;
+  if (item.error != NULL)
+    g_propagate_error (error, item.error);
+  return item.client;
 }
 
 EhMpClient *

@@ -25,7 +25,7 @@
 
 static const char *const eh_mp_register_members[] = { "jwk", "host_name", "hardware_id", "proof", NULL };
 static const char *const eh_mp_register_optional[] = { "bulk_token", "entra_token", NULL };
-static const char *const eh_mp_proof_members[] = { "nonce", "host_name", "hardware_id", NULL };
+const char *const eh_mp_registration_proof_members[] = { "nonce", "host_name", "hardware_id", NULL };
 
 void
 eh_mp_registration_free (EhMpRegistration *registration)
@@ -38,6 +38,9 @@ eh_mp_registration_free (EhMpRegistration *registration)
   g_free (registration->jwk_json);
   g_free (registration->bulk_token);
   g_free (registration->entra_token);
+  g_free (registration->proof);
+  if (registration->key != NULL)
+    gnutls_pubkey_deinit (registration->key);
   g_free (registration);
 }
 
@@ -94,26 +97,26 @@ eh_mp_proof_lookup (JsonObject *header, EhJwsAlg *alg, gpointer user_data, GErro
   return eh_mp_pubkey_copy (proof_key->key, error);
 }
 
-static gboolean
-eh_mp_check_proof (const char *proof, gnutls_pubkey_t key, EhJwsAlg alg,
-                   const EhMpRegistration *registration, EhMpNonces *nonces, GError **error)
+gboolean
+eh_mp_registration_check_claims (EhMpRegistration *registration, JsonNode *claims, EhMpNonces *nonces,
+                                 GError **error)
 {
-  EhMpProofKey proof_key = { key, alg };
-  g_autoptr (JsonNode) node = NULL;
-  JsonObject *claims;
+  JsonObject *object = json_node_get_object (claims);
+  char *host_name;
 
-  node = eh_mp_proof_verify (proof, EH_MP_PROOF_TYP, eh_mp_proof_lookup, &proof_key,
-                             eh_mp_proof_members, error);
-  if (node == NULL)
-    return FALSE;
-  claims = json_node_get_object (node);
-  if (strcmp (json_object_get_string_member (claims, "host_name"), registration->host_name) != 0 ||
-      strcmp (json_object_get_string_member (claims, "hardware_id"), registration->hardware_id) != 0) {
+  if (strcmp (json_object_get_string_member (object, "host_name"), registration->host_name) != 0 ||
+      strcmp (json_object_get_string_member (object, "hardware_id"), registration->hardware_id) != 0) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN,
                  "the proof was made for another host name or hardware id");
     return FALSE;
   }
-  return eh_mp_proof_consume_nonce (node, nonces, error);
+  if (!eh_mp_proof_consume_nonce (claims, nonces, error))
+    return FALSE;
+  /* the proof compares the host name as sent; it is stored lower-cased */
+  host_name = g_ascii_strdown (registration->host_name, -1);
+  g_free (registration->host_name);
+  registration->host_name = host_name;
+  return TRUE;
 }
 
 static gboolean
@@ -146,14 +149,12 @@ eh_mp_registration_read_key (JsonObject *body, EhMpRegistration *registration,
 }
 
 EhMpRegistration *
-eh_mp_registration_parse (const char *body, gsize len, EhMpNonces *nonces, GError **error)
+eh_mp_registration_read (const char *body, gsize len, GError **error)
 {
   g_autoptr (EhMpRegistration) registration = g_new0 (EhMpRegistration, 1);
   g_autoptr (JsonNode) node = NULL;
-  g_auto (gnutls_pubkey_t) key = NULL;
   JsonObject *object;
   const char *host_name = NULL, *hardware_id = NULL, *proof = NULL;
-  EhJwsAlg alg = 0;
 
   node = eh_json_parse_strict (body, len, EH_MP_MAX_REGISTER_BYTES, EH_MP_JSON_DEPTH, error);
   if (node == NULL)
@@ -205,14 +206,27 @@ eh_mp_registration_parse (const char *body, gsize len, EhMpNonces *nonces, GErro
                  EH_MP_MAX_HARDWARE_ID);
     return NULL;
   }
-  /* the proof compares the host name as sent; it is stored lower-cased */
   registration->host_name = g_strdup (host_name);
   registration->hardware_id = g_strdup (hardware_id);
-  if (!eh_mp_registration_read_key (object, registration, &key, &alg, error))
+  registration->proof = g_strdup (proof);
+  if (!eh_mp_registration_read_key (object, registration, &registration->key, &registration->alg, error))
     return NULL;
-  if (!eh_mp_check_proof (proof, key, alg, registration, nonces, error))
+  return g_steal_pointer (&registration);
+}
+
+EhMpRegistration *
+eh_mp_registration_parse (const char *body, gsize len, EhMpNonces *nonces, GError **error)
+{
+  g_autoptr (EhMpRegistration) registration = eh_mp_registration_read (body, len, error);
+  g_autoptr (JsonNode) claims = NULL;
+  EhMpProofKey proof_key;
+
+  if (registration == NULL)
     return NULL;
-  g_free (registration->host_name);
-  registration->host_name = g_ascii_strdown (host_name, -1);
+  proof_key = (EhMpProofKey) { registration->key, registration->alg };
+  claims = eh_mp_proof_verify (registration->proof, EH_MP_PROOF_TYP, eh_mp_proof_lookup, &proof_key,
+                               eh_mp_registration_proof_members, error);
+  if (claims == NULL || !eh_mp_registration_check_claims (registration, claims, nonces, error))
+    return NULL;
   return g_steal_pointer (&registration);
 }

@@ -190,6 +190,9 @@ typedef struct {
   const char *key_type;
   char *bulk_token; /* nullable: the optional bulk registration token */
   char *entra_token; /* nullable: the optional Entra token (not with a bulk token) */
+  char *proof;       /* the proof of possession, until it is checked */
+  gnutls_pubkey_t key;
+  EhJwsAlg alg;
 } EhMpRegistration;
 
 void eh_mp_registration_free (EhMpRegistration *registration);
@@ -207,6 +210,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhMpRegistration, eh_mp_registration_free)
  */
 EhMpRegistration *eh_mp_registration_parse (const char *body, gsize len, EhMpNonces *nonces,
                                             GError **error);
+/* the same in two steps, so that the signature can be checked elsewhere
+ * (eh_mp_proof_verify_async with a copy of ->key, ->alg, ->proof and
+ * eh_mp_registration_proof_members) in between: everything but the proof … */
+EhMpRegistration *eh_mp_registration_read (const char *body, gsize len, GError **error);
+extern const char *const eh_mp_registration_proof_members[];
+/* … then the verified proof's claims: they must match the body, and their
+ * nonce is consumed */
+gboolean eh_mp_registration_check_claims (EhMpRegistration *registration, JsonNode *claims, EhMpNonces *nonces,
+                                          GError **error);
 
 gboolean eh_mp_host_name_is_valid (const char *name);
 gboolean eh_mp_hardware_id_is_valid (const char *id);
@@ -257,6 +269,20 @@ gboolean eh_mp_records_migrate (EhStore *store, GError **error);
 EhMpClient *eh_mp_records_register (EhStore *store, const EhMpRegistration *registration,
                                     gboolean auto_approve, const char *approve_by, const char *peer,
                                     gboolean *created, GError **error);
+/* one registration of a batch: what eh_mp_records_register takes, and (out)
+ * @client or @error, and @created */
+typedef struct {
+  const EhMpRegistration *registration;
+  gboolean auto_approve;
+  const char *approve_by;
+  const char *peer;
+  EhMpClient *client;
+  gboolean created;
+  GError *error;
+} EhMpRegisterItem;
+/* eh_mp_records_register for each item, all in one durable transaction (one
+ * flush for the lot), each succeeding or failing alone */
+void eh_mp_records_register_batch (EhStore *store, EhMpRegisterItem *items, guint n_items);
 /* (transfer full) the client with this key thumbprint; NULL with EH_ERROR_NOT_FOUND */
 EhMpClient *eh_mp_records_get_by_thumbprint (EhStore *store, const char *thumbprint, GError **error);
 /* (transfer full) every client, newest first */
@@ -547,6 +573,9 @@ typedef struct {
   GStrv https_urls; /* configured; empty: this host's HTTPS listeners */
   char *ca_url;     /* configured base of the ca's public material; NULL: this host */
   EhMpNonces *nonces;
+  /* registrations waiting to be recorded together (eh-mp-register-http.c) */
+  GPtrArray *register_batch;
+  guint register_flush_source;
   /* the site's trust material, from ca.trust-bundle.get/.changed */
   guint64 bundle_version;
   char *site_code;
@@ -619,6 +648,9 @@ void eh_mp_site_start (EhMp *mp);
 void eh_mp_site_stop (EhMp *mp);
 
 gboolean eh_mp_http_start (EhMp *mp, GError **error);
+/* POST register (eh-mp-register-http.c); stop records and answers what waits */
+gboolean eh_mp_register_http_start (EhMp *mp, GError **error);
+void eh_mp_register_http_stop (EhMp *mp);
 /* refuses with @reason (status, code and rule from the one table); @subject nullable */
 void eh_mp_http_refuse (EhMp *mp, EhRequest *request, EhMpReason reason, const char *subject,
                         const char *message);

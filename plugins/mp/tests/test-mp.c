@@ -1150,6 +1150,51 @@ test_content_token (void)
   g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
 }
 
+/* a batch in one transaction: the same key twice is one client, a one-use
+ * bulk token approves exactly one, and a refused item leaves the rest */
+static void
+test_register_batch (Fixture *f, gconstpointer data)
+{
+  TestKey *keys[] = { &f->p256, &f->p256, &f->ed25519, &f->other };
+  const char *hardware[] = { "hw-1", "hw-1", "hw-2", "hw-3" };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *guid = NULL;
+  g_autofree char *bulk = eh_mp_bulk_token_create (f->store, 3600, 1, "admin uid 0", &guid, &error);
+  EhMpRegistration *registrations[G_N_ELEMENTS (keys)];
+  EhMpRegisterItem items[G_N_ELEMENTS (keys)];
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++) {
+    g_autofree char *nonce = fresh_nonce (f);
+    g_autofree char *plain = test_body (keys[i], keys[i], nonce, "pc1.example", hardware[i]);
+    g_autofree char *body = i < 2 ? g_strdup (plain) : g_strdup_printf ("{\"bulk_token\":\"%s\",%s", bulk, plain + 1);
+
+    registrations[i] = parse (f, body, &error);
+    g_assert_no_error (error);
+    items[i] = (EhMpRegisterItem) { registrations[i], FALSE, NULL, "127.0.0.1" };
+  }
+  eh_mp_records_register_batch (f->store, items, G_N_ELEMENTS (items));
+
+  g_assert_no_error (items[0].error);
+  g_assert_no_error (items[1].error);
+  g_assert_true (items[0].created);
+  g_assert_false (items[1].created);
+  g_assert_cmpstr (items[0].client->guid, ==, items[1].client->guid);
+  g_assert_cmpint (items[0].client->state, ==, EH_MP_CLIENT_PENDING);
+  g_assert_no_error (items[2].error);
+  g_assert_cmpint (items[2].client->state, ==, EH_MP_CLIENT_APPROVED);
+  g_assert_null (items[3].client);
+  g_assert_error (items[3].error, EH_ERROR, EH_ERROR_PERMISSION_DENIED);
+  g_assert_cmpstr (items[3].error->message, ==, "bulk_token_exhausted");
+  g_assert_cmpint (count_rows (f, "SELECT count(*) FROM mp_clients"), ==, 2);
+  g_assert_cmpint (count_rows (f, "SELECT count(*) FROM mp_bulk_token_uses"), ==, 1);
+  for (guint i = 0; i < G_N_ELEMENTS (items); i++) {
+    eh_mp_client_free (items[i].client);
+    g_clear_error (&items[i].error);
+    eh_mp_registration_free (registrations[i]);
+  }
+}
+
 #define ADD(name, func) \
   g_test_add ("/eh/mp/" name, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
@@ -1167,6 +1212,7 @@ main (int argc, char **argv)
   ADD ("token/checks", test_client_token_checks);
   ADD ("token/lifetime-capped", test_client_token_lifetime_capped);
   ADD ("bulk/life-cycle", test_bulk_tokens);
+  ADD ("records/register-batch", test_register_batch);
   ADD ("policy/deployments", test_policy_deployments);
   g_test_add_func ("/eh/mp/locate/ordering", test_locate_ordering);
   g_test_add_func ("/eh/mp/locate/dp-cap", test_locate_dp_cap);
