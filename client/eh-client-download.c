@@ -555,10 +555,10 @@ eh_client_download_run (EhClientDownload *download, GError **error)
   gint64 start = g_get_monotonic_time ();
 
   download->buffer = g_malloc (EH_CLIENT_CHUNK);
+  download->progress = eh_client_progress_new (download->client->quiet || download->client->json);
   if (!eh_client_download_manifest (download, error) || !eh_client_download_prepare_dest (download, error))
     return FALSE;
-  download->progress = eh_client_progress_new (download->client->quiet || download->client->json,
-                                               download->manifest->files->len, download->manifest->size);
+  eh_client_progress_set_content (download->progress, download->manifest->files->len, download->manifest->size);
   for (guint i = 0; i < download->manifest->files->len; i++) {
     if (!eh_client_download_file (download, g_ptr_array_index (download->manifest->files, i), error))
       return FALSE;

@@ -35,16 +35,22 @@ struct _EhClientProgress {
 };
 
 EhClientProgress *
-eh_client_progress_new (gboolean quiet, guint files, guint64 bytes)
+eh_client_progress_new (gboolean quiet)
 {
   EhClientProgress *progress = g_new0 (EhClientProgress, 1);
 
   progress->quiet = quiet;
   progress->tty = isatty (STDERR_FILENO);
-  progress->files = files;
-  progress->total = bytes;
   progress->start = g_get_monotonic_time ();
   return progress;
+}
+
+/* what the download is, once the manifest says */
+void
+eh_client_progress_set_content (EhClientProgress *progress, guint files, guint64 bytes)
+{
+  progress->files = files;
+  progress->total = bytes;
 }
 
 void

@@ -138,7 +138,8 @@ gboolean eh_client_content_get (EhClient *client, const EhClientGet *get, JsonOb
 
 /* eh-client-progress.c */
 typedef struct _EhClientProgress EhClientProgress;
-EhClientProgress *eh_client_progress_new (gboolean quiet, guint files, guint64 bytes);
+EhClientProgress *eh_client_progress_new (gboolean quiet);
+void eh_client_progress_set_content (EhClientProgress *progress, guint files, guint64 bytes);
 void eh_client_progress_free (EhClientProgress *progress);
 void eh_client_progress_file (EhClientProgress *progress, const char *path, const char *dp);
 void eh_client_progress_update (EhClientProgress *progress, guint64 done, gboolean force);

@@ -159,3 +159,65 @@ class ClientFlowTest(ClientTestCase):
         # no token, key or PIN in the daemon's log
         token = json.loads((self.state / "token.json").read_text())["token"]
         self.assertNotIn(token, site.read_log())
+
+
+class FailoverTest(ClientTestCase):
+    def corrupt(self, host, data):
+        sha = hashlib.sha256(data).hexdigest()
+        blob = host.state / "plugins" / "dp" / "store" / "sha256" / sha[:2] / sha
+        raw = bytearray(blob.read_bytes())
+        raw[len(raw) // 2] ^= 0x01
+        blob.write_bytes(bytes(raw))
+
+    def test_failover_resumes_on_the_next_dp_and_never_leaves_a_wrong_file(self):
+        site = self.start_site()
+        self.approved_client(site)
+        files = {"big1.bin": os.urandom(24 * MIB + 5), "mid.bin": os.urandom(4 * MIB + 3), "small.txt": b"small\n"}
+        size = sum(len(d) for d in files.values())
+        content_id = self.add_content(site, files)
+        self.restart(site)
+        edges = {name: self.start_edge(site, name) for name in ("edge1.example", "edge2.example")}
+        hosts = {SITE_DP: site, **edges}
+        order = [d["name"] for d in self.located(content_id, hosts)["dps"]]
+        self.assertEqual(order[2], SITE_DP, order)  # the edges reported last: they come first
+        first, second, remaining = (hosts[n] for n in order)
+
+        # the second DP serves a corrupted byte of mid.bin; the first dies in the middle of big1.bin
+        self.corrupt(second, files["mid.bin"])
+        dest = pathlib.Path(self.workdir) / "dest"
+        partial = dest / ".ehttp-client-partial" / (hashlib.sha256(files["big1.bin"]).hexdigest() + ".part")
+        proc = subprocess.Popen([str(CLIENT), "--state-dir", str(self.state), "--json", "content", "get", content_id,
+                                 "--dest", str(dest), "--max-rate", "12M", "--stall-timeout", "5"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: partial.exists() and partial.stat().st_size >= 4 * MIB, timeout=30,
+                 what="the first megabytes from the first DP")
+        first.proc.send_signal(signal.SIGKILL)
+        out, err = proc.communicate(timeout=120)
+        self.assertEqual(proc.returncode, 0, out + err)
+        report = json.loads(out)
+        self.assert_tree(dest, files)
+        by_name = {d["name"]: d for d in report["dps"]}
+        self.assertEqual([by_name[n]["state"] for n in order], ["failed", "failed", "used"], report)
+        self.assertIn("hash mismatch for mid.bin", by_name[order[1]]["error"])
+        # resumed, not restarted: big1.bin came in two parts, from the first and the second DP
+        self.assertEqual(by_name[order[0]]["bytes"] + by_name[order[1]]["bytes"],
+                         len(files["big1.bin"]) + len(files["mid.bin"]))
+        self.assertLess(report["bytes_transferred"], 1.5 * size)
+        self.assertEqual(report["located"], 1)  # the MP was asked once
+        self.assertEqual([(f["from"], f["to"]) for f in report["failovers"]],
+                         [(order[0], order[1]), (order[1], order[2])])
+        print(f"\nfailover after SIGKILL: {report['failovers'][0]['seconds']:.3f} s to the next DP's first byte")
+
+        # every DP fails now: the MP is asked once more, then each DP's failure is told; nothing wrong is left
+        self.corrupt(remaining, files["mid.bin"])
+        dest2 = pathlib.Path(self.workdir) / "dest2"
+        result = self.client("content", "get", content_id, "--dest", str(dest2), "--stall-timeout", "5", check=False)
+        self.assertEqual(result.returncode, 7, result.stderr)
+        self.assertEqual(result.json["located"], 2)
+        for name in order:
+            self.assertIn(name, result.stderr)
+        self.assertIn("hash mismatch", result.stderr)
+        leftovers = [p for p in dest2.rglob("*") if p.is_file() and ".ehttp-client-partial" not in p.parts]
+        self.assertEqual([str(p.relative_to(dest2)) for p in leftovers], ["big1.bin"])  # only whole, checked files
+        self.assertEqual(hashlib.sha256(leftovers[0].read_bytes()).digest(),
+                         hashlib.sha256(files["big1.bin"]).digest())
