@@ -8,10 +8,15 @@ import hashlib
 import json
 import os
 import pathlib
+import http.server
 import signal
 import socket
+import ssl
 import subprocess
+import threading
 import time
+import urllib.error
+import urllib.request
 
 import jwt
 
@@ -221,3 +226,224 @@ class FailoverTest(ClientTestCase):
         self.assertEqual([str(p.relative_to(dest2)) for p in leftovers], ["big1.bin"])  # only whole, checked files
         self.assertEqual(hashlib.sha256(leftovers[0].read_bytes()).digest(),
                          hashlib.sha256(files["big1.bin"]).digest())
+
+
+class TamperingProxy:
+    """An HTTPS front for the MP with a certificate the site's CA issued (so a
+    pinned client accepts it) that changes policy on its way through."""
+
+    def __init__(self, upstream, chain, key, cafile):
+        self.mode = None
+        proxy = self
+        context = ssl.create_default_context(cafile=str(cafile))
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def relay(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                req = urllib.request.Request(upstream + self.path, data=body, method=self.command)
+                for name in ("Authorization", "Content-Type", "Range"):
+                    if self.headers.get(name):
+                        req.add_header(name, self.headers[name])
+                try:
+                    with urllib.request.urlopen(req, context=context, timeout=10) as response:
+                        status, data, ctype = response.status, response.read(), response.headers.get("Content-Type")
+                except urllib.error.HTTPError as error:
+                    status, data, ctype = error.code, error.read(), error.headers.get("Content-Type")
+                data = proxy.tamper(self.path, data)
+                self.send_response(status)
+                self.send_header("Content-Type", ctype or "application/octet-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = relay
+            do_POST = relay
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_context.load_cert_chain(str(chain), str(key))
+        self.server.socket = server_context.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def tamper(self, path, data):
+        if self.mode == "body" and path.startswith("/ehttpd/mp/policy/"):
+            return data.replace(b'"install"', b'"uninstall"')
+        if self.mode in ("signature", "payload") and path == "/ehttpd/mp/policy":
+            head, payload, signature = data.decode().strip().split(".")
+            if self.mode == "signature":
+                signature = signature[:10] + ("A" if signature[10] != "A" else "B") + signature[11:]
+            else:
+                claims = json.loads(jwt.utils.base64url_decode(payload))
+                claims["assignments"] = claims["assignments"][:0]
+                payload = jwt.utils.base64url_encode(json.dumps(claims).encode()).decode()
+            return f"{head}.{payload}.{signature}".encode()
+        return data
+
+    def stop(self):
+        self.server.shutdown()
+
+
+class TrustTest(ClientTestCase):
+    def test_wrong_fingerprint_is_refused_before_any_credential(self):
+        site = self.start_site()
+        self.state = pathlib.Path(self.workdir) / "client-state"
+        wrong = "sha256:" + "ab" * 32
+        result = self.client("join", "--site", site.url("http"), "--root-fingerprint", wrong, check=False)
+        self.assertEqual(result.returncode, 4, result.stderr)
+        self.assertIn("not the pinned " + wrong, result.stderr)
+        self.assertFalse((self.state / "key.pem").exists())
+        self.assertFalse((self.state / "site.json").exists())
+        self.assertEqual(site.ctl_json("client", "list"), [])
+        for path in ("/ehttpd/mp/nonce", "/ehttpd/mp/register", "/ehttpd/mp/token"):
+            self.assertNotIn(path, site.read_log())
+        # not joined: every other command says so
+        for command in (["status"], ["register"], ["policy"], ["content", "get", "PS100001", "--dest", "x"]):
+            self.assertEqual(self.client(*command, check=False).returncode, 3, command)
+        # usage errors
+        for args in (["--site", site.url("http")],
+                     ["--site", site.url("http"), "--root-fingerprint", self.fingerprint, "--trust-on-first-use"],
+                     ["--site", site.url("http"), "--root-fingerprint", "sha256:xyz"],
+                     ["--site", "ftp://x", "--root-fingerprint", self.fingerprint],
+                     ["--site", site.url("http"), "--root-fingerprint", self.fingerprint, "--key-type", "rsa-2048"]):
+            self.assertEqual(self.client("join", *args, check=False).returncode, 2, args)
+        self.assertEqual(site.ctl_json("client", "list"), [])
+
+    def test_trust_on_first_use_says_so_and_records_it(self):
+        site = self.start_site()
+        self.state = pathlib.Path(self.workdir) / "tofu-state"
+        result = self.client("join", "--site", site.url("http"), "--trust-on-first-use", "--key-type", "ed25519",
+                             "--host-name", "pc2.example")
+        self.assertIn("WARNING: trusting on first use the root " + self.fingerprint, result.stderr)
+        status = self.client("status").json
+        self.assertEqual((status["root_fingerprint"], status["trust_on_first_use"]), (self.fingerprint, True))
+        self.assertIn("BEGIN PRIVATE KEY", (self.state / "key.pem").read_text())
+        registered = self.client("register").json
+        show = site.ctl_json("client", "show", registered["client_guid"])
+        self.assertEqual(json.loads(show["jwk"])["crv"], "Ed25519")
+
+    def test_a_peer_not_chaining_to_the_pinned_root_is_refused(self):
+        site = self.start_site()
+        other = self.host(plugins=("ca", "mp"), with_certificate=False, plugin_dir=plugin_dir_with(self.workdir, "ca", "mp"))
+        other.start()
+        self.wait_for_certificate(other)
+        self.state = pathlib.Path(self.workdir) / "client-state"
+        # the site's root, but "its MP" is another site's host
+        result = self.join(site, mp=other.url("https")) if False else self.client(
+            "join", "--site", site.url("http"), "--root-fingerprint", self.fingerprint, "--mp", other.url("https"),
+            check=False)
+        self.assertEqual(result.returncode, 4, result.stderr)
+        self.assertIn("does not reach the pinned root", result.stderr)
+        self.assertFalse((self.state / "site.json").exists())
+        self.assertEqual(other.ctl_json("client", "list"), [])
+
+    def test_tampered_policy_is_refused_and_nothing_is_downloaded(self):
+        site = self.start_site()
+        csr = self.csr("proxy.example")
+        chain = pathlib.Path(self.workdir) / "proxy.pem"
+        chain.write_text(self.issue(site, csr, roles=("mp",), names=("127.0.0.1",)).stdout)
+        proxy = TamperingProxy(site.url("https"), chain, pathlib.Path(self.workdir) / "proxy.example.key",
+                               self.root_pem(site))
+        self.addCleanup(proxy.stop)
+        self.state = pathlib.Path(self.workdir) / "client-state"
+        self.join(site, mp=proxy.url)
+        bulk = site.ctl_json("bulk-token", "create")["token"]
+        self.assertEqual(self.client("register", "--bulk-token", bulk).json["state"], "approved")
+        content_id = self.add_content(site, {"a.txt": b"a\n"})
+        site.ctl_json("deployment", "create", "--content", content_id, "--action", "install", "--all")
+        self.assertEqual(len(self.client("policy").json["assignments"]), 1)
+        dest = pathlib.Path(self.workdir) / "dest"
+        for mode, words in (("body", "does not match its signed hash"), ("signature", "does not verify"),
+                            ("payload", "does not verify")):
+            proxy.mode = mode
+            for command in (["policy"], ["run", "--dest", str(dest)]):
+                result = self.client(*command, check=False)
+                self.assertEqual(result.returncode, 6, (mode, result.stderr))
+                self.assertIn(words, result.stderr)
+                self.assertFalse(result.json["ok"])
+        self.assertFalse(dest.exists())
+        proxy.mode = None
+        self.assertEqual(len(self.client("policy").json["assignments"]), 1)
+
+
+class TokenTest(ClientTestCase):
+    def token(self):
+        return json.loads((self.state / "token.json").read_text())["token"]
+
+    def test_renewal_in_the_last_third_after_expiry_and_across_a_key_rollover(self):
+        site = self.start_site(mp={"client-token-lifetime": "60", "token-key-announce": "1"})
+        self.state = pathlib.Path(self.workdir) / "client-state"
+        self.join(site)
+        bulk = site.ctl_json("bulk-token", "create")["token"]
+        self.client("register", "--bulk-token", bulk)
+        first = self.token()
+        self.assertEqual(jwt.decode(first, options={"verify_signature": False})["exp"]
+                         - jwt.decode(first, options={"verify_signature": False})["iat"], 60)
+        self.client("status")
+        self.assertEqual(self.token(), first)  # in its first two thirds: kept
+        self.client("status", prefix=("faketime", "-f", "+45s"))
+        second = self.token()
+        self.assertNotEqual(second, first)  # in its last third: renewed
+        self.client("policy", prefix=("faketime", "-f", "+200s"))
+        third = self.token()
+        self.assertNotEqual(third, second)  # expired: renewed before the call
+        # a token the MP refuses is replaced once, on the spot
+        kept = json.loads((self.state / "token.json").read_text())
+        kept["token"] = third[:-6] + "AAAAAA"
+        (self.state / "token.json").write_text(json.dumps(kept))
+        self.assertEqual(self.client("policy").json["assignments"], [])
+        self.assertNotIn("AAAAAA", self.token()[-6:])
+
+        old_x5t = jwt.get_unverified_header(self.token())["x5t#S256"]
+        new_x5t = site.ctl_json("mp", "rollover")["x5t#S256"]
+        self.assertNotEqual(old_x5t, new_x5t)
+
+        offsets = iter(range(300, 30000, 50))
+
+        def renewed_with_new_key():
+            # each call later than the last: the kept token is always in its last third
+            self.client("status", prefix=("faketime", "-f", f"+{next(offsets)}s"))
+            return jwt.get_unverified_header(self.token())["x5t#S256"] == new_x5t
+        wait_for(renewed_with_new_key, timeout=20, what="a token signed by the next key")
+        self.assertEqual(self.client("status").json["state"], "approved")
+        # content tokens signed by the new key work at the DP
+        files = {"f.bin": os.urandom(100000)}
+        content_id = self.add_content(site, files)
+        self.restart(site)
+        self.located(content_id, [SITE_DP])
+        dest = pathlib.Path(self.workdir) / "dest"
+        wait_for(lambda: self.client("content", "get", content_id, "--dest", str(dest), check=False).returncode == 0,
+                 timeout=20, what="a download with a content token of the new key")
+        self.assert_tree(dest, files)
+
+    def test_a_pkcs11_key_registers_and_gets_tokens(self):
+        module = "/usr/lib/softhsm/libsofthsm2.so"
+        tokens = pathlib.Path(self.workdir) / "tokens"
+        tokens.mkdir()
+        conf = pathlib.Path(self.workdir) / "softhsm2.conf"
+        conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
+        env = {"SOFTHSM2_CONF": str(conf)}
+        run(["softhsm2-util", "--init-token", "--free", "--label", "client", "--pin", "4321", "--so-pin", "87654321"],
+            env={**os.environ, **env})
+        run(["p11tool", "--provider", module, "--batch", "--login", "--generate-privkey=ecdsa", "--curve=secp256r1",
+             "--label=client", "pkcs11:token=client"], env={**os.environ, **env, "GNUTLS_PIN": "4321"})
+        site = self.start_site()
+        self.state = pathlib.Path(self.workdir) / "client-state"
+        uri = "pkcs11:token=client;object=client;type=private;pin-value=4321"
+        joined = self.client("join", "--site", site.url("http"), "--root-fingerprint", self.fingerprint, "--key", uri,
+                             "--pkcs11-module", module, "--host-name", "pc3.example", env=env)
+        self.assertNotIn("4321", joined.stdout + joined.stderr)
+        self.assertFalse((self.state / "key.pem").exists())
+        bulk = site.ctl_json("bulk-token", "create")["token"]
+        registered = self.client("register", "--bulk-token", bulk, env=env).json
+        self.assertEqual(registered["state"], "approved")
+        status = self.client("status", env=env)
+        self.assertEqual((status.json["key"], status.json["state"]), ("pkcs11", "approved"))
+        self.assertNotIn("4321", status.stdout + status.stderr)
+        self.assertEqual(self.client("policy", env=env).json["assignments"], [])
+        # the key is the token's: without the module the client cannot sign
+        self.assertNotEqual(self.client("status", "--help", check=False, json_out=False).returncode, 1)
