@@ -178,6 +178,7 @@ eh_client_content_get (EhClient *client, const EhClientGet *get, JsonObject *rep
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "\"%s\" is not a content id (like PS100001)",
                  get->content_id);
   } else if (get->content_token != NULL) {
+    client->without_mp = TRUE;
     download.token = g_strdup (get->content_token);
     download.manifest_sha256 = eh_client_token_manifest (get->content_token, get->content_id, error);
     download.dps = g_ptr_array_new_with_free_func ((GDestroyNotify) eh_client_dp_free);
@@ -306,6 +307,8 @@ eh_client_content_locate_command (EhClient *client, int argc, char **argv)
   array = json_array_new ();
   json_object_set_string_member (report, "content_id", argv[1]);
   json_object_set_string_member (report, "manifest_sha256", sha);
+  /* for a script that hands the download to another process (content get --content-token) */
+  json_object_set_string_member (report, "token", token);
   for (guint i = 0; i < dps->len; i++) {
     EhClientDp *dp = g_ptr_array_index (dps, i);
     JsonObject *entry = json_object_new ();

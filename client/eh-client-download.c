@@ -533,20 +533,26 @@ eh_client_download_prepare_dest (EhClientDownload *download, GError **error)
   return TRUE;
 }
 
-/* the partial directory goes once nothing of it is needed */
+/*
+ * the partial directory goes once nothing of it is needed; after a failure
+ * only what holds bytes a later run resumes from stays
+ */
 static void
-eh_client_download_cleanup (EhClientDownload *download)
+eh_client_download_cleanup (EhClientDownload *download, gboolean keep_resumable)
 {
-  g_autoptr (GDir) dir = g_dir_open (download->partial_dir, 0, NULL);
+  g_autoptr (GDir) dir = download->partial_dir != NULL ? g_dir_open (download->partial_dir, 0, NULL) : NULL;
   const char *name;
 
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
     g_autofree char *path = g_build_filename (download->partial_dir, name, NULL);
+    struct stat st;
 
-    if (g_str_has_suffix (name, ".part"))
+    if (g_str_has_suffix (name, ".part") &&
+        (!keep_resumable || (lstat (path, &st) == 0 && S_ISREG (st.st_mode) && st.st_size == 0)))
       unlink (path);
   }
-  rmdir (download->partial_dir);
+  if (download->partial_dir != NULL)
+    rmdir (download->partial_dir);
 }
 
 gboolean
@@ -560,10 +566,12 @@ eh_client_download_run (EhClientDownload *download, GError **error)
     return FALSE;
   eh_client_progress_set_content (download->progress, download->manifest->files->len, download->manifest->size);
   for (guint i = 0; i < download->manifest->files->len; i++) {
-    if (!eh_client_download_file (download, g_ptr_array_index (download->manifest->files, i), error))
+    if (!eh_client_download_file (download, g_ptr_array_index (download->manifest->files, i), error)) {
+      eh_client_download_cleanup (download, TRUE);
       return FALSE;
+    }
   }
-  eh_client_download_cleanup (download);
+  eh_client_download_cleanup (download, FALSE);
   download->seconds = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
   eh_client_progress_update (download->progress, download->done, TRUE);
   eh_client_progress_done (download->progress);

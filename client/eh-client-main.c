@@ -183,7 +183,7 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *state_dir = NULL;
-  gboolean json = FALSE, quiet = FALSE, version = FALSE;
+  gboolean json = FALSE, quiet = FALSE, version = FALSE, help = FALSE;
   const GOptionEntry entries[] = {
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
       "where the client keeps its key, site and tokens (default $XDG_STATE_HOME/ehttp-client, "
@@ -191,6 +191,7 @@ main (int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print one JSON object for scripts", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no progress output", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "print the version", NULL },
+    { "help", 'h', 0, G_OPTION_ARG_NONE, &help, "the commands and exit codes", NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("COMMAND [OPTIONS] [ARGS] - the ehttpd client agent");
@@ -203,13 +204,13 @@ main (int argc, char **argv)
   g_option_context_set_strict_posix (context, TRUE);
   g_option_context_set_help_enabled (context, FALSE);
   g_option_context_add_main_entries (context, entries, NULL);
-  if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)) {
-    eh_client_usage ();
-    return EH_CLIENT_EXIT_OK;
-  }
   if (!g_option_context_parse (context, &argc, &argv, &error)) {
     g_printerr ("ehttp-client: %s\n", error->message);
     return EH_CLIENT_EXIT_USAGE;
+  }
+  if (help) {
+    eh_client_usage ();
+    return EH_CLIENT_EXIT_OK;
   }
   if (version) {
     g_print ("ehttp-client %s\n", EH_VERSION);

@@ -8,6 +8,7 @@
 
 #include "eh-client.h"
 #include "eh-dp.h"
+#include "eh-file.h"
 
 /*
  * The trust bundle and signed policy. The bundle comes over HTTPS from the
@@ -20,6 +21,7 @@
  */
 
 #define EH_CLIENT_BUNDLE_PATH "/ehttpd/ca/trust-bundle.json"
+#define EH_CLIENT_BUNDLE_FILE "trust-bundle.json"
 #define EH_CLIENT_POLICY_PATH "/ehttpd/mp/policy"
 #define EH_CLIENT_POLICY_TYP "policy+jwt"
 #define EH_CLIENT_MAX_POLICY_BYTES (256 * 1024)
@@ -37,30 +39,17 @@ eh_client_assignment_free (EhClientAssignment *assignment)
   g_free (assignment);
 }
 
-gboolean
-eh_client_bundle_refresh (EhClient *client, GError **error)
+/* a bundle (fetched, or kept from an earlier fetch), checked to be of the pinned root and this site */
+static EhDpBundle *
+eh_client_bundle_check (EhClient *client, const char *json, gsize len, GError **error)
 {
-  g_autofree char *url = eh_client_mp_url (client, EH_CLIENT_BUNDLE_PATH);
-  g_autoptr (SoupMessage) msg = eh_client_message_new (client, "GET", url, NULL, error);
-  g_autoptr (GBytes) answer = NULL;
-  g_autoptr (EhDpBundle) bundle = NULL;
-  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (EhDpBundle) bundle = eh_dp_bundle_parse (json, len, g_get_real_time () / G_USEC_PER_SEC, error);
   guint8 fingerprint[32];
 
-  if (client->bundle != NULL)
-    return TRUE;
-  if (msg == NULL || (answer = eh_client_http_send (client, msg, EH_DP_BUNDLE_MAX_BYTES, error)) == NULL)
-    return FALSE;
-  if (soup_message_get_status (msg) != SOUP_STATUS_OK) {
-    eh_client_http_refused ("trust bundle", soup_message_get_status (msg), NULL, error);
-    return FALSE;
-  }
-  bundle = eh_dp_bundle_parse (g_bytes_get_data (answer, NULL), g_bytes_get_size (answer),
-                               g_get_real_time () / G_USEC_PER_SEC, error);
   if (bundle == NULL)
-    return FALSE;
+    return NULL;
   if (!eh_crypto_parse_fingerprint (eh_dp_bundle_get_root_fingerprint (bundle), fingerprint, error))
-    return FALSE;
+    return NULL;
   if (memcmp (fingerprint, client->site->root, 32) != 0) {
     g_set_error (error, EH_ERROR, EH_ERROR_TLS, "the trust bundle's root %s is not the pinned %s",
                  eh_dp_bundle_get_root_fingerprint (bundle), client->site->root_fingerprint);
@@ -69,13 +58,64 @@ eh_client_bundle_refresh (EhClient *client, GError **error)
   if (g_strcmp0 (eh_dp_bundle_get_site (bundle), client->site->site) != 0) {
     g_set_error (error, EH_ERROR, EH_ERROR_TLS, "the trust bundle is of site %s, not %s",
                  eh_dp_bundle_get_site (bundle), client->site->site);
-    return FALSE;
+    return NULL;
   }
-  node = json_from_string (eh_dp_bundle_get_json (bundle), NULL);
-  if (node != NULL)
-    eh_client_state_write_json (client->state_dir, "trust-bundle.json", node, NULL);
-  client->bundle = g_steal_pointer (&bundle);
-  return TRUE;
+  return g_steal_pointer (&bundle);
+}
+
+static EhDpBundle *
+eh_client_bundle_kept (EhClient *client, GError **error)
+{
+  g_autofree char *path = g_build_filename (client->state_dir, EH_CLIENT_BUNDLE_FILE, NULL);
+  g_autofree char *json = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &json, &len, error))
+    return NULL;
+  return eh_client_bundle_check (client, json, len, error);
+}
+
+static EhDpBundle *
+eh_client_bundle_fetch (EhClient *client, GError **error)
+{
+  g_autofree char *url = eh_client_mp_url (client, EH_CLIENT_BUNDLE_PATH);
+  g_autofree char *path = g_build_filename (client->state_dir, EH_CLIENT_BUNDLE_FILE, NULL);
+  g_autoptr (SoupMessage) msg = eh_client_message_new (client, "GET", url, NULL, error);
+  g_autoptr (GBytes) answer = NULL;
+  EhDpBundle *bundle;
+
+  if (msg == NULL || (answer = eh_client_http_send (client, msg, EH_DP_BUNDLE_MAX_BYTES, error)) == NULL)
+    return NULL;
+  if (soup_message_get_status (msg) != SOUP_STATUS_OK) {
+    eh_client_http_refused ("trust bundle", soup_message_get_status (msg), NULL, error);
+    return NULL;
+  }
+  bundle = eh_client_bundle_check (client, g_bytes_get_data (answer, NULL), g_bytes_get_size (answer), error);
+  if (bundle != NULL)
+    eh_file_replace (path, g_bytes_get_data (answer, NULL), g_bytes_get_size (answer), 0600, NULL);
+  return bundle;
+}
+
+/*
+ * The trust bundle: fetched from the MP host over pinned HTTPS and kept;
+ * the kept one when the MP cannot be reached, and first of all when a
+ * download runs without the MP (a handed-over content token).
+ */
+gboolean
+eh_client_bundle_refresh (EhClient *client, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  if (client->bundle != NULL)
+    return TRUE;
+  if (client->without_mp && (client->bundle = eh_client_bundle_kept (client, NULL)) != NULL)
+    return TRUE;
+  client->bundle = eh_client_bundle_fetch (client, &local);
+  if (client->bundle == NULL && !g_error_matches (local, EH_ERROR, EH_ERROR_TLS))
+    client->bundle = eh_client_bundle_kept (client, NULL);
+  if (client->bundle == NULL)
+    g_propagate_error (error, g_steal_pointer (&local));
+  return client->bundle != NULL;
 }
 
 void

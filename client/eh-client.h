@@ -59,6 +59,7 @@ typedef struct {
   char *client_state;          /* (nullable) */
   JsonObject *report;          /* what --json prints for commands that report */
   struct _EhDpBundle *bundle;  /* (nullable) the trust bundle, fetched over pinned HTTPS */
+  gboolean without_mp;         /* a handed-over content token: the MP is not asked */
 } EhClient;
 
 typedef int (*EhClientCommandFunc) (EhClient *client, int argc, char **argv);

@@ -333,9 +333,8 @@ class TrustTest(ClientTestCase):
         self.wait_for_certificate(other)
         self.state = pathlib.Path(self.workdir) / "client-state"
         # the site's root, but "its MP" is another site's host
-        result = self.join(site, mp=other.url("https")) if False else self.client(
-            "join", "--site", site.url("http"), "--root-fingerprint", self.fingerprint, "--mp", other.url("https"),
-            check=False)
+        result = self.client("join", "--site", site.url("http"), "--root-fingerprint", self.fingerprint,
+                             "--mp", other.url("https"), check=False)
         self.assertEqual(result.returncode, 4, result.stderr)
         self.assertIn("does not reach the pinned root", result.stderr)
         self.assertFalse((self.state / "site.json").exists())
@@ -445,5 +444,79 @@ class TokenTest(ClientTestCase):
         self.assertEqual((status.json["key"], status.json["state"]), ("pkcs11", "approved"))
         self.assertNotIn("4321", status.stdout + status.stderr)
         self.assertEqual(self.client("policy", env=env).json["assignments"], [])
-        # the key is the token's: without the module the client cannot sign
-        self.assertNotEqual(self.client("status", "--help", check=False, json_out=False).returncode, 1)
+
+
+class HandOverTest(ClientTestCase):
+    def test_a_handed_over_content_token_downloads_without_the_mp(self):
+        site = self.start_site()
+        self.approved_client(site)
+        files = {"os.wim": os.urandom(2 * MIB + 1), "unattend.xml": b"<unattend/>\n"}
+        content_id = self.add_content(site, files)
+        edge = self.start_edge(site, "edge1.example")
+        located = self.located(content_id, ["edge1.example"])
+        token = located["token"]
+        edge_url = next(d["url"] for d in located["dps"] if d["name"] == "edge1.example")
+        site.stop()  # no MP from here on
+        dest = pathlib.Path(self.workdir) / "osd"
+        got = self.client("content", "get", content_id, "--dest", str(dest), "--dp", edge_url,
+                          env={"_SMSTSDPAuthToken": token}).json
+        self.assertEqual((got["located"], got["dps"][0]["name"]), (0, "127.0.0.1"))
+        self.assert_tree(dest, files)
+        dest2 = pathlib.Path(self.workdir) / "osd2"
+        self.client("content", "get", content_id, "--dest", str(dest2), "--dp", edge_url, "--content-token", token)
+        self.assert_tree(dest2, files)
+        # hostile or wrong hand-overs: clear refusals, nothing in the destination
+        dest3 = pathlib.Path(self.workdir) / "osd3"
+        for args, code in ((["--content-token", "x.y.z", "--dp", edge_url], 2),
+                           (["--content-token", token, "--dp", "http://127.0.0.1:1"], 1),
+                           (["--content-token", token], 2),
+                           (["--dp", edge_url], 2),
+                           (["--content-token", token[:-8] + "AAAAAAAA", "--dp", edge_url], 7)):
+            result = self.client("content", "get", content_id, "--dest", str(dest3), *args, check=False)
+            self.assertEqual(result.returncode, code, (args, result.stderr))
+        self.assertFalse([p for p in dest3.rglob("*") if p.is_file()] if dest3.exists() else [])
+        self.assertIsNone(edge.proc.poll())
+
+
+class CommandLineTest(ClientTestCase):
+    def test_help_exit_codes_and_hostile_arguments(self):
+        self.state = pathlib.Path(self.workdir) / "client-state"
+        commands = (["join"], ["register"], ["status"], ["policy"], ["run"], ["content", "get"], ["content", "locate"])
+        for command in commands:
+            result = self.client(*command, "--help", json_out=False)
+            self.assertIn("exit codes:", result.stdout, command)
+            self.assertIn("Usage:", result.stdout, command)
+        result = self.client("--help", json_out=False)
+        for command in commands:
+            self.assertIn(" ".join(command), result.stderr)
+        self.assertEqual(self.client(json_out=False, check=False).returncode, 2)
+        self.assertEqual(self.client("frobnicate", check=False).returncode, 2)
+        self.assertIn(b"ehttp-client", subprocess.run([str(CLIENT), "--version"], capture_output=True).stdout)
+        site = self.start_site()
+        self.join(site)
+        for args in (["content", "get", "../../etc", "--dest", "d"], ["content", "get", "PS1%0001", "--dest", "d"],
+                     ["content", "get", "PS100001"], ["content", "get", "PS100001", "--dest", "d", "--max-rate", "x"],
+                     ["content", "get", "PS100001", "--dest", "d", "--stall-timeout", "0"],
+                     ["content", "locate", "ps100001"], ["register", "--wait", "-5"]):
+            self.assertEqual(self.client(*args, check=False).returncode, 2, args)
+        # an Entra token the site cannot take yet: said plainly (exit 8), nothing registered
+        entra = pathlib.Path(self.workdir) / "entra.jwt"
+        entra.write_text("eyJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiJ4In0.c2ln\n")
+        result = self.client("register", "--entra-token", str(entra), check=False)
+        self.assertEqual(result.returncode, 8, result.stderr)
+        self.assertIn("CCM_STS", result.stderr)
+        entra.write_text("not a token at all {}")
+        self.assertEqual(self.client("register", "--entra-token", str(entra), check=False).returncode, 2)
+        self.assertEqual(site.ctl_json("client", "list"), [])
+
+    def test_internet_mode_is_recorded_and_refused_plainly_until_the_gateway_exists(self):
+        site = self.start_site()
+        self.state = pathlib.Path(self.workdir) / "client-state"
+        self.join(site, gateway="https://cmg.example.com")
+        self.assertEqual(json.loads((self.state / "site.json").read_text())["gateway"], "https://cmg.example.com")
+        self.assertIn("internet mode", self.client("status", json_out=False).stdout)
+        result = self.client("register", check=False)
+        self.assertEqual(result.returncode, 8, result.stderr)
+        self.assertIn("cloud management gateway", result.stderr)
+        self.assertEqual(self.client("join", "--site", site.url("http"), "--root-fingerprint", self.fingerprint,
+                                     "--gateway", "http://cmg.example.com", check=False).returncode, 1)
