@@ -15,6 +15,7 @@
 
 #include "eh-client.h"
 #include "eh-client-download.h"
+#include "eh-client-sink.h"
 #include "eh-dp.h"
 
 /*
@@ -95,6 +96,7 @@ eh_client_download_note_resumed (EhClientDownload *download, EhClientDp *dp)
   json_object_set_string_member (failover, "reason", download->failed_why);
   json_object_set_double_member (failover, "seconds",
                                  (g_get_monotonic_time () - download->failed_at) / (double) G_USEC_PER_SEC);
+  json_object_set_double_member (failover, "resumed_at", g_get_real_time () / (double) G_USEC_PER_SEC);
   json_array_add_object_element (download->failovers, failover);
   download->failed_at = 0;
 }
@@ -158,24 +160,6 @@ eh_client_download_throttle (EhClientDownload *download, gsize n)
     g_usleep (due - g_get_monotonic_time ());
 }
 
-static gboolean
-eh_client_write_all (int fd, const guint8 *data, gsize len, GError **error)
-{
-  while (len > 0) {
-    ssize_t n = write (fd, data, len);
-
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "cannot write a partial file: %s", g_strerror (errno));
-      return FALSE;
-    }
-    data += n;
-    len -= n;
-  }
-  return TRUE;
-}
-
 /* ── one request ─────────────────────────────────────────────────────── */
 
 static char *
@@ -216,7 +200,8 @@ eh_client_download_transfer (EhClientDownload *download, EhClientDp *dp, const E
   g_autoptr (SoupMessage) msg = eh_client_message_new (download->client, "GET", url, download->token, error);
   g_autoptr (GInputStream) stream = NULL;
   g_autoptr (GError) local = NULL;
-  gsize chunk = download->max_rate > 0 ? CLAMP (download->max_rate / 20, 16384, EH_CLIENT_CHUNK) : EH_CLIENT_CHUNK;
+  gsize chunk = download->max_rate > 0 ? CLAMP (download->max_rate / 20, 16384, EH_CLIENT_SINK_BUFFER_SIZE)
+                                       : EH_CLIENT_SINK_BUFFER_SIZE;
   guint status;
 
   if (msg == NULL)
@@ -255,32 +240,36 @@ eh_client_download_transfer (EhClientDownload *download, EhClientDp *dp, const E
                  file->path);
     return FALSE;
   }
-  if (lseek (fd, *have, SEEK_SET) != *have) {
-    g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "cannot seek in a partial file");
-    return FALSE;
-  }
+  /* the sink writes and hashes each buffer while the next one is read */
+  eh_client_sink_begin (download->sink, fd, *have, download->hash);
   for (;;) {
-    gssize n = g_input_stream_read (stream, download->buffer, chunk, NULL, error);
+    guint8 *buffer = eh_client_sink_buffer (download->sink);
+    gsize n = 0;
+    gboolean more = g_input_stream_read_all (stream, buffer, chunk, &n, NULL, &local);
 
-    if (n < 0)
-      return FALSE;
-    if (n == 0)
-      break;
     if ((guint64) *have + n > file->size) {
-      g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "the DP sent more than the manifest's %" G_GUINT64_FORMAT
+      eh_client_sink_push (download->sink, buffer, 0);
+      g_clear_error (&local);
+      g_set_error (&local, EH_ERROR, EH_ERROR_FAILED, "the DP sent more than the manifest's %" G_GUINT64_FORMAT
                    " bytes of %s", file->size, file->path);
-      return FALSE;
+      break;
     }
-    eh_client_download_note_resumed (download, dp);
-    if (!eh_client_write_all (fd, download->buffer, n, error))
-      return FALSE;
-    gnutls_hash (download->hash, download->buffer, n);
+    if (n > 0)
+      eh_client_download_note_resumed (download, dp);
+    /* what arrived before a failure is kept: the next DP resumes after it */
+    eh_client_sink_push (download->sink, buffer, n);
     *have += n;
     download->done += n;
     download->transferred += n;
     dp->bytes += n;
     eh_client_progress_update (download->progress, download->done, FALSE);
     eh_client_download_throttle (download, n);
+    if (!more || n < chunk)
+      break;
+  }
+  if (!eh_client_sink_drain (download->sink, local == NULL ? &local : NULL) || local != NULL) {
+    g_propagate_error (error, g_steal_pointer (&local));
+    return FALSE;
   }
   g_input_stream_close (stream, NULL, NULL);
   if ((guint64) *have != file->size) {
@@ -560,7 +549,7 @@ eh_client_download_run (EhClientDownload *download, GError **error)
 {
   gint64 start = g_get_monotonic_time ();
 
-  download->buffer = g_malloc (EH_CLIENT_CHUNK);
+  download->sink = eh_client_sink_new ();
   download->progress = eh_client_progress_new (download->client->quiet || download->client->json);
   if (!eh_client_download_manifest (download, error) || !eh_client_download_prepare_dest (download, error))
     return FALSE;
@@ -594,5 +583,5 @@ eh_client_download_clear (EhClientDownload *download)
   g_free (download->partial_dir);
   g_free (download->failed_from);
   g_free (download->failed_why);
-  g_free (download->buffer);
+  g_clear_pointer (&download->sink, eh_client_sink_free);
 }

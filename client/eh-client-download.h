@@ -49,7 +49,7 @@ struct _EhClientDownload {
   char *failed_from;
   char *failed_why;
   gnutls_hash_hd_t hash;
-  guint8 *buffer;
+  struct _EhClientSink *sink;
   gint64 rate_start;
   guint64 rate_bytes;
   EhClientProgress *progress;
