@@ -229,8 +229,9 @@ class FailoverTest(ClientTestCase):
 
 
 class TamperingProxy:
-    """An HTTPS front for the MP with a certificate the site's CA issued (so a
-    pinned client accepts it) that changes policy on its way through."""
+    """An HTTPS front for the MP or a DP with a certificate the site's CA
+    issued (so a pinned client accepts it) that changes policy on its way
+    through, or stands in for a DP that answers 503 or stalls mid-file."""
 
     def __init__(self, upstream, chain, key, cafile):
         self.mode = None
@@ -250,9 +251,23 @@ class TamperingProxy:
                         req.add_header(name, self.headers[name])
                 try:
                     with urllib.request.urlopen(req, context=context, timeout=10) as response:
-                        status, data, ctype = response.status, response.read(), response.headers.get("Content-Type")
+                        status, data, headers = response.status, response.read(), response.headers
                 except urllib.error.HTTPError as error:
-                    status, data, ctype = error.code, error.read(), error.headers.get("Content-Type")
+                    status, data, headers = error.code, error.read(), error.headers
+                ctype = headers.get("Content-Type")
+                if proxy.mode == "503" and "SMSPKG" in self.path:
+                    status, data = 503, b"busy"
+                if proxy.mode == "stall" and "SMSPKG" in self.path and status in (200, 206):
+                    # the headers and a first part, then nothing: the connection stays open
+                    self.send_response(status)
+                    for name in ("Content-Type", "Content-Length", "Content-Range", "ETag"):
+                        if headers.get(name):
+                            self.send_header(name, headers[name])
+                    self.end_headers()
+                    self.wfile.write(data[:65536])
+                    self.wfile.flush()
+                    time.sleep(20)
+                    return
                 data = proxy.tamper(self.path, data)
                 self.send_response(status)
                 self.send_header("Content-Type", ctype or "application/octet-stream")
@@ -476,6 +491,32 @@ class HandOverTest(ClientTestCase):
             self.assertEqual(result.returncode, code, (args, result.stderr))
         self.assertFalse([p for p in dest3.rglob("*") if p.is_file()] if dest3.exists() else [])
         self.assertIsNone(edge.proc.poll())
+
+    def test_a_dp_that_answers_503_or_stalls_is_left_for_the_next(self):
+        site = self.start_site()
+        self.approved_client(site)
+        files = {"big.bin": os.urandom(3 * MIB + 7)}
+        content_id = self.add_content(site, files)
+        self.restart(site)
+        located = self.located(content_id, [SITE_DP])
+        csr = self.csr("faulty.example")
+        chain = pathlib.Path(self.workdir) / "faulty.pem"
+        chain.write_text(self.issue(site, csr, roles=("dp",), names=("127.0.0.1",)).stdout)
+        faulty = TamperingProxy(located["dps"][0]["url"], chain, pathlib.Path(self.workdir) / "faulty.example.key",
+                                self.root_pem(site))
+        self.addCleanup(faulty.stop)
+        for mode, reason in (("503", "HTTP 503"), ("stall", "stalled: no bytes for 1 s")):
+            faulty.mode = mode
+            dest = pathlib.Path(self.workdir) / ("dest-" + mode)
+            got = self.client("content", "get", content_id, "--dest", str(dest), "--stall-timeout", "1",
+                              "--content-token", located["token"], "--dp", faulty.url,
+                              "--dp", located["dps"][0]["url"]).json
+            self.assertEqual([d["state"] for d in got["dps"]], ["failed", "used"], got)
+            self.assertIn(reason, got["dps"][0]["error"])
+            self.assert_tree(dest, files)
+            # a stall keeps what came before it: the next DP resumes after it, nothing is fetched twice
+            self.assertEqual(got["dps"][0]["bytes"], 65536 if mode == "stall" else 0)
+            self.assertEqual(got["bytes_transferred"], len(files["big.bin"]))
 
 
 class CommandLineTest(ClientTestCase):
