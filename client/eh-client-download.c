@@ -16,6 +16,7 @@
 #include "eh-client.h"
 #include "eh-client-download.h"
 #include "eh-client-sink.h"
+#include "eh-file.h"
 #include "eh-dp.h"
 
 /*
@@ -382,7 +383,6 @@ eh_client_download_file (EhClientDownload *download, const EhDpManifestFile *fil
   g_autofree char *final = g_build_filename (download->dest, file->path, NULL);
   g_autofree char *name = g_strconcat (file->sha256, ".part", NULL);
   g_autofree char *partial = g_build_filename (download->partial_dir, name, NULL);
-  struct stat st;
   goffset have;
   int fd;
   gboolean ok = FALSE;
@@ -392,18 +392,11 @@ eh_client_download_file (EhClientDownload *download, const EhDpManifestFile *fil
     eh_client_progress_update (download->progress, download->done, FALSE);
     return TRUE;
   }
-  fd = open (partial, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
-    g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "cannot open %s: %s", partial, g_strerror (errno));
-    if (fd >= 0)
-      close (fd);
+  fd = eh_file_open_partial (partial, file->size, &have, error);
+  if (fd < 0)
     return FALSE;
-  }
-  have = (guint64) st.st_size <= file->size ? st.st_size : 0;
-  if (have == 0 && st.st_size > 0 && ftruncate (fd, 0) != 0)
-    have = -1;
   eh_client_hash_restart (download);
-  if (have < 0 || !eh_client_hash_existing (download, fd, have, error)) {
+  if (!eh_client_hash_existing (download, fd, have, error)) {
     close (fd);
     return FALSE;
   }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "eh-client.h"
+#include "eh-file.h"
 #include "eh-tls-pin.h"
 
 /*
@@ -113,29 +114,6 @@ eh_client_message_new (EhClient *client, const char *method, const char *url, co
   return msg;
 }
 
-/* reads at most @max bytes of @stream; more is an error */
-static GBytes *
-eh_client_read_capped (GInputStream *stream, gsize max, GError **error)
-{
-  g_autoptr (GByteArray) data = g_byte_array_new ();
-  guint8 buffer[16384];
-
-  for (;;) {
-    gssize n = g_input_stream_read (stream, buffer, sizeof buffer, NULL, error);
-
-    if (n < 0)
-      return NULL;
-    if (n == 0)
-      break;
-    if (data->len + (gsize) n > max) {
-      g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "the answer is over %" G_GSIZE_FORMAT " bytes", max);
-      return NULL;
-    }
-    g_byte_array_append (data, buffer, n);
-  }
-  return g_byte_array_free_to_bytes (g_steal_pointer (&data));
-}
-
 /* sends @msg; on a refused certificate the error says why, as EH_ERROR_TLS */
 static GInputStream *
 eh_client_http_open (EhClient *client, SoupSession *session, SoupMessage *msg, GError **error)
@@ -166,7 +144,7 @@ eh_client_http_send (EhClient *client, SoupMessage *msg, gsize max, GError **err
 
   if (stream == NULL)
     return NULL;
-  bytes = eh_client_read_capped (stream, max, error);
+  bytes = eh_input_stream_read_capped (stream, max, error);
   g_input_stream_close (stream, NULL, NULL);
   return bytes;
 }
@@ -191,7 +169,7 @@ eh_client_http_plain_get (SoupSession *session, const char *url, gsize max, GErr
                  soup_message_get_reason_phrase (msg));
     return NULL;
   }
-  bytes = eh_client_read_capped (stream, max, error);
+  bytes = eh_input_stream_read_capped (stream, max, error);
   g_input_stream_close (stream, NULL, NULL);
   return bytes;
 }
