@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "eh-client.h"
 #include "eh-file.h"
@@ -138,6 +139,32 @@ eh_client_default_hardware_id (void)
   return g_strndup (hash, 32);
 }
 
+/*
+ * a join starts from no token and no bundle; a registration stays only
+ * while the site (its root) is the same: nothing of one site is ever sent
+ * to another
+ */
+static void
+eh_client_join_forget (const char *dir, const char *fingerprint)
+{
+  g_autoptr (JsonNode) old = eh_client_state_read_json (dir, "site.json", NULL);
+  const char *old_root = NULL;
+  static const char *const always[] = { "token.json", "trust-bundle.json" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (always); i++) {
+    g_autofree char *path = g_build_filename (dir, always[i], NULL);
+
+    unlink (path);
+  }
+  if (old == NULL || !JSON_NODE_HOLDS_OBJECT (old) ||
+      !eh_json_object_get_string_checked (json_node_get_object (old), "root_fingerprint", &old_root, NULL) ||
+      g_strcmp0 (old_root, fingerprint) != 0) {
+    g_autofree char *path = g_build_filename (dir, "client.json", NULL);
+
+    unlink (path);
+  }
+}
+
 typedef struct {
   char *site_url;
   char *fingerprint;
@@ -227,6 +254,7 @@ eh_client_join_run (EhClient *client, EhClientJoinOptions *options, GError **err
                                error))
       return FALSE;
   }
+  eh_client_join_forget (client->state_dir, fingerprint);
   client->site = g_steal_pointer (&site);
   /* the key opens, and the MP is reachable over HTTPS chaining to the root */
   if (!eh_client_key_open (client, error))

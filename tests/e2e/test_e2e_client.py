@@ -340,6 +340,20 @@ class TrustTest(ClientTestCase):
         registered = self.client("register").json
         show = site.ctl_json("client", "show", registered["client_guid"])
         self.assertEqual(json.loads(show["jwk"])["crv"], "Ed25519")
+        # joining the same site again keeps the registration; another site's join forgets it and its token
+        self.client("join", "--site", site.url("http"), "--root-fingerprint", self.fingerprint)
+        self.assertEqual(self.client("status").json["client_guid"], registered["client_guid"])
+        other = self.host(plugins=("ca", "mp"), with_certificate=False,
+                          plugin_dir=plugin_dir_with(self.workdir, "ca", "mp"))
+        other.start()
+        self.wait_for_certificate(other)
+        wait_for(lambda: subprocess.run(["curl", "-sf", "-o", "/dev/null", other.url("http") + "/ehttpd/mp/site"])
+                 .returncode == 0, what="the other site's information")
+        self.client("join", "--site", other.url("http"), "--trust-on-first-use")
+        self.assertEqual(self.client("status").json["state"], "unregistered")
+        self.assertFalse((self.state / "token.json").exists())
+        self.assertEqual(self.client("register").json["state"], "pending")
+        self.assertNotIn(registered["client_guid"], other.read_log())
 
     def test_a_peer_not_chaining_to_the_pinned_root_is_refused(self):
         site = self.start_site()
