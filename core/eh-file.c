@@ -70,3 +70,47 @@ eh_file_replace (const char *path, const void *data, gsize len, int mode, GError
   eh_file_sync_dir (path);
   return TRUE;
 }
+
+int
+eh_file_open_partial (const char *path, guint64 size, goffset *have, GError **error)
+{
+  int fd = open (path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  struct stat st;
+
+  if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "cannot open %s: %s", path,
+                 fd < 0 ? g_strerror (errno) : "not a regular file");
+    if (fd >= 0)
+      close (fd);
+    return -1;
+  }
+  *have = (guint64) st.st_size <= size ? st.st_size : 0;
+  if (*have == 0 && st.st_size > 0 && ftruncate (fd, 0) != 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "cannot empty %s: %s", path, g_strerror (errno));
+    close (fd);
+    return -1;
+  }
+  return fd;
+}
+
+GBytes *
+eh_input_stream_read_capped (GInputStream *stream, gsize max, GError **error)
+{
+  g_autoptr (GByteArray) data = g_byte_array_new ();
+  guint8 buffer[16384];
+
+  for (;;) {
+    gssize n = g_input_stream_read (stream, buffer, sizeof buffer, NULL, error);
+
+    if (n < 0)
+      return NULL;
+    if (n == 0)
+      break;
+    if (data->len + (gsize) n > max) {
+      g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "the answer is over %" G_GSIZE_FORMAT " bytes", max);
+      return NULL;
+    }
+    g_byte_array_append (data, buffer, n);
+  }
+  return g_byte_array_free_to_bytes (g_steal_pointer (&data));
+}

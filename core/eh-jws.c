@@ -74,6 +74,28 @@ eh_jws_key_fits (const EhJwsAlgInfo *info, int pk, guint bits, GError **error)
   return fits;
 }
 
+/*
+ * the algorithm and size of a private key; a key in a PKCS#11 token reports
+ * no size of its own, so its public half tells it
+ */
+static int
+eh_jws_privkey_pk (gnutls_privkey_t key, unsigned int *bits)
+{
+  int pk = gnutls_privkey_get_pk_algorithm (key, bits);
+  gnutls_pubkey_t pubkey = NULL;
+
+  gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
+
+  if (*bits == 0 && (pk == GNUTLS_PK_ECDSA || pk == GNUTLS_PK_EDDSA_ED25519) &&
+      gnutls_pubkey_init (&pubkey) == 0) {
+    if (gnutls_pubkey_import_privkey (pubkey, key, 0, 0) == 0 &&
+        gnutls_pubkey_export_ecc_raw2 (pubkey, &curve, NULL, NULL, 0) == 0)
+      *bits = gnutls_ecc_curve_get_size (curve) * 8;
+    gnutls_pubkey_deinit (pubkey);
+  }
+  return pk;
+}
+
 gboolean
 eh_jws_alg_for_key (gnutls_privkey_t key, EhJwsAlg *alg, GError **error)
 {
@@ -82,7 +104,7 @@ eh_jws_alg_for_key (gnutls_privkey_t key, EhJwsAlg *alg, GError **error)
 
   g_return_val_if_fail (key != NULL && alg != NULL, FALSE);
 
-  pk = gnutls_privkey_get_pk_algorithm (key, &bits);
+  pk = eh_jws_privkey_pk (key, &bits);
   /* the first algorithm in the table that fits: RS256 before PS256 for RSA */
   for (guint i = 0; i < G_N_ELEMENTS (eh_jws_algs); i++) {
     if (eh_jws_key_fits (&eh_jws_algs[i], pk, bits, NULL)) {
@@ -213,7 +235,7 @@ eh_jws_sign (gnutls_privkey_t key, EhJwsAlg alg, const char *typ, JsonObject *ex
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "unknown JWS algorithm %d", alg);
     return NULL;
   }
-  pk = gnutls_privkey_get_pk_algorithm (key, &bits);
+  pk = eh_jws_privkey_pk (key, &bits);
   if (!eh_jws_key_fits (info, pk, bits, error))
     return NULL;
   header = eh_jws_header_json (info, typ, extra_header, error);

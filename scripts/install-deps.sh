@@ -10,7 +10,7 @@ build="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libglib2.0-dev-
   libsoup-3.0-dev libgnutls28-dev libjson-glib-dev libsqlite3-dev glib-networking"
 run="dbus-daemon dbus-bin openssl curl"
 test="python3 python3-jwt python3-cryptography python3-jwcrypto gnutls-bin util-linux sqlite3
-  softhsm2"
+  softhsm2 faketime"
 bench="nginx-light wrk apache2-utils openssl python3 coreutils"
 fuzz="clang libclang-rt-14-dev"
 

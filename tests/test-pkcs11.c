@@ -10,6 +10,7 @@
 
 #include "eh-crypto.h"
 #include "eh-error.h"
+#include "eh-jws.h"
 #include "eh-test-util.h"
 
 /*
@@ -308,6 +309,40 @@ test_token_key_signs_ca (void)
   g_assert_cmpmem (id_token, len_token, id_cert, len_cert);
 }
 
+/* a token's EC key reports no size of its own: JWS finds ES256 for it, signs, and the signature verifies */
+static gnutls_pubkey_t
+token_jws_key (JsonObject *header, EhJwsAlg *alg, gpointer user_data, GError **error)
+{
+  g_auto (gnutls_pubkey_t) pubkey = eh_crypto_privkey_get_pubkey (user_data, error);
+  g_autoptr (JsonObject) jwk = pubkey != NULL ? eh_jws_pubkey_to_jwk (pubkey, error) : NULL;
+
+  /* as a verifier has it: the public JWK */
+  return jwk != NULL ? eh_jws_jwk_to_pubkey (jwk, EH_JWS_ALG_ES256, alg, error) : NULL;
+}
+
+static void
+test_token_key_signs_jws (void)
+{
+  g_auto (gnutls_privkey_t) key = NULL;
+  g_autoptr (GBytes) payload = g_bytes_new_static ("{\"nonce\":\"n\"}", 13);
+  g_autoptr (GBytes) verified = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *jws = NULL;
+  EhJwsAlg alg = 0;
+
+  ensure_token ();
+  key = open_key (KEY_URI ";pin-value=" TOKEN_PIN);
+  g_assert_true (eh_jws_alg_for_key (key, &alg, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (alg, ==, EH_JWS_ALG_ES256);
+  jws = eh_jws_sign (key, alg, "test+jwt", NULL, payload, &error);
+  g_assert_no_error (error);
+  g_assert_true (eh_jws_verify (jws, EH_JWS_DEFAULT_MAX_TOKEN_BYTES, EH_JWS_ALG_ES256, "test+jwt", token_jws_key,
+                                key, NULL, &verified, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (verified, payload));
+}
+
 /* the RFC 7512 places: pin-value as a query attribute, pin-source from a file */
 static void
 test_token_pin_forms (void)
@@ -495,6 +530,7 @@ main (int argc, char **argv)
   g_test_add_func ("/eh/pkcs11/no-module-registered", test_no_module_registered);
   g_test_add_func ("/eh/pkcs11/add-module", test_add_module);
   g_test_add_func ("/eh/pkcs11/token-key-signs-ca", test_token_key_signs_ca);
+  g_test_add_func ("/eh/pkcs11/token-key-signs-jws", test_token_key_signs_jws);
   g_test_add_func ("/eh/pkcs11/token-pin-forms", test_token_pin_forms);
   g_test_add_func ("/eh/pkcs11/token-wrong-pin", test_token_wrong_pin);
   g_test_add_func ("/eh/pkcs11/token-missing-pin", test_token_missing_pin);

@@ -181,30 +181,6 @@ eh_dp_fetch_message (EhDpFetch *fetch, const char *path)
   return msg;
 }
 
-/* reads at most @max bytes of @stream; more is an error */
-static GBytes *
-eh_dp_fetch_read_capped (GInputStream *stream, gsize max, GError **error)
-{
-  g_autoptr (GByteArray) data = g_byte_array_new ();
-  guint8 buffer[16384];
-
-  for (;;) {
-    gssize n = g_input_stream_read (stream, buffer, sizeof buffer, NULL, error);
-
-    if (n < 0)
-      return NULL;
-    if (n == 0)
-      break;
-    if (data->len + (gsize) n > max) {
-      g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "the answer is over %" G_GSIZE_FORMAT " bytes",
-                   max);
-      return NULL;
-    }
-    g_byte_array_append (data, buffer, n);
-  }
-  return g_byte_array_free_to_bytes (g_steal_pointer (&data));
-}
-
 static GBytes *
 eh_dp_fetch_small (EhDpFetch *fetch, const char *path, gsize max, GError **error)
 {
@@ -219,7 +195,7 @@ eh_dp_fetch_small (EhDpFetch *fetch, const char *path, gsize max, GError **error
                  soup_message_get_reason_phrase (msg));
     return NULL;
   }
-  bytes = eh_dp_fetch_read_capped (stream, max, error);
+  bytes = eh_input_stream_read_capped (stream, max, error);
   g_input_stream_close (stream, NULL, NULL);
   return bytes;
 }
@@ -375,17 +351,10 @@ eh_dp_fetch_body (EhDpFetch *fetch, const char *id, const EhDpManifestFile *file
                  g_strerror (errno));
     return FALSE;
   }
-  fd = open (staging, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
-    g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "cannot open %s: %s", staging, g_strerror (errno));
-    if (fd >= 0)
-      close (fd);
+  fd = eh_file_open_partial (staging, file->size, &have, error);
+  if (fd < 0)
     return FALSE;
-  }
-  have = (guint64) st.st_size <= file->size ? st.st_size : 0;
-  if (have == 0 && st.st_size > 0 && ftruncate (fd, 0) != 0)
-    have = -1;
-  ok = have >= 0 && eh_dp_fetch_hash_existing (fd, have, checksum, error);
+  ok = eh_dp_fetch_hash_existing (fd, have, checksum, error);
   if (ok && have > 0)
     g_info ("content %s: resuming %s at %" G_GINT64_FORMAT " bytes", id, file->sha256, (gint64) have);
   *content_done += MAX (have, 0);

@@ -1,0 +1,323 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "eh-client.h"
+
+/*
+ * Proof of possession, registration and the client token. A proof is a
+ * compact JWS signed with the client key over a fresh MP nonce. The token
+ * is kept in token.json (0600) with the moment it arrived by this host's
+ * clock and its lifetime by the MP's (exp - iat): it is renewed when it is
+ * missing or in its last third, so a skewed clock on either side moves
+ * nothing.
+ */
+
+#define EH_CLIENT_TOKEN_FILE "token.json"
+#define EH_CLIENT_REGISTER_TYP "mp-register+jwt"
+#define EH_CLIENT_TOKEN_TYP "mp-token+jwt"
+
+static JsonNode *
+eh_client_object_node (JsonObject *object)
+{
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+
+  json_node_take_object (node, object);
+  return node;
+}
+
+static GBytes *
+eh_client_compact_json (JsonObject *object)
+{
+  g_autoptr (JsonNode) node = eh_client_object_node (json_object_ref (object));
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  gsize len = 0;
+  char *text;
+
+  json_generator_set_root (generator, node);
+  text = json_generator_to_data (generator, &len);
+  return g_bytes_new_take (text, len);
+}
+
+static char *
+eh_client_nonce (EhClient *client, GError **error)
+{
+  guint status = 0;
+  g_autoptr (JsonObject) answer = eh_client_http_json (client, "GET", "/ehttpd/mp/nonce", NULL, NULL, &status,
+                                                       error);
+  const char *nonce = NULL;
+
+  if (answer == NULL)
+    return NULL;
+  if (status != SOUP_STATUS_OK) {
+    eh_client_http_refused ("nonce", status, answer, error);
+    return NULL;
+  }
+  if (!eh_json_object_get_string_checked (answer, "nonce", &nonce, error))
+    return NULL;
+  return g_strdup (nonce);
+}
+
+/* a proof over @claims (a nonce is added) with the client key */
+static char *
+eh_client_proof (EhClient *client, const char *typ, JsonObject *claims, JsonObject *header, GError **error)
+{
+  g_autofree char *nonce = eh_client_nonce (client, error);
+  g_autoptr (GBytes) payload = NULL;
+  EhJwsAlg alg;
+
+  if (nonce == NULL || !eh_jws_alg_for_key (client->key, &alg, error))
+    return NULL;
+  json_object_set_string_member (claims, "nonce", nonce);
+  payload = eh_client_compact_json (claims);
+  return eh_jws_sign (client->key, alg, typ, header, payload, error);
+}
+
+static JsonObject *
+eh_client_public_jwk (EhClient *client, char **thumbprint, GError **error)
+{
+  g_auto (gnutls_pubkey_t) pubkey = eh_crypto_privkey_get_pubkey (client->key, error);
+  g_autoptr (JsonObject) jwk = NULL;
+
+  if (pubkey == NULL || (jwk = eh_jws_pubkey_to_jwk (pubkey, error)) == NULL)
+    return NULL;
+  if (thumbprint != NULL && (*thumbprint = eh_jws_pubkey_thumbprint (pubkey, error)) == NULL)
+    return NULL;
+  return g_steal_pointer (&jwk);
+}
+
+gboolean
+eh_client_register (EhClient *client, const char *bulk_token, char **guid, char **state, GError **error)
+{
+  g_autoptr (JsonObject) claims = json_object_new ();
+  g_autoptr (JsonObject) jwk = NULL;
+  g_autoptr (JsonObject) body = json_object_new ();
+  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (JsonObject) answer = NULL;
+  g_autofree char *proof = NULL;
+  const char *got_guid = NULL, *got_state = NULL;
+  guint status = 0;
+
+  if (!eh_client_key_open (client, error) || (jwk = eh_client_public_jwk (client, NULL, error)) == NULL)
+    return FALSE;
+  json_object_set_string_member (claims, "host_name", client->site->host_name);
+  json_object_set_string_member (claims, "hardware_id", client->site->hardware_id);
+  proof = eh_client_proof (client, EH_CLIENT_REGISTER_TYP, claims, NULL, error);
+  if (proof == NULL)
+    return FALSE;
+  json_object_set_object_member (body, "jwk", g_steal_pointer (&jwk));
+  json_object_set_string_member (body, "host_name", client->site->host_name);
+  json_object_set_string_member (body, "hardware_id", client->site->hardware_id);
+  json_object_set_string_member (body, "proof", proof);
+  if (bulk_token != NULL)
+    json_object_set_string_member (body, "bulk_token", bulk_token);
+  node = eh_client_object_node (json_object_ref (body));
+  answer = eh_client_http_json (client, "POST", "/ehttpd/mp/register", node, NULL, &status, error);
+  if (answer == NULL)
+    return FALSE;
+  if (status != SOUP_STATUS_OK && status != SOUP_STATUS_CREATED) {
+    eh_client_http_refused ("registration", status, answer, error);
+    return FALSE;
+  }
+  if (!eh_json_object_get_string_checked (answer, "client_guid", &got_guid, error) ||
+      !eh_json_object_get_string_checked (answer, "state", &got_state, error) ||
+      !eh_client_save_registration (client, got_guid, got_state, error))
+    return FALSE;
+  *guid = g_strdup (got_guid);
+  *state = g_strdup (got_state);
+  return TRUE;
+}
+
+/* the claims of a compact JWS, unverified: only to learn a token's own lifetime */
+static JsonObject *
+eh_client_peek_claims (const char *jws, GError **error)
+{
+  const char *first = strchr (jws, '.');
+  const char *second = first != NULL ? strchr (first + 1, '.') : NULL;
+  g_autoptr (GBytes) payload = NULL;
+  g_autoptr (JsonNode) node = NULL;
+
+  if (second == NULL) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token is not a compact JWS");
+    return NULL;
+  }
+  payload = eh_base64url_decode (first + 1, second - first - 1, EH_JWS_DEFAULT_MAX_TOKEN_BYTES, error);
+  if (payload == NULL)
+    return NULL;
+  node = eh_json_parse_strict (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload),
+                               EH_JWS_DEFAULT_MAX_TOKEN_BYTES, 4, error);
+  if (node == NULL)
+    return NULL;
+  if (!JSON_NODE_HOLDS_OBJECT (node)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token's claims are not an object");
+    return NULL;
+  }
+  return json_object_ref (json_node_get_object (node));
+}
+
+/* the kept token if it is still in its first two thirds (by this host's clock since it came) */
+static char *
+eh_client_token_kept (EhClient *client, gint64 *expires_at)
+{
+  g_autoptr (JsonNode) node = eh_client_state_read_json (client->state_dir, EH_CLIENT_TOKEN_FILE, NULL);
+  JsonObject *object;
+  const char *token = NULL;
+  gint64 received = 0, lifetime = 0, now = g_get_real_time () / G_USEC_PER_SEC;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  object = json_node_get_object (node);
+  if (!eh_json_object_get_string_checked (object, "token", &token, NULL) ||
+      !eh_json_object_get_int_checked (object, "received_at", &received, NULL) ||
+      !eh_json_object_get_int_checked (object, "lifetime", &lifetime, NULL) ||
+      !eh_json_object_get_int_checked (object, "expires_at", expires_at, NULL))
+    return NULL;
+  if (g_strcmp0 (json_object_get_string_member_with_default (object, "client_guid", ""),
+                 client->client_guid) != 0)
+    return NULL;
+  /* a clock that went back also renews */
+  if (now < received || now >= received + lifetime * 2 / 3)
+    return NULL;
+  return g_strdup (token);
+}
+
+static gboolean
+eh_client_token_save (EhClient *client, const char *token, gint64 expires_at, gint64 lifetime, GError **error)
+{
+  JsonObject *object = json_object_new ();
+  g_autoptr (JsonNode) node = eh_client_object_node (object);
+
+  json_object_set_string_member (object, "token", token);
+  json_object_set_string_member (object, "client_guid", client->client_guid);
+  json_object_set_int_member (object, "expires_at", expires_at);
+  json_object_set_int_member (object, "lifetime", lifetime);
+  json_object_set_int_member (object, "received_at", g_get_real_time () / G_USEC_PER_SEC);
+  return eh_client_state_write_json (client->state_dir, EH_CLIENT_TOKEN_FILE, node, error);
+}
+
+/* a refusal that says something about this client's state is recorded */
+static void
+eh_client_token_note_state (EhClient *client, JsonObject *answer)
+{
+  const char *code = json_object_get_string_member_with_default (answer, "error", "");
+  const char *state = g_strcmp0 (code, "client_pending") == 0   ? "pending"
+                      : g_strcmp0 (code, "client_blocked") == 0 ? "blocked"
+                      : g_strcmp0 (code, "client_unknown") == 0 ? "unregistered"
+                                                                : NULL;
+
+  if (state != NULL && client->client_guid != NULL)
+    eh_client_save_registration (client, client->client_guid, state, NULL);
+}
+
+/* a new client token by proof of possession */
+static char *
+eh_client_token_obtain (EhClient *client, GError **error)
+{
+  g_autoptr (JsonObject) claims = json_object_new ();
+  g_autoptr (JsonObject) header = json_object_new ();
+  g_autoptr (JsonObject) jwk = NULL;
+  g_autoptr (JsonObject) body = json_object_new ();
+  g_autoptr (JsonObject) answer = NULL;
+  g_autoptr (JsonObject) token_claims = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  g_autofree char *thumbprint = NULL;
+  g_autofree char *proof = NULL;
+  const char *token = NULL, *guid = NULL;
+  gint64 expires_at = 0, issued_at = 0;
+  guint status = 0;
+
+  if (!eh_client_key_open (client, error) || (jwk = eh_client_public_jwk (client, &thumbprint, error)) == NULL)
+    return NULL;
+  json_object_set_string_member (header, "kid", thumbprint);
+  proof = eh_client_proof (client, EH_CLIENT_TOKEN_TYP, claims, header, error);
+  if (proof == NULL)
+    return NULL;
+  json_object_set_string_member (body, "proof", proof);
+  node = eh_client_object_node (json_object_ref (body));
+  answer = eh_client_http_json (client, "POST", "/ehttpd/mp/token", node, NULL, &status, error);
+  if (answer == NULL)
+    return NULL;
+  if (status != SOUP_STATUS_OK) {
+    eh_client_token_note_state (client, answer);
+    eh_client_http_refused ("client token", status, answer, error);
+    return NULL;
+  }
+  if (!eh_json_object_get_string_checked (answer, "token", &token, error) ||
+      !eh_json_object_get_string_checked (answer, "client_guid", &guid, error) ||
+      !eh_json_object_get_int_checked (answer, "expires_at", &expires_at, error) ||
+      (token_claims = eh_client_peek_claims (token, error)) == NULL ||
+      !eh_json_object_get_int_checked (token_claims, "iat", &issued_at, error))
+    return NULL;
+  if (expires_at <= issued_at) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the MP sent a token that expires when it is issued");
+    return NULL;
+  }
+  if (g_strcmp0 (client->client_state, "approved") != 0 || g_strcmp0 (client->client_guid, guid) != 0)
+    eh_client_save_registration (client, guid, "approved", NULL);
+  if (!eh_client_token_save (client, token, expires_at, expires_at - issued_at, error))
+    return NULL;
+  return g_strdup (token);
+}
+
+/*
+ * The client token for the next MP call: the kept one while it is in its
+ * first two thirds, else a new one. @force: a new one whatever is kept (the
+ * MP refused the kept one).
+ */
+gboolean
+eh_client_token_ensure (EhClient *client, gboolean force, char **token, GError **error)
+{
+  gint64 expires_at = 0;
+
+  if (client->client_guid == NULL) {
+    g_set_error (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED, "this client is not registered: run "
+                 "'ehttp-client register' first");
+    return FALSE;
+  }
+  if (!force && (*token = eh_client_token_kept (client, &expires_at)) != NULL)
+    return TRUE;
+  *token = eh_client_token_obtain (client, error);
+  return *token != NULL;
+}
+
+/* the token's expiry as kept (0 when none) */
+gint64
+eh_client_token_expiry (EhClient *client)
+{
+  g_autoptr (JsonNode) node = eh_client_state_read_json (client->state_dir, EH_CLIENT_TOKEN_FILE, NULL);
+  gint64 expires_at = 0;
+
+  if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
+    eh_json_object_get_int_checked (json_node_get_object (node), "expires_at", &expires_at, NULL);
+  return expires_at;
+}
+
+/*
+ * A GET of @path at the MP with the client token: renewed first when due,
+ * and once more if the MP refuses the kept one as invalid (a restart of
+ * the MP's keys, a clock far off). Returns the answer of a 200.
+ */
+GBytes *
+eh_client_mp_get (EhClient *client, const char *path, GError **error)
+{
+  for (guint attempt = 0; attempt < 2; attempt++) {
+    g_autofree char *token = NULL;
+    g_autoptr (GError) local = NULL;
+    GBytes *answer;
+
+    if (!eh_client_token_ensure (client, attempt > 0, &token, error))
+      return NULL;
+    answer = eh_client_http_get_bytes (client, path, token, &local);
+    if (answer != NULL)
+      return answer;
+    if (attempt == 0 && g_error_matches (local, EH_CLIENT_ERROR_HTTP, SOUP_STATUS_UNAUTHORIZED))
+      continue;
+    g_propagate_error (error, g_steal_pointer (&local));
+    return NULL;
+  }
+  g_assert_not_reached ();
+}
