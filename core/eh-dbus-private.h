@@ -21,6 +21,9 @@ typedef void (*EhDbusReloadFunc) (gpointer user_data, GError **error);
 EhDbusService *eh_dbus_service_new (EhCore *core, GBusType bus_type, EhDbusReloadFunc reload,
                                     gpointer user_data, GError **error);
 void eh_dbus_service_free (EhDbusService *dbus);
+/* whether the bus has answered our request for the name (ours or not):
+ * until then ehttpctl could not reach us, so the daemon is not ready */
+gboolean eh_dbus_service_name_settled (EhDbusService *dbus);
 
 /* is @uid root, or a member of @admin_group (NULL or "": nobody else)? */
 gboolean eh_dbus_uid_is_admin (guint uid, const char *admin_group);

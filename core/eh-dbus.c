@@ -19,6 +19,7 @@ struct _EhDbusService {
   GDBusNodeInfo *daemon_info;
   guint daemon_id;
   guint name_id;
+  gboolean name_settled; /* the bus has answered: the name is ours, or not */
   GPtrArray *exports; /* EhDbusExport */
   EhDbusReloadFunc reload;
   gpointer reload_data;
@@ -290,8 +291,19 @@ eh_plugin_export_dbus (EhPlugin *plugin, const char *introspection_xml, EhDbusMe
 }
 
 static void
+eh_dbus_name_acquired (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  EhDbusService *dbus = user_data;
+
+  dbus->name_settled = TRUE;
+}
+
+static void
 eh_dbus_name_lost (GDBusConnection *connection, const char *name, gpointer user_data)
 {
+  EhDbusService *dbus = user_data;
+
+  dbus->name_settled = TRUE;
   g_warning ("D-Bus name %s is not ours (another ehttpd running, or no permission)", name);
 }
 
@@ -321,10 +333,16 @@ eh_dbus_service_new (EhCore *core, GBusType bus_type, EhDbusReloadFunc reload,
     return NULL;
   }
   dbus->name_id = g_bus_own_name_on_connection (dbus->connection, EH_DBUS_NAME,
-                                                G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE, NULL,
+                                                G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE, eh_dbus_name_acquired,
                                                 eh_dbus_name_lost, dbus, NULL);
   eh_core_set_dbus (core, dbus);
   return dbus;
+}
+
+gboolean
+eh_dbus_service_name_settled (EhDbusService *dbus)
+{
+  return dbus->name_settled;
 }
 
 void

@@ -63,13 +63,15 @@ eh_daemon_on_sigterm (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* ready once listeners are open and every plugin has started or failed */
+/* ready once listeners are open, every plugin has started or failed, and
+ * the bus has answered for our name (so ehttpctl reaches us from then on) */
 static gboolean
 eh_daemon_poll_ready (gpointer user_data)
 {
   EhDaemon *daemon = user_data;
+  EhDbusService *dbus = eh_core_get_dbus (daemon->core);
 
-  if (!eh_core_is_settled (daemon->core))
+  if (!eh_core_is_settled (daemon->core) || (dbus != NULL && !eh_dbus_service_name_settled (dbus)))
     return G_SOURCE_CONTINUE;
   g_message ("ready");
   eh_sd_notify ("READY=1");

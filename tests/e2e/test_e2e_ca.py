@@ -200,17 +200,17 @@ class Pkcs11Test(CaTestCase):
         conf = pathlib.Path(self.workdir) / "softhsm2.conf"
         conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
         env = {"SOFTHSM2_CONF": str(conf)}
-        run(["softhsm2-util", "--init-token", "--free", "--label", "site-root", "--pin", "4321",
+        run(["softhsm2-util", "--init-token", "--free", "--label", "site-root", "--pin", "pin-Wq7zK",
              "--so-pin", "87654321"], env={**os.environ, **env})
         self.token_pubkey = pathlib.Path(self.workdir) / "token-root.pub"
         run(["p11tool", "--provider", self.MODULE, "--batch", "--login", "--generate-privkey=ecdsa",
              "--curve=secp256r1", "--label=root", f"--outfile={self.token_pubkey}", "pkcs11:token=site-root"],
-            env={**os.environ, **env, "GNUTLS_PIN": "4321"})
+            env={**os.environ, **env, "GNUTLS_PIN": "pin-Wq7zK"})
         return env
 
     def test_root_key_in_a_token_issues_certificates_that_verify(self):
         env = self.token()
-        uri = "pkcs11:token=site-root;object=root;type=private;pin-value=4321"
+        uri = "pkcs11:token=site-root;object=root;type=private;pin-value=pin-Wq7zK"
         host = self.site(ca={"root-key": uri, "pkcs11-module": self.MODULE}, start=False)
         host.extra_env = env
         host.start()
@@ -228,7 +228,7 @@ class Pkcs11Test(CaTestCase):
         self.assertEqual(token_key.split("-----BEGIN PUBLIC KEY-----")[1].strip(),
                          root_key.split("-----BEGIN PUBLIC KEY-----")[1].strip())
         # the PIN never reaches the log
-        self.assertNotIn("4321", host.read_log())
+        self.assertNotIn("pin-Wq7zK", host.read_log())
         # a restart uses the same root from the token
         host.stop()
         host.start()

@@ -455,23 +455,23 @@ class TokenTest(ClientTestCase):
         conf = pathlib.Path(self.workdir) / "softhsm2.conf"
         conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
         env = {"SOFTHSM2_CONF": str(conf)}
-        run(["softhsm2-util", "--init-token", "--free", "--label", "client", "--pin", "4321", "--so-pin", "87654321"],
+        run(["softhsm2-util", "--init-token", "--free", "--label", "client", "--pin", "pin-Wq7zK", "--so-pin", "87654321"],
             env={**os.environ, **env})
         run(["p11tool", "--provider", module, "--batch", "--login", "--generate-privkey=ecdsa", "--curve=secp256r1",
-             "--label=client", "pkcs11:token=client"], env={**os.environ, **env, "GNUTLS_PIN": "4321"})
+             "--label=client", "pkcs11:token=client"], env={**os.environ, **env, "GNUTLS_PIN": "pin-Wq7zK"})
         site = self.start_site()
         self.state = pathlib.Path(self.workdir) / "client-state"
-        uri = "pkcs11:token=client;object=client;type=private;pin-value=4321"
+        uri = "pkcs11:token=client;object=client;type=private;pin-value=pin-Wq7zK"
         joined = self.client("join", "--site", site.url("http"), "--root-fingerprint", self.fingerprint, "--key", uri,
                              "--pkcs11-module", module, "--host-name", "pc3.example", env=env)
-        self.assertNotIn("4321", joined.stdout + joined.stderr)
+        self.assertNotIn("pin-Wq7zK", joined.stdout + joined.stderr)
         self.assertFalse((self.state / "key.pem").exists())
         bulk = site.ctl_json("bulk-token", "create")["token"]
         registered = self.client("register", "--bulk-token", bulk, env=env).json
         self.assertEqual(registered["state"], "approved")
         status = self.client("status", env=env)
         self.assertEqual((status.json["key"], status.json["state"]), ("pkcs11", "approved"))
-        self.assertNotIn("4321", status.stdout + status.stderr)
+        self.assertNotIn("pin-Wq7zK", status.stdout + status.stderr)
         self.assertEqual(self.client("policy", env=env).json["assignments"], [])
 
 
