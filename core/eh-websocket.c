@@ -565,3 +565,34 @@ eh_websocket_accept_for_key (const char *key)
   g_checksum_get_digest (sha1, digest, &len);
   return g_base64_encode (digest, len);
 }
+
+const char *
+eh_websocket_check_upgrade (SoupMessageHeaders *headers, const char *subprotocol)
+{
+  const char *key = soup_message_headers_get_one (headers, "Sec-WebSocket-Key");
+  const char *version = soup_message_headers_get_one (headers, "Sec-WebSocket-Version");
+  gsize key_len = 0;
+  g_autofree guchar *decoded = NULL;
+
+  if (!soup_message_headers_header_contains (headers, "Upgrade", "websocket") ||
+      !soup_message_headers_header_contains (headers, "Connection", "Upgrade"))
+    return "not a WebSocket upgrade";
+  if (g_strcmp0 (version, "13") != 0)
+    return "Sec-WebSocket-Version must be 13";
+  if (key == NULL || strlen (key) != 24)
+    return "Sec-WebSocket-Key must be 16 bytes in base64";
+  decoded = g_base64_decode (key, &key_len);
+  if (key_len != 16)
+    return "Sec-WebSocket-Key must be 16 bytes in base64";
+  if (!soup_message_headers_header_contains (headers, "Sec-WebSocket-Protocol", subprotocol))
+    return "Sec-WebSocket-Protocol must offer the subprotocol spoken here";
+  if (soup_message_headers_get_one (headers, "Sec-WebSocket-Extensions") != NULL)
+    return "no WebSocket extensions are spoken here";
+  return NULL;
+}
+
+gsize
+eh_websocket_get_queued (EhWebsocket *ws)
+{
+  return ws->out_queued;
+}
