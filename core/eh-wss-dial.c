@@ -6,6 +6,9 @@
 
 #include <string.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <libsoup/soup.h>
 
 #include "eh-error.h"
@@ -305,6 +308,8 @@ eh_wss_dial_connected (GObject *source, GAsyncResult *result, gpointer user_data
     eh_wss_dial_fail (task, error);
     return;
   }
+  /* small messages both ways (requests, credits): never wait for Nagle */
+  g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   identity = g_network_address_new (dial->host, dial->port);
   tls = g_tls_client_connection_new (G_IO_STREAM (connection), identity, &error);
   if (tls == NULL) {
