@@ -107,6 +107,20 @@ void eh_cmg_tunnel_count_request (EhCmgTunnel *tunnel);
 GVariant *eh_cmg_tunnel_describe_all (EhCmg *cmg);
 GVariant *eh_cmg_tunnel_mappings (EhCmg *cmg);
 
+/* ── what is relayed (eh-cmg-route.c) ─────────────────────────────────── */
+typedef struct {
+  const char *prefix; /* of the mapped path */
+  const char *kind;   /* of the mapping: "mp" or "dp" */
+  gboolean open;      /* relayed without a token checked at the edge */
+} EhCmgRoute;
+
+/* the route a mapped path takes on a mapping of @kind; NULL: not relayed */
+const EhCmgRoute *eh_cmg_route (const char *path, const char *kind);
+/* the raw (still encoded) path below /CCM_Proxy_…/<id>, @id set; NULL when malformed */
+const char *eh_cmg_split_path (const char *raw, char **id);
+/* no dot segments, backslashes, empty segments, NUL or control characters, however encoded */
+gboolean eh_cmg_path_clean (const char *path);
+
 /* ── the relay (eh-cmg-relay.c) ───────────────────────────────────────── */
 gboolean eh_cmg_relay_register (EhCmg *cmg, GError **error);
 /* a message of a relay's stream came through its tunnel */

@@ -7,13 +7,16 @@ the gateway; the connector dialed out to it."""
 import base64
 import glob
 import hashlib
+import http.server
 import json
 import os
 import pathlib
 import re
 import socket
 import ssl
+import struct
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -81,7 +84,7 @@ class CmgTestCase(PolicyTestCase):
         # the site takes on the connector role: a restart with it, and a certificate naming it
         fixed_ports(site)
         settings = {"gateways": gateway.url("https"), "health-interval": "1", "report-interval": "2"}
-        settings.update(connector or {})
+        settings.update(connector(site) if callable(connector) else connector or {})
         text = site.config.read_text().replace("plugins=ca,mp,dp\n", "plugins=" + ",".join(plugins) + "\n")
         site.config.write_text(text + "[cmg-connector]\n" + "".join(f"{k}={v}\n" for k, v in settings.items()))
         site.stop()
@@ -265,6 +268,55 @@ class GatewayFlowTest(CmgTestCase):
         self.assertEqual((status, error), (500, "CMGConnector_InternalServerError"))
 
 
+class RefusingMp(http.server.BaseHTTPRequestHandler):
+    """An MP whose Entra exchange refuses an identity that is not discovered."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        body = json.dumps({"error": "user_not_discovered", "message": "AAD user with ID 26800541 and SID "
+                           "S-1-5-21-1106 is not completely discovered"}).encode()
+        self.server.seen.append((self.path, self.headers.get("X-Ehttpd-Correlation-Id"),
+                                 self.headers.get("X-Ehttpd-Cmg-Gateway")))
+        self.send_response(403)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class EntraRefusalTest(CmgTestCase):
+    def test_an_undiscovered_identity_is_a_403_with_the_mps_reason(self):
+        def refusing_mp(site):
+            # a site-issued certificate, as the connector checks every upstream against the root
+            csr = self.csr("mp-standin")
+            chain = pathlib.Path(self.workdir) / "mp-standin.pem"
+            chain.write_text(self.issue(site, csr, roles=("mp",), names=("127.0.0.1",)).stdout)
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RefusingMp)
+            server.seen = []
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(chain), str(pathlib.Path(self.workdir) / "mp-standin.key"))
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            self.addCleanup(server.shutdown)
+            self.mp_standin = server
+            return {"mp-url": f"https://127.0.0.1:{server.server_address[1]}"}
+
+        site, gateway = self.bring_up(connector=refusing_mp)
+        entra = jwt.encode({"oid": "26800541", "tid": "t"}, "k" * 32, algorithm="HS256")
+        status, body, headers = self.gw(SERVER + MP_ID + "/ehttpd/mp/sts", method="POST",
+                                        data=json.dumps({"entra_token": entra}).encode(),
+                                        headers={"Content-Type": "application/json"})
+        reply = json.loads(body)
+        self.assertEqual((status, reply["error"], reply["reason"]),
+                         (403, "CMGConnector_Un-authorizedrequest", "user_not_discovered"))
+        self.assertIn("not completely discovered", reply["message"])
+        self.assertEqual(reply["correlation_id"], headers["X-Ehttpd-Correlation-Id"])
+        self.assertEqual(self.mp_standin.seen, [("/ehttpd/mp/sts", reply["correlation_id"], "cmg.example")])
+
+
 class TunnelLifeTest(CmgTestCase):
     def test_gateway_restart_reconnects_and_connector_loss_is_a_503(self):
         site, gateway = self.bring_up()
@@ -286,6 +338,31 @@ class TunnelLifeTest(CmgTestCase):
 
 
 class HostileGatewayTest(CmgTestCase):
+    def open_tunnel(self, cert):
+        """a TLS socket past a 101, as a connector would have it"""
+        context = ssl.create_default_context(cafile=str(self.root_pem))
+        context.load_cert_chain(*cert)
+        sock = context.wrap_socket(socket.create_connection(self.gateway.address("https"), timeout=10),
+                                   server_hostname="localhost")
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall((f"GET /ehttpd/cmg/tunnel HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                      f"Sec-WebSocket-Protocol: ehttpd-cmg.v1\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(1)
+        self.assertIn(b" 101 ", head)
+        return sock
+
+    @staticmethod
+    def frame(payload, opcode=0x2):
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        length = len(payload)
+        header = bytes([0x80 | opcode]) + (bytes([0x80 | length]) if length < 126
+                                           else bytes([0x80 | 126]) + struct.pack("!H", length))
+        return header + mask + masked
+
     def upgrade(self, cert=None, path="/ehttpd/cmg/tunnel", protocol="ehttpd-cmg.v1"):
         context = ssl.create_default_context(cafile=str(self.root_pem))
         if cert is not None:
@@ -317,8 +394,25 @@ class HostileGatewayTest(CmgTestCase):
         self.assertIn(b" 400 ", self.upgrade(issued("c2.example", ("cmg-connector",)), protocol="other"))
         self.assertIn("has no cmg-connector role", gateway.read_log())
         self.assertIn("not issued by this site's root", gateway.read_log())
-        # a real connector certificate is let in (and then must say hello)
-        self.assertIn(b" 101 ", self.upgrade(issued("c3.example", ("cmg-connector",))))
+        # a real connector certificate is let in; garbage on the tunnel closes it (1008)
+        sock = self.open_tunnel(issued("c3.example", ("cmg-connector",)))
+        garbage = (b"\x00" * 7, b"not a gvariant at all", os.urandom(300), b"\x63" + b"\x00" * 16)
+        for i in range(8):
+            sock.sendall(self.frame(garbage[i % len(garbage)]))
+        received = b""
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            received += chunk
+        sock.close()
+        self.assertIn(b"\x88", received[:2])
+        self.assertEqual(struct.unpack("!H", received[2:4])[0], 1008)
+        wait_for(lambda: "too many bad messages" in gateway.read_log(), what="the tunnel closed for garbage")
+        # a tunnel that never says hello is closed too, and never counts as connected
+        sock = self.open_tunnel(issued("c4.example", ("cmg-connector",)))
+        self.assertEqual(gateway.ctl_json("cmg", "status")["connectors"], 1)
+        sock.close()
 
         # the front's framing rules hold on the relay paths
         context = ssl.create_default_context(cafile=str(self.root_pem))
