@@ -6,6 +6,9 @@
 
 #include <string.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include "eh-cmgc.h"
 
 /*
@@ -36,6 +39,7 @@ struct _EhCmgcStream {
   gboolean reading;
   guint resume_id;
   GByteArray *refusal; /* an Entra refusal being read, to be rewritten */
+  guint8 *buffer;      /* the read in progress */
 };
 
 static EhCmgcStream *
@@ -57,6 +61,7 @@ eh_cmgc_stream_unref (EhCmgcStream *stream)
   if (stream->refusal != NULL)
     g_byte_array_unref (stream->refusal);
   g_free (stream->correlation);
+  g_free (stream->buffer);
   g_free (stream);
 }
 
@@ -155,8 +160,13 @@ eh_cmgc_stream_read (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   EhCmgcStream *stream = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
-  gsize len = bytes != NULL ? g_bytes_get_size (bytes) : 0;
+  gsize len = 0;
+  g_autoptr (GBytes) bytes = NULL;
+
+  /* whole chunks (or the last, shorter one): fewer, larger messages and credits */
+  if (g_input_stream_read_all_finish (G_INPUT_STREAM (source), result, &len, &error))
+    bytes = g_bytes_new_take (g_steal_pointer (&stream->buffer), len);
+  g_clear_pointer (&stream->buffer, g_free);
 
   stream->reading = FALSE;
   if (stream->tunnel == NULL) {
@@ -206,8 +216,9 @@ eh_cmgc_stream_pump (EhCmgcStream *stream)
     return;
   }
   stream->reading = TRUE;
-  g_input_stream_read_bytes_async (stream->input, want, G_PRIORITY_DEFAULT, stream->cancellable,
-                                   eh_cmgc_stream_read, eh_cmgc_stream_ref (stream));
+  stream->buffer = g_malloc (want);
+  g_input_stream_read_all_async (stream->input, stream->buffer, want, G_PRIORITY_DEFAULT, stream->cancellable,
+                                 eh_cmgc_stream_read, eh_cmgc_stream_ref (stream));
 }
 
 void
@@ -296,6 +307,15 @@ eh_cmgc_accept_upstream (SoupMessage *msg, GTlsCertificate *certificate, GTlsCer
   return FALSE;
 }
 
+/* small writes (a request head, then its body) must not wait for Nagle */
+static void
+eh_cmgc_network_event (SoupMessage *msg, GSocketClientEvent event, GIOStream *connection, gpointer user_data)
+{
+  if (event == G_SOCKET_CLIENT_CONNECTED && G_IS_SOCKET_CONNECTION (connection))
+    g_socket_set_option (g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection)), IPPROTO_TCP,
+                         TCP_NODELAY, 1, NULL);
+}
+
 static SoupMessage *
 eh_cmgc_build (EhCmgcStream *stream, EhCmgMessage *request, GError **error)
 {
@@ -324,6 +344,10 @@ eh_cmgc_build (EhCmgcStream *stream, EhCmgMessage *request, GError **error)
   if (uri == NULL)
     return NULL;
   msg = soup_message_new_from_uri (method, uri);
+  /* libsoup opens a fresh TLS connection for every POST unless told it may
+   * reuse one; the MP's POSTs are safe to repeat (registration is by key,
+   * tokens and Entra exchanges spend a one-time nonce or are re-issued) */
+  soup_message_add_flags (msg, SOUP_MESSAGE_IDEMPOTENT);
   out = soup_message_get_request_headers (msg);
   g_variant_iter_init (&iter, headers);
   while (g_variant_iter_next (&iter, "(&s&s)", &name, &value)) {
@@ -379,6 +403,7 @@ eh_cmgc_forward_start (EhCmgc *cmgc, EhCmgcTunnel *tunnel, EhCmgMessage *request
   }
   g_message ("relay %s: to %s %s", stream->correlation, mapping->kind, mapping->id);
   g_signal_connect (stream->msg, "accept-certificate", G_CALLBACK (eh_cmgc_accept_upstream), stream);
+  g_signal_connect (stream->msg, "network-event", G_CALLBACK (eh_cmgc_network_event), NULL);
   soup_session_send_async (cmgc->session, stream->msg, G_PRIORITY_DEFAULT, stream->cancellable,
                            eh_cmgc_stream_sent, eh_cmgc_stream_ref (stream));
   return stream;

@@ -193,6 +193,7 @@ eh_cmg_wire_decode (GBytes *bytes, GError **error)
   g_autoptr (GVariant) message = NULL;
   g_autoptr (GVariant) fields = NULL;
   g_autoptr (GVariant) data = NULL;
+  g_autoptr (GVariant) canonical = NULL;
   EhCmgMessage *decoded;
   guchar kind = 0;
   guint32 stream = 0;
@@ -202,11 +203,20 @@ eh_cmg_wire_decode (GBytes *bytes, GError **error)
     return NULL;
   }
   message = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (EH_CMG_WIRE_TYPE), bytes, FALSE));
-  if (!g_variant_is_normal_form (message)) {
+  g_variant_get (message, "(yu@a{sv}@ay)", &kind, &stream, &fields, &data);
+  /* the normal form, checked without walking the body byte by byte (GLib's
+   * check visits every element of an ay): the fields are, and the whole
+   * message is exactly what its parts serialize to */
+  if (!g_variant_is_normal_form (fields)) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "not the normal form of " EH_CMG_WIRE_TYPE);
     return NULL;
   }
-  g_variant_get (message, "(yu@a{sv}@ay)", &kind, &stream, &fields, &data);
+  canonical = g_variant_ref_sink (g_variant_new ("(yu@a{sv}@ay)", kind, stream, fields, data));
+  if (g_variant_get_size (canonical) != g_bytes_get_size (bytes) ||
+      memcmp (g_variant_get_data (canonical), g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes)) != 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "not the normal form of " EH_CMG_WIRE_TYPE);
+    return NULL;
+  }
   if (!eh_cmg_wire_check (kind, stream, fields, g_variant_get_size (data), error))
     return NULL;
   decoded = g_new0 (EhCmgMessage, 1);

@@ -26,9 +26,9 @@ G_BEGIN_DECLS
 /* the largest message either side takes (the WebSocket message cap) */
 #define EH_CMG_WIRE_MAX_BYTES (1024 * 1024)
 /* the largest DATA payload a connector sends */
-#define EH_CMG_WIRE_CHUNK (64 * 1024)
+#define EH_CMG_WIRE_CHUNK (128 * 1024)
 /* what a connector may send on a stream before the gateway grants more */
-#define EH_CMG_WIRE_WINDOW (256 * 1024)
+#define EH_CMG_WIRE_WINDOW (512 * 1024)
 /* relayed request bodies (registration, token, Entra exchange are a few KiB) */
 #define EH_CMG_WIRE_MAX_BODY (64 * 1024)
 #define EH_CMG_WIRE_MAX_HEADERS 32
