@@ -37,6 +37,7 @@ struct _EhCmgRelay {
   gboolean head;
   gboolean ended;
   gboolean failed_over;
+  gint64 remaining; /* body bytes the head announced and not yet received; -1: not announced */
 };
 
 /* ── answers of the gateway itself ──────────────────────────────────── */
@@ -319,6 +320,7 @@ eh_cmg_relay_head (EhCmgRelay *relay, EhCmgMessage *message)
     return;
   }
   relay->head = TRUE;
+  relay->remaining = -1;
   soup_server_message_set_status (relay->msg, status, NULL);
   soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
   g_variant_iter_init (&iter, list);
@@ -328,8 +330,13 @@ eh_cmg_relay_head (EhCmgRelay *relay, EhCmgMessage *message)
     if (g_ascii_strcasecmp (name, "Content-Length") == 0) {
       guint64 length = 0;
 
-      if (g_ascii_string_to_unsigned (value, 10, 0, G_MAXINT64, &length, NULL))
-        soup_message_headers_set_content_length (headers, length);
+      if (!g_ascii_string_to_unsigned (value, 10, 0, G_MAXINT64, &length, NULL))
+        continue;
+      soup_message_headers_set_content_length (headers, length);
+      /* a HEAD answer, a 204 or a 304 announces a length it does not send */
+      if (strcmp (relay->method, "HEAD") != 0 && status != SOUP_STATUS_NO_CONTENT &&
+          status != SOUP_STATUS_NOT_MODIFIED)
+        relay->remaining = length;
       continue;
     }
     soup_message_headers_replace (headers, name, value);
@@ -358,7 +365,16 @@ eh_cmg_relay_receive (EhCmgRelay *relay, EhCmgMessage *message)
     soup_server_message_unpause (relay->msg);
     return;
   }
+  if (message->kind == EH_CMG_DATA && relay->remaining >= 0 &&
+      (gint64) g_bytes_get_size (message->data) > relay->remaining) {
+    /* never more than the head announced: the client would read it as another answer */
+    relay->cmg->upstream_failed++;
+    eh_cmg_relay_abort (relay, "the connector sent more than the announced length");
+    return;
+  }
   if (message->kind == EH_CMG_DATA && g_bytes_get_size (message->data) > 0) {
+    if (relay->remaining >= 0)
+      relay->remaining -= g_bytes_get_size (message->data);
     g_queue_push_tail (&relay->chunks, GUINT_TO_POINTER (g_bytes_get_size (message->data)));
     soup_message_body_append_bytes (body, message->data);
     soup_server_message_unpause (relay->msg);
@@ -366,9 +382,9 @@ eh_cmg_relay_receive (EhCmgRelay *relay, EhCmgMessage *message)
   }
   if (message->kind == EH_CMG_END) {
     relay->ended = TRUE;
-    if (g_variant_lookup (message->fields, "error", "&s", &error)) {
+    if (g_variant_lookup (message->fields, "error", "&s", &error) || relay->remaining > 0) {
       relay->cmg->upstream_failed++;
-      eh_cmg_relay_abort (relay, error);
+      eh_cmg_relay_abort (relay, error != NULL ? error : "the answer ended short of its announced length");
       return;
     }
     soup_message_body_complete (body);

@@ -185,6 +185,9 @@ class GatewayFlowTest(CmgTestCase):
         self.assertEqual(hashlib.sha256(out.read_bytes()).hexdigest(), hashlib.sha256(src["big.bin"]).hexdigest())
         code, body = self.gw_curl(SERVER + DP_ID + PKG + content_id + "/big.bin", content_token, "-r", "100-199")
         self.assertEqual((code, body), (206, src["big.bin"][100:200]))
+        code, head = self.gw_curl(SERVER + DP_ID + PKG + content_id + "/big.bin", content_token, "-I")
+        self.assertEqual(code, 200)
+        self.assertIn(f"content-length: {len(src['big.bin'])}".encode(), head.lower())
         code, body = self.gw_curl(SERVER + DP_ID + SIG + content_id, content_token)
         self.assertEqual((code, hashlib.sha256(body).hexdigest()), (200, manifest_sha))
 
