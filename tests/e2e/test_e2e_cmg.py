@@ -12,6 +12,7 @@ import json
 import os
 import pathlib
 import re
+import signal
 import socket
 import ssl
 import struct
@@ -333,7 +334,7 @@ class TunnelLifeTest(CmgTestCase):
         self.assertEqual(self.gw(nonce)[0], 200)
         self.assertGreaterEqual(site.ctl_json("cmg", "connector")["tunnels"][0]["reconnects"], 1)
 
-        site.stop(timeout=5)
+        site.stop(sig=signal.SIGKILL)
         wait_for(lambda: gateway.ctl_json("cmg", "status")["state"] == "CMGConnector_NotConnected",
                  what="the gateway noticing the connector is gone")
         self.assertEqual(self.gw_error(nonce), (503, "CMGConnector_NotConnected"))
