@@ -40,6 +40,7 @@ struct _EhCmgcStream {
   guint resume_id;
   GByteArray *refusal; /* an Entra refusal being read, to be rewritten */
   guint8 *buffer;      /* the read in progress */
+  GVariant *head;      /* (nullable) a small answer's head, sent with its whole body */
 };
 
 static EhCmgcStream *
@@ -62,6 +63,7 @@ eh_cmgc_stream_unref (EhCmgcStream *stream)
     g_byte_array_unref (stream->refusal);
   g_free (stream->correlation);
   g_free (stream->buffer);
+  g_clear_pointer (&stream->head, g_variant_unref);
   g_free (stream);
 }
 
@@ -177,6 +179,11 @@ eh_cmgc_stream_read (GObject *source, GAsyncResult *result, gpointer user_data)
     g_autofree char *why = g_strdup_printf ("the answer broke off: %s", error->message);
 
     eh_cmgc_stream_end (stream, why);
+  } else if (stream->head != NULL) {
+    /* the whole small answer, read to its end: one message */
+    stream->mapping->bytes_out += len;
+    eh_cmgc_tunnel_send (stream->tunnel, EH_CMG_HEAD, stream->id, g_steal_pointer (&stream->head), bytes);
+    eh_cmgc_stream_finish (stream);
   } else if (len == 0 && stream->refusal != NULL) {
     eh_cmgc_stream_send_refusal (stream);
   } else if (len == 0) {
@@ -207,7 +214,8 @@ eh_cmgc_stream_resume (gpointer data)
 static void
 eh_cmgc_stream_pump (EhCmgcStream *stream)
 {
-  gsize want = stream->refusal != NULL ? EH_CMG_WIRE_CHUNK : MIN (stream->credit, EH_CMG_WIRE_CHUNK);
+  gsize want = stream->refusal != NULL || stream->head != NULL ? EH_CMG_WIRE_CHUNK
+                                                                : MIN (stream->credit, EH_CMG_WIRE_CHUNK);
 
   if (stream->reading || stream->tunnel == NULL || stream->input == NULL || want == 0 || stream->resume_id != 0)
     return;
@@ -281,6 +289,14 @@ eh_cmgc_stream_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   g_message ("relay %s: %s answered %u", stream->correlation, stream->mapping->id, status);
   if (status == SOUP_STATUS_FORBIDDEN && g_str_has_prefix (path, EH_CMGC_STS_PATH)) {
     stream->refusal = g_byte_array_new ();
+  } else if (soup_message_headers_get_encoding (soup_message_get_response_headers (stream->msg)) ==
+                 SOUP_ENCODING_CONTENT_LENGTH &&
+             soup_message_headers_get_content_length (soup_message_get_response_headers (stream->msg)) <=
+                 EH_CMG_WIRE_CHUNK) {
+    /* small: the head waits for the body, and both cross in one message */
+    stream->head = g_variant_ref_sink (g_variant_new_parsed (
+        "{'status': <%u>, 'headers': <%@a(ss)>, 'complete': <true>}", status,
+        eh_cmgc_response_headers (stream->msg)));
   } else {
     eh_cmgc_tunnel_send (stream->tunnel, EH_CMG_HEAD, stream->id,
                          g_variant_new_parsed ("{'status': <%u>, 'headers': <%@a(ss)>}", status,

@@ -301,6 +301,37 @@ eh_cmg_relay_abort (EhCmgRelay *relay, const char *why)
   g_clear_object (&raw);
 }
 
+/* the next bytes of the answer, and maybe its end */
+static void
+eh_cmg_relay_body (EhCmgRelay *relay, GBytes *data, gboolean complete, const char *error)
+{
+  SoupMessageBody *body = soup_server_message_get_response_body (relay->msg);
+  gsize len = data != NULL ? g_bytes_get_size (data) : 0;
+
+  if (relay->remaining >= 0 && (gint64) len > relay->remaining) {
+    /* never more than the head announced: the client would read it as another answer */
+    relay->cmg->upstream_failed++;
+    eh_cmg_relay_abort (relay, "the connector sent more than the announced length");
+    return;
+  }
+  if (len > 0) {
+    if (relay->remaining >= 0)
+      relay->remaining -= len;
+    g_queue_push_tail (&relay->chunks, GUINT_TO_POINTER (len));
+    soup_message_body_append_bytes (body, data);
+  }
+  if (complete) {
+    relay->ended = TRUE;
+    if (error != NULL || relay->remaining > 0) {
+      relay->cmg->upstream_failed++;
+      eh_cmg_relay_abort (relay, error != NULL ? error : "the answer ended short of its announced length");
+      return;
+    }
+    soup_message_body_complete (body);
+  }
+  soup_server_message_unpause (relay->msg);
+}
+
 static void
 eh_cmg_relay_head (EhCmgRelay *relay, EhCmgMessage *message)
 {
@@ -309,6 +340,7 @@ eh_cmg_relay_head (EhCmgRelay *relay, EhCmgMessage *message)
   GVariantIter iter;
   const char *name, *value;
   guint status = 0;
+  gboolean complete = FALSE;
 
   g_variant_lookup (message->fields, "status", "u", &status);
   if (status < 200 || status > 599) {
@@ -341,13 +373,13 @@ eh_cmg_relay_head (EhCmgRelay *relay, EhCmgMessage *message)
     }
     soup_message_headers_replace (headers, name, value);
   }
-  soup_server_message_unpause (relay->msg);
+  g_variant_lookup (message->fields, "complete", "b", &complete);
+  eh_cmg_relay_body (relay, message->data, complete, NULL);
 }
 
 void
 eh_cmg_relay_receive (EhCmgRelay *relay, EhCmgMessage *message)
 {
-  SoupMessageBody *body = soup_server_message_get_response_body (relay->msg);
   const char *error = NULL;
 
   if (relay->ended)
@@ -365,30 +397,9 @@ eh_cmg_relay_receive (EhCmgRelay *relay, EhCmgMessage *message)
     soup_server_message_unpause (relay->msg);
     return;
   }
-  if (message->kind == EH_CMG_DATA && relay->remaining >= 0 &&
-      (gint64) g_bytes_get_size (message->data) > relay->remaining) {
-    /* never more than the head announced: the client would read it as another answer */
-    relay->cmg->upstream_failed++;
-    eh_cmg_relay_abort (relay, "the connector sent more than the announced length");
-    return;
-  }
-  if (message->kind == EH_CMG_DATA && g_bytes_get_size (message->data) > 0) {
-    if (relay->remaining >= 0)
-      relay->remaining -= g_bytes_get_size (message->data);
-    g_queue_push_tail (&relay->chunks, GUINT_TO_POINTER (g_bytes_get_size (message->data)));
-    soup_message_body_append_bytes (body, message->data);
-    soup_server_message_unpause (relay->msg);
-    return;
-  }
-  if (message->kind == EH_CMG_END) {
-    relay->ended = TRUE;
-    if (g_variant_lookup (message->fields, "error", "&s", &error) || relay->remaining > 0) {
-      relay->cmg->upstream_failed++;
-      eh_cmg_relay_abort (relay, error != NULL ? error : "the answer ended short of its announced length");
-      return;
-    }
-    soup_message_body_complete (body);
-    soup_server_message_unpause (relay->msg);
+  if (message->kind == EH_CMG_DATA || message->kind == EH_CMG_END) {
+    g_variant_lookup (message->fields, "error", "&s", &error);
+    eh_cmg_relay_body (relay, message->data, message->kind == EH_CMG_END, error);
     return;
   }
   if (message->kind == EH_CMG_HEAD)

@@ -40,7 +40,8 @@ typedef enum {
   /* gateway → connector: method, path (with query), headers a(ss), correlation, client, gateway,
    * mapping (s); data: the body */
   EH_CMG_REQUEST = 2,
-  /* connector → gateway: status (u), headers a(ss) */
+  /* connector → gateway: status (u), headers a(ss), complete (b, optional); data: the first
+   * bytes of the body — with complete, all of it: a small answer is one message */
   EH_CMG_HEAD = 3,
   /* connector → gateway: data: the next bytes of the body */
   EH_CMG_DATA = 4,
