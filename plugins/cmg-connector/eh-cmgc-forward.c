@@ -286,7 +286,9 @@ eh_cmgc_stream_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   stream->input = g_steal_pointer (&input);
   status = soup_message_get_status (stream->msg);
   path = g_uri_get_path (soup_message_get_uri (stream->msg));
-  g_message ("relay %s: %s answered %u", stream->correlation, stream->mapping->id, status);
+  /* one line per relayed request; the path only (queries may carry secrets) */
+  g_message ("relay %s: %s %s to %s %s: %u", stream->correlation, soup_message_get_method (stream->msg), path,
+             stream->mapping->kind, stream->mapping->id, status);
   if (status == SOUP_STATUS_FORBIDDEN && g_str_has_prefix (path, EH_CMGC_STS_PATH)) {
     stream->refusal = g_byte_array_new ();
   } else if (soup_message_headers_get_encoding (soup_message_get_response_headers (stream->msg)) ==
@@ -417,7 +419,6 @@ eh_cmgc_forward_start (EhCmgc *cmgc, EhCmgcTunnel *tunnel, EhCmgMessage *request
     eh_cmgc_stream_unref (stream);
     return NULL;
   }
-  g_message ("relay %s: to %s %s", stream->correlation, mapping->kind, mapping->id);
   g_signal_connect (stream->msg, "accept-certificate", G_CALLBACK (eh_cmgc_accept_upstream), stream);
   g_signal_connect (stream->msg, "network-event", G_CALLBACK (eh_cmgc_network_event), NULL);
   soup_session_send_async (cmgc->session, stream->msg, G_PRIORITY_DEFAULT, stream->cancellable,

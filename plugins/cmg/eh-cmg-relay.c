@@ -203,8 +203,8 @@ eh_cmg_relay_send (EhCmgRelay *relay, EhCmgTunnel *tunnel)
   relay->tunnel = tunnel;
   relay->stream = eh_cmg_tunnel_add_relay (tunnel, relay);
   eh_cmg_tunnel_count_request (tunnel);
-  g_message ("relay %s: %s via connector %s, stream %u", relay->correlation, relay->method,
-             eh_cmg_tunnel_get_name (tunnel), relay->stream);
+  g_debug ("relay %s: %s via connector %s, stream %u", relay->correlation, relay->method,
+           eh_cmg_tunnel_get_name (tunnel), relay->stream);
   if (!eh_cmg_tunnel_send (tunnel, EH_CMG_REQUEST, relay->stream, g_variant_ref (relay->fields), relay->body)) {
     eh_cmg_tunnel_remove_relay (tunnel, relay->stream);
     relay->tunnel = NULL;
@@ -231,6 +231,9 @@ eh_cmg_relay_handle (EhRequest *request, gpointer user_data)
   g_autoptr (GBytes) body_bytes = NULL;
 
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), EH_CORRELATION_HEADER,
+                                correlation);
+  /* the gateway's access log line shows it (a client's own value is replaced; it never crosses) */
+  soup_message_headers_replace (soup_server_message_get_request_headers (msg), EH_CORRELATION_HEADER,
                                 correlation);
   rest = eh_cmg_split_path (g_uri_get_path (uri), &id);
   if (rest == NULL || !eh_cmg_path_clean (rest)) {
