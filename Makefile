@@ -41,6 +41,7 @@ bench:
 	bench/front.sh $(BUILD)
 	bench/ca.sh $(BUILD)
 	bench/dp.sh $(BUILD)
+	bench/cmg.sh $(BUILD)
 
 $(BUILD)-fuzz/build.ninja:
 	CC=clang meson setup $(BUILD)-fuzz -Dfuzzing=enabled -Db_sanitize=address,undefined -Db_lundef=false

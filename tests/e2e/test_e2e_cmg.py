@@ -57,6 +57,7 @@ def fixed_ports(host):
 class CmgTestCase(PolicyTestCase):
     csr = test_e2e_ca.CaTestCase.csr
     issue = test_e2e_ca.CaTestCase.issue
+    certificates = test_e2e_ca.CaTestCase.certificates
     add_content = ContentLocationTest.add_content
     curl = ContentLocationTest.curl
 
@@ -413,9 +414,14 @@ class HostileGatewayTest(CmgTestCase):
         self.assertIn(b"\x88", received[:2])
         self.assertEqual(struct.unpack("!H", received[2:4])[0], 1008)
         wait_for(lambda: "too many bad messages" in gateway.read_log(), what="the tunnel closed for garbage")
-        # a tunnel that never says hello is closed too, and never counts as connected
+        # a tunnel that has not said hello never counts as connected; revoking its
+        # certificate closes it (the bundle reaches the gateway over its link)
         sock = self.open_tunnel(issued("c4.example", ("cmg-connector",)))
         self.assertEqual(gateway.ctl_json("cmg", "status")["connectors"], 1)
+        serial = next(c["serial"] for c in self.certificates(site) if "c4.example" in c["names"])
+        site.ctl("cert", "revoke", serial)
+        wait_for(lambda: f"the certificate {serial} is revoked" in gateway.read_log(), timeout=8,
+                 what="the revoked connector's tunnel closed")
         sock.close()
 
         # the front's framing rules hold on the relay paths
