@@ -237,12 +237,6 @@ eh_cmgc_forward_credit (EhCmgcStream *stream, guint32 bytes)
   eh_cmgc_stream_pump (stream);
 }
 
-void
-eh_cmgc_forward_resume (EhCmgcStream *stream)
-{
-  eh_cmgc_stream_pump (stream);
-}
-
 static GVariant *
 eh_cmgc_response_headers (SoupMessage *msg)
 {

@@ -87,8 +87,6 @@ EhCmgcStream *eh_cmgc_forward_start (EhCmgc *cmgc, EhCmgcTunnel *tunnel, EhCmgMe
 void eh_cmgc_forward_credit (EhCmgcStream *stream, guint32 bytes);
 /* the client or the tunnel is gone: stop, and drop the stream */
 void eh_cmgc_forward_cancel (EhCmgcStream *stream);
-/* the tunnel has room again */
-void eh_cmgc_forward_resume (EhCmgcStream *stream);
 EhCmgcMapping *eh_cmgc_mapping_lookup (EhCmgc *cmgc, const char *id);
 SoupSession *eh_cmgc_session_new (EhCmgc *cmgc);
 

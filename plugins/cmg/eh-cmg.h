@@ -30,8 +30,6 @@ extern const EhPluginDesc eh_cmg_plugin;
 #define EH_CMG_MAX_TUNNELS_PER_ADDRESS 4
 /* how long a connector may take to say hello */
 #define EH_CMG_HELLO_TIMEOUT_S 10
-/* a tunnel silent this long (no health check) is dropped */
-#define EH_CMG_SILENCE_FACTOR 3
 /* garbage messages a tunnel survives */
 #define EH_CMG_MAX_GARBAGE 8
 
@@ -50,7 +48,6 @@ typedef struct {
   EhPlugin *plugin;
   EhBus *bus;
   char *name;            /* this gateway's name, attached to relayed requests */
-  guint health_interval; /* seconds the connectors check at; silence × 3 drops a tunnel */
   EhDpBundle *bundle;    /* (nullable) the site's trust bundle */
   guint bundle_retry;
   guint bundle_backoff;
