@@ -42,6 +42,7 @@ bench:
 	bench/ca.sh $(BUILD)
 	bench/dp.sh $(BUILD)
 	bench/mp.sh $(BUILD)
+	bench/cmg.sh $(BUILD)
 
 $(BUILD)-fuzz/build.ninja:
 	CC=clang meson setup $(BUILD)-fuzz -Dfuzzing=enabled -Db_sanitize=address,undefined -Db_lundef=false

@@ -56,20 +56,6 @@ void eh_front_remove_endpoints (EhFront *front, EhPlugin *owner);
 /* call when the certificate changed, so a waiting HTTPS listener opens */
 void eh_front_certificate_changed (EhFront *front);
 
-/**
- * eh_front_upgrade:
- * @request: a request whose 101 answer was just written (call from the
- *   message's "wrote-informational")
- * @raw: (out) (transfer full): the connection's own TLS (or TCP) stream, past
- *   the request checker, to speak the new protocol on
- *
- * Takes the connection from libsoup for another protocol. It keeps its
- * place in the connection caps until closed, and is ended at shutdown.
- * Returns: (transfer full) (nullable): the connection; close it when done,
- * which ends it and frees its place. NULL when it is already gone.
- * @request may be gone once this returns.
- */
-GIOStream *eh_front_upgrade (EhRequest *request, GIOStream **raw);
 
 guint eh_front_get_connection_count (EhFront *front);
 

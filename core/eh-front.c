@@ -346,6 +346,23 @@ eh_front_request_done (SoupServer *server, SoupServerMessage *msg, EhFront *fron
   }
 }
 
+/* the correlation id a relay (the cmg-connector) attached, when it is one: 8–64 of [A-Za-z0-9-] */
+static const char *
+eh_front_correlation_id (SoupServerMessage *msg)
+{
+  const char *id = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
+                                                 EH_CORRELATION_HEADER);
+  gsize len = id != NULL ? strlen (id) : 0;
+
+  if (len < 8 || len > 64)
+    return NULL;
+  for (gsize i = 0; i < len; i++) {
+    if (!g_ascii_isalnum (id[i]) && id[i] != '-')
+      return NULL;
+  }
+  return id;
+}
+
 static void
 eh_front_log_access (EhFront *front, SoupServerMessage *msg, EhRequest *request)
 {
@@ -354,12 +371,14 @@ eh_front_log_access (EhFront *front, SoupServerMessage *msg, EhRequest *request)
   g_autofree char *status = NULL;
   g_autofree char *bytes = NULL;
   g_autofree char *ms = NULL;
+  const char *correlation;
 
   if (!front->limits.access_log || method == NULL)
     return;
   status = g_strdup_printf ("%u", soup_server_message_get_status (msg));
   bytes = g_strdup_printf ("%" G_GUINT64_FORMAT, request->bytes_out);
   ms = g_strdup_printf ("%.3f", (g_get_monotonic_time () - request->started) / 1000.0);
+  correlation = eh_front_correlation_id (msg);
   /* only the path: query strings and headers may carry tokens */
   g_log_structured ("ehttpd-access", G_LOG_LEVEL_MESSAGE,
                     "EH_REQUEST_ID", request->id,
@@ -369,9 +388,11 @@ eh_front_log_access (EhFront *front, SoupServerMessage *msg, EhRequest *request)
                     "EH_BYTES", bytes,
                     "EH_DURATION_MS", ms,
                     "EH_PEER", request->info != NULL ? request->info->peer : "",
-                    "MESSAGE", "%s %s %s %s %s %sms %s", request->id, method,
+                    "EH_CORRELATION_ID", correlation != NULL ? correlation : "",
+                    "MESSAGE", "%s %s %s %s %s %sms %s%s%s", request->id, method,
                     uri != NULL ? g_uri_get_path (uri) : "", status, bytes, ms,
-                    request->info != NULL ? request->info->peer : "");
+                    request->info != NULL ? request->info->peer : "",
+                    correlation != NULL ? " correlation " : "", correlation != NULL ? correlation : "");
 }
 
 static char *

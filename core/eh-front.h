@@ -32,6 +32,11 @@ typedef enum {
 
 typedef struct _EhRequest EhRequest;
 
+/* the request header a relay (the cmg gateway and connector) carries its
+ * correlation id in; the access log shows it, so one id finds a request in
+ * the gateway's, the connector's and the MP's logs */
+#define EH_CORRELATION_HEADER "X-Ehttpd-Correlation-Id"
+
 /* runs on the main context; may pause the message and answer later */
 typedef void (*EhEndpointHandler) (EhRequest *request, gpointer user_data);
 
@@ -78,5 +83,20 @@ const char *eh_request_get_id (EhRequest *request);
 
 /* answers with @status and a short text/plain body (no secrets in @text) */
 void eh_request_respond_text (EhRequest *request, guint status, const char *text);
+
+/**
+ * eh_front_upgrade:
+ * @request: a request whose 101 answer was just written (call from the
+ *   message's "wrote-informational")
+ * @raw: (out) (transfer full): the connection's own TLS (or TCP) stream, past
+ *   the request checker, to speak the new protocol on
+ *
+ * Takes the connection from libsoup for another protocol. It keeps its
+ * place in the connection caps until closed, and is ended at shutdown.
+ * Returns: (transfer full) (nullable): the connection; close it when done,
+ * which ends it and frees its place. NULL when it is already gone.
+ * @request may be gone once this returns.
+ */
+GIOStream *eh_front_upgrade (EhRequest *request, GIOStream **raw);
 
 G_END_DECLS

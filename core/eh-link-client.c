@@ -6,23 +6,17 @@
 
 #include <string.h>
 
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
-#include <libsoup/soup.h>
-
 #include "eh-crypto.h"
 #include "eh-error.h"
 #include "eh-link-client.h"
 #include "eh-link-peer.h"
 #include "eh-link-server.h"
-#include "eh-tls-pin.h"
-#include "eh-websocket.h"
+#include "eh-wss-dial.h"
 
 #define EH_LINK_FIRST_DELAY_MS 200
 #define EH_LINK_MAX_DELAY_MS 30000
 /* connect, TLS, upgrade: all of it within this */
 #define EH_LINK_ATTEMPT_TIMEOUT_MS 15000
-#define EH_LINK_MAX_RESPONSE_HEAD 16384
 
 typedef enum {
   EH_LINK_DOWN,
@@ -43,14 +37,11 @@ struct _EhLinkClient {
   gpointer event_data;
   EhLinkState state;
   gboolean authenticated;
-  gboolean presented; /* this attempt presented a client certificate */
   guint delay_ms;
   GSource *retry;
   GSource *deadline;
   GCancellable *cancellable; /* the current attempt */
-  GTlsConnection *tls;
-  GByteArray *head;
-  char *key;
+  GIOStream *stream; /* the link's TLS stream */
   EhLinkPeer *peer;
 };
 
@@ -153,13 +144,10 @@ eh_link_client_drop_connection (EhLinkClient *client)
     g_clear_object (&client->cancellable);
   }
   g_clear_pointer (&client->peer, eh_link_peer_free);
-  if (client->tls != NULL) {
-    /* TLS close may wait for the socket; never on the main context */
-    g_io_stream_close_async (G_IO_STREAM (client->tls), G_PRIORITY_DEFAULT, NULL, NULL, NULL);
-    g_clear_object (&client->tls);
+  if (client->stream != NULL) {
+    eh_wss_close_stream (client->stream);
+    g_clear_object (&client->stream);
   }
-  g_clear_pointer (&client->head, g_byte_array_unref);
-  g_clear_pointer (&client->key, g_free);
 }
 
 static gboolean
@@ -227,233 +215,51 @@ static const EhLinkPeerFuncs eh_link_client_peer_funcs = {
   eh_link_client_peer_event,
 };
 
-/* ── the server's certificate ───────────────────────────────────────── */
-
-/* the chain must reach the pinned root, verify up to it, and name the host */
-static gboolean
-eh_link_client_verify (EhLinkClient *client, GError **error)
-{
-  return eh_tls_verify_pinned (g_tls_connection_get_peer_certificate (client->tls), client->root,
-                               client->root_text, client->host, error);
-}
-
-/* we check the site's certificate ourselves once the handshake is done */
-static gboolean
-eh_link_client_accept_any (GTlsConnection *tls, GTlsCertificate *cert, GTlsCertificateFlags errors,
-                           gpointer user_data)
-{
-  return TRUE;
-}
-
-/* ── the upgrade ────────────────────────────────────────────────────── */
-
-static gboolean
-eh_link_client_check_response (EhLinkClient *client, gsize head_len, GError **error)
-{
-  g_autoptr (SoupMessageHeaders) headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
-  g_autofree char *reason = NULL;
-  g_autofree char *accept = eh_websocket_accept_for_key (client->key);
-  guint status = 0;
-
-  if (!soup_headers_parse_response ((const char *) client->head->data, head_len, headers, NULL,
-                                    &status, &reason)) {
-    g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "the upstream's answer is not HTTP");
-    return FALSE;
-  }
-  if (status != SOUP_STATUS_SWITCHING_PROTOCOLS) {
-    g_set_error (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED, "the upstream refused the link: %u %s",
-                 status, reason != NULL ? reason : "");
-    return FALSE;
-  }
-  if (!soup_message_headers_header_contains (headers, "Upgrade", "websocket") ||
-      !soup_message_headers_header_contains (headers, "Connection", "Upgrade") ||
-      g_strcmp0 (soup_message_headers_get_one (headers, "Sec-WebSocket-Accept"), accept) != 0 ||
-      g_strcmp0 (soup_message_headers_get_one (headers, "Sec-WebSocket-Protocol"),
-                 EH_LINK_SUBPROTOCOL) != 0 ||
-      soup_message_headers_get_one (headers, "Sec-WebSocket-Extensions") != NULL) {
-    g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "the upstream's upgrade answer is wrong");
-    return FALSE;
-  }
-  return TRUE;
-}
+/* ── the attempt ────────────────────────────────────────────────────── */
 
 static void
-eh_link_client_up (EhLinkClient *client, gsize head_len)
+eh_link_client_up (EhLinkClient *client, EhWssDialed *dialed)
 {
-  g_autoptr (GBytes) rest = g_bytes_new (client->head->data + head_len,
-                                         client->head->len - head_len);
-
   eh_link_client_clear_source (&client->deadline);
   g_clear_object (&client->cancellable);
-  g_clear_pointer (&client->head, g_byte_array_unref);
+  client->stream = g_steal_pointer (&dialed->stream);
   client->state = EH_LINK_UP;
-  client->authenticated = client->presented;
+  client->authenticated = dialed->presented;
   client->delay_ms = EH_LINK_FIRST_DELAY_MS;
-  client->peer = eh_link_peer_new (G_IO_STREAM (client->tls), client->hub, NULL, rest,
+  client->peer = eh_link_peer_new (client->stream, client->hub, NULL, dialed->rest,
                                    &eh_link_client_peer_funcs, client);
   g_message ("bus link to %s up (%s)", client->upstream,
              client->authenticated ? "authenticated" : "unenrolled: no host certificate yet");
   eh_link_client_publish (client);
 }
 
-static void eh_link_client_read_head (EhLinkClient *client);
-
-/* the end of the response head, or NULL while it is incomplete */
-static const guint8 *
-eh_link_client_head_end (GByteArray *head)
-{
-  for (guint i = 0; i + 4 <= head->len; i++) {
-    if (memcmp (head->data + i, "\r\n\r\n", 4) == 0)
-      return head->data + i;
-  }
-  return NULL;
-}
-
 static void
-eh_link_client_head_read (GObject *source, GAsyncResult *result, gpointer user_data)
+eh_link_client_dialed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   EhLinkClient *client = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
-  const guint8 *end;
+  g_autoptr (EhWssDialed) dialed = eh_wss_dial_finish (result, &error);
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return; /* the client moved on; it may be gone */
-  if (bytes == NULL || g_bytes_get_size (bytes) == 0) {
-    eh_link_client_attempt_failed (client, bytes == NULL ? error->message
-                                                         : "the upstream hung up during the upgrade");
-    return;
-  }
-  g_byte_array_append (client->head, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  end = eh_link_client_head_end (client->head);
-  if (end == NULL) {
-    if (client->head->len > EH_LINK_MAX_RESPONSE_HEAD)
-      eh_link_client_attempt_failed (client, "the upstream's answer head is too large");
-    else
-      eh_link_client_read_head (client);
-    return;
-  }
-  if (!eh_link_client_check_response (client, end + 4 - client->head->data, &error)) {
-    if (g_error_matches (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED))
-      g_warning ("bus link to %s: %s", client->upstream, error->message);
-    eh_link_client_attempt_failed (client, error->message);
-    return;
-  }
-  eh_link_client_up (client, end + 4 - client->head->data);
-}
-
-static void
-eh_link_client_read_head (EhLinkClient *client)
-{
-  g_input_stream_read_bytes_async (g_io_stream_get_input_stream (G_IO_STREAM (client->tls)), 4096,
-                                   G_PRIORITY_DEFAULT, client->cancellable,
-                                   eh_link_client_head_read, client);
-}
-
-static void
-eh_link_client_request_written (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  EhLinkClient *client = user_data;
-  g_autoptr (GError) error = NULL;
-
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error)) {
-    if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-      eh_link_client_attempt_failed (client, error->message);
-    return;
-  }
-  client->head = g_byte_array_new ();
-  eh_link_client_read_head (client);
-}
-
-static void
-eh_link_client_handshaken (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  EhLinkClient *client = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *request = NULL;
-  gboolean v6;
-
-  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error)) {
-    if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-      eh_link_client_attempt_failed (client, error->message);
-    return;
-  }
-  if (!eh_link_client_verify (client, &error)) {
+  if (dialed == NULL && g_error_matches (error, EH_ERROR, EH_ERROR_TLS)) {
     g_warning ("bus link to %s: refused the upstream's certificate: %s", client->upstream,
                error->message);
     eh_link_client_attempt_failed (client, "the upstream's certificate was refused");
     return;
   }
-  client->key = eh_websocket_make_key ();
-  v6 = strchr (client->host, ':') != NULL;
-  request = g_strdup_printf ("GET " EH_LINK_PATH " HTTP/1.1\r\n"
-                             "Host: %s%s%s:%u\r\n"
-                             "Upgrade: websocket\r\n"
-                             "Connection: Upgrade\r\n"
-                             "Sec-WebSocket-Key: %s\r\n"
-                             "Sec-WebSocket-Version: 13\r\n"
-                             "Sec-WebSocket-Protocol: " EH_LINK_SUBPROTOCOL "\r\n"
-                             "User-Agent: ehttpd/" EH_VERSION "\r\n\r\n",
-                             v6 ? "[" : "", client->host, v6 ? "]" : "", client->port, client->key);
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (client->tls)),
-                                   request, strlen (request), G_PRIORITY_DEFAULT,
-                                   client->cancellable, eh_link_client_request_written, client);
-  /* the buffer must outlive the write: keep it with the attempt */
-  g_object_set_data_full (G_OBJECT (client->cancellable), "request", g_steal_pointer (&request),
-                          g_free);
-}
+  if (dialed == NULL && g_error_matches (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED)) {
+    g_autofree char *reason = g_strdup_printf ("the upstream refused the link: %s", error->message);
 
-/* the host's site-issued certificate, when it has one */
-static void
-eh_link_client_present_certificate (EhLinkClient *client)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GTlsCertificate) certificate = NULL;
-
-  client->presented = FALSE;
-  if (!g_file_test (client->host_pem, G_FILE_TEST_EXISTS))
-    return;
-  certificate = g_tls_certificate_new_from_file (client->host_pem, &error);
-  if (certificate == NULL) {
-    g_warning ("bus link: cannot use %s as the client certificate: %s", client->host_pem,
-               error->message);
+    g_warning ("bus link to %s: %s", client->upstream, reason);
+    eh_link_client_attempt_failed (client, reason);
     return;
   }
-  g_tls_connection_set_certificate (client->tls, certificate);
-  client->presented = TRUE;
-}
-
-static void
-eh_link_client_connected (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  EhLinkClient *client = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSocketConnection) connection = g_socket_client_connect_to_host_finish (
-      G_SOCKET_CLIENT (source), result, &error);
-  g_autoptr (GSocketConnectable) identity = NULL;
-  GIOStream *tls;
-
-  if (connection == NULL) {
-    if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-      eh_link_client_attempt_failed (client, error->message);
-    return;
-  }
-  identity = g_network_address_new (client->host, client->port);
-  tls = g_tls_client_connection_new (G_IO_STREAM (connection), identity, &error);
-  if (tls == NULL) {
+  if (dialed == NULL) {
     eh_link_client_attempt_failed (client, error->message);
     return;
   }
-  client->tls = G_TLS_CONNECTION (tls);
-  /* no system trust store: the pinned root is the only anchor */
-  g_tls_connection_set_database (client->tls, NULL);
-  /* a full handshake each time, so the current certificate is always presented */
-  if (g_object_class_find_property (G_OBJECT_GET_CLASS (tls), "session-resumption-enabled") != NULL)
-    g_object_set (tls, "session-resumption-enabled", FALSE, NULL);
-  g_signal_connect (tls, "accept-certificate", G_CALLBACK (eh_link_client_accept_any), NULL);
-  eh_link_client_present_certificate (client);
-  g_tls_connection_handshake_async (client->tls, G_PRIORITY_DEFAULT, client->cancellable,
-                                    eh_link_client_handshaken, client);
+  eh_link_client_up (client, dialed);
 }
 
 static gboolean
@@ -469,7 +275,15 @@ eh_link_client_attempt_timed_out (gpointer data)
 static void
 eh_link_client_connect (EhLinkClient *client)
 {
-  g_autoptr (GSocketClient) socket_client = g_socket_client_new ();
+  const EhWssDialOptions options = {
+    .host = client->host,
+    .port = client->port,
+    .path = EH_LINK_PATH,
+    .subprotocol = EH_LINK_SUBPROTOCOL,
+    .root_sha256 = client->root,
+    .root_text = client->root_text,
+    .client_pem = client->host_pem,
+  };
 
   eh_link_client_drop_connection (client);
   client->state = EH_LINK_CONNECTING;
@@ -477,9 +291,7 @@ eh_link_client_connect (EhLinkClient *client)
   client->deadline = g_timeout_source_new (EH_LINK_ATTEMPT_TIMEOUT_MS);
   g_source_set_callback (client->deadline, eh_link_client_attempt_timed_out, client, NULL);
   g_source_attach (client->deadline, NULL);
-  g_socket_client_set_enable_proxy (socket_client, FALSE);
-  g_socket_client_connect_to_host_async (socket_client, client->host, client->port,
-                                         client->cancellable, eh_link_client_connected, client);
+  eh_wss_dial_async (&options, client->cancellable, eh_link_client_dialed, client);
 }
 
 /* a new host certificate: present it on a fresh link at once */

@@ -210,32 +210,6 @@ eh_link_accept_checked (GObject *source, GAsyncResult *result, gpointer user_dat
   eh_link_accept_grant (accept);
 }
 
-/* the upgrade request must be exactly what docs/link.md asks for */
-static const char *
-eh_link_check_upgrade (SoupMessageHeaders *headers)
-{
-  const char *key = soup_message_headers_get_one (headers, "Sec-WebSocket-Key");
-  const char *version = soup_message_headers_get_one (headers, "Sec-WebSocket-Version");
-  gsize key_len = 0;
-  g_autofree guchar *decoded = NULL;
-
-  if (!soup_message_headers_header_contains (headers, "Upgrade", "websocket") ||
-      !soup_message_headers_header_contains (headers, "Connection", "Upgrade"))
-    return "not a WebSocket upgrade";
-  if (g_strcmp0 (version, "13") != 0)
-    return "Sec-WebSocket-Version must be 13";
-  if (key == NULL || strlen (key) != 24)
-    return "Sec-WebSocket-Key must be 16 bytes in base64";
-  decoded = g_base64_decode (key, &key_len);
-  if (key_len != 16)
-    return "Sec-WebSocket-Key must be 16 bytes in base64";
-  if (!soup_message_headers_header_contains (headers, "Sec-WebSocket-Protocol", EH_LINK_SUBPROTOCOL))
-    return "Sec-WebSocket-Protocol must offer " EH_LINK_SUBPROTOCOL;
-  if (soup_message_headers_get_one (headers, "Sec-WebSocket-Extensions") != NULL)
-    return "no WebSocket extensions are spoken here";
-  return NULL;
-}
-
 static void
 eh_link_server_handle (EhRequest *request, gpointer user_data)
 {
@@ -244,7 +218,7 @@ eh_link_server_handle (EhRequest *request, gpointer user_data)
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   const char *address = eh_request_get_peer_address (request);
   GTlsCertificate *certificate = eh_request_get_peer_certificate (request);
-  const char *wrong = eh_link_check_upgrade (headers);
+  const char *wrong = eh_websocket_check_upgrade (headers, EH_LINK_SUBPROTOCOL);
   EhLinkAccept *accept;
   GVariantDict payload;
   g_autofree char *pem = NULL;

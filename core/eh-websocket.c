@@ -145,6 +145,27 @@ eh_websocket_finish (EhWebsocket *ws, const char *reason)
 
 /* ── writing ────────────────────────────────────────────────────────── */
 
+/* XORs @data with the 4-byte @mask, eight bytes at a time (bulk transfers
+ * over a client's tunnel mask every byte) */
+static void
+eh_websocket_apply_mask (guint8 *data, gsize len, const guint8 mask[4])
+{
+  guint8 wide[8];
+  guint64 word, key;
+  gsize i = 0;
+
+  for (guint k = 0; k < 8; k++)
+    wide[k] = mask[k % 4];
+  memcpy (&key, wide, 8);
+  for (; i + 8 <= len; i += 8) {
+    memcpy (&word, data + i, 8);
+    word ^= key;
+    memcpy (data + i, &word, 8);
+  }
+  for (; i < len; i++)
+    data[i] ^= mask[i % 4];
+}
+
 static GBytes *
 eh_websocket_frame (EhWebsocket *ws, guint8 opcode, const guint8 *data, gsize len)
 {
@@ -173,10 +194,8 @@ eh_websocket_frame (EhWebsocket *ws, guint8 opcode, const guint8 *data, gsize le
   }
   g_byte_array_append (frame, head, n);
   g_byte_array_append (frame, data, len);
-  if (!ws->is_server) {
-    for (gsize i = 0; i < len; i++)
-      frame->data[n + i] ^= mask[i % 4];
-  }
+  if (!ws->is_server)
+    eh_websocket_apply_mask (frame->data + n, len, mask);
   return g_byte_array_free_to_bytes (frame);
 }
 
@@ -436,8 +455,7 @@ eh_websocket_parse_one (EhWebsocket *ws)
     guint8 *data = ws->in->data + head;
     const guint8 *mask = ws->in->data + head - 4;
 
-    for (guint64 i = 0; i < len; i++)
-      data[i] ^= mask[i % 4];
+    eh_websocket_apply_mask (data, len, mask);
   }
   {
     /* the frame leaves the buffer before the handler runs (it may send) */
@@ -564,4 +582,35 @@ eh_websocket_accept_for_key (const char *key)
   g_checksum_update (sha1, (const guchar *) EH_WEBSOCKET_GUID, -1);
   g_checksum_get_digest (sha1, digest, &len);
   return g_base64_encode (digest, len);
+}
+
+const char *
+eh_websocket_check_upgrade (SoupMessageHeaders *headers, const char *subprotocol)
+{
+  const char *key = soup_message_headers_get_one (headers, "Sec-WebSocket-Key");
+  const char *version = soup_message_headers_get_one (headers, "Sec-WebSocket-Version");
+  gsize key_len = 0;
+  g_autofree guchar *decoded = NULL;
+
+  if (!soup_message_headers_header_contains (headers, "Upgrade", "websocket") ||
+      !soup_message_headers_header_contains (headers, "Connection", "Upgrade"))
+    return "not a WebSocket upgrade";
+  if (g_strcmp0 (version, "13") != 0)
+    return "Sec-WebSocket-Version must be 13";
+  if (key == NULL || strlen (key) != 24)
+    return "Sec-WebSocket-Key must be 16 bytes in base64";
+  decoded = g_base64_decode (key, &key_len);
+  if (key_len != 16)
+    return "Sec-WebSocket-Key must be 16 bytes in base64";
+  if (!soup_message_headers_header_contains (headers, "Sec-WebSocket-Protocol", subprotocol))
+    return "Sec-WebSocket-Protocol must offer the subprotocol spoken here";
+  if (soup_message_headers_get_one (headers, "Sec-WebSocket-Extensions") != NULL)
+    return "no WebSocket extensions are spoken here";
+  return NULL;
+}
+
+gsize
+eh_websocket_get_queued (EhWebsocket *ws)
+{
+  return ws->out_queued;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <libsoup/soup.h>
 
 G_BEGIN_DECLS
 
@@ -54,9 +55,16 @@ void eh_websocket_send (EhWebsocket *ws, GBytes *message);
 /* sends a close frame, waits briefly for the peer's, then reports closed */
 void eh_websocket_close (EhWebsocket *ws, guint16 code, const char *reason);
 gboolean eh_websocket_is_open (EhWebsocket *ws);
+/* bytes queued and not yet written: a sender streaming much data holds back
+ * while this is high, long before the peer is dropped for not reading */
+gsize eh_websocket_get_queued (EhWebsocket *ws);
 
 /* (transfer full) a fresh Sec-WebSocket-Key */
 char *eh_websocket_make_key (void);
+/* NULL when @headers are an RFC 6455 upgrade (version 13, a 16-byte key,
+ * no extensions) offering @subprotocol; otherwise why not, for a 400 (or
+ * 426 when there is no Upgrade header at all) */
+const char *eh_websocket_check_upgrade (SoupMessageHeaders *headers, const char *subprotocol);
 /* (transfer full) the Sec-WebSocket-Accept a server must answer @key with */
 char *eh_websocket_accept_for_key (const char *key);
 

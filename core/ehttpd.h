@@ -23,6 +23,8 @@
 #include "eh-range.h"
 #include "eh-store.h"
 #include "eh-tls-pin.h"
+#include "eh-websocket.h"
+#include "eh-wss-dial.h"
 
 G_BEGIN_DECLS
 

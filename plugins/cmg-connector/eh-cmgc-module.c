@@ -1,0 +1,9 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "eh-cmgc.h"
+
+EH_PLUGIN_DEFINE (eh_cmgc_plugin)

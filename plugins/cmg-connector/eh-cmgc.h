@@ -1,0 +1,98 @@
+/*
+ * Copyright 2026 The ehttpd authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "ehttpd.h"
+
+#include "eh-cmg-wire.h"
+#include "eh-dp.h"
+
+G_BEGIN_DECLS
+
+/*
+ * The cmg-connector role: the CMG connection point (README.md). It dials
+ * out to each configured gateway (the host opens no port for it), keeps
+ * every tunnel up, publishes its mappings, and forwards each relayed
+ * request to the local (or configured) MP or DP over HTTPS, streaming the
+ * answer back as the gateway grants room for it.
+ */
+
+extern const EhPluginDesc eh_cmgc_plugin;
+
+typedef struct _EhCmgcTunnel EhCmgcTunnel;
+
+/* one published mapping and its traffic */
+typedef struct {
+  char *id;
+  char *kind;    /* "mp" or "dp" */
+  char *dp_name; /* the DP's name in content tokens, "" for an MP */
+  char *base;    /* https://HOST:PORT the requests go to */
+  char *host;    /* of base, which its certificate must name */
+  guint64 requests;
+  guint64 bytes_in;
+  guint64 bytes_out;
+  guint64 errors;
+  /* at the last report */
+  guint64 reported_requests;
+  guint64 reported_bytes_out;
+} EhCmgcMapping;
+
+typedef struct {
+  EhPlugin *plugin;
+  EhBus *bus;
+  char *name;
+  char *ca_file;          /* (nullable) anchors for gateways with another certificate */
+  char *host_pem;         /* the host's certificate, presented to gateways */
+  guint health_interval;  /* seconds */
+  guint report_interval;  /* seconds */
+  GPtrArray *mappings;    /* EhCmgcMapping */
+  GPtrArray *tunnels;     /* EhCmgcTunnel, one per gateway */
+  char *site;             /* from the trust bundle */
+  guint8 root[32];        /* the site's root, which pins gateways and upstreams */
+  char *root_text;
+  gboolean have_root;
+  guint bundle_retry;
+  guint bundle_backoff;
+  guint report_timer;
+  gint64 last_report;
+  SoupSession *session;   /* to the MP and DP */
+} EhCmgc;
+
+/* ── tunnels (eh-cmgc-tunnel.c) ───────────────────────────────────────── */
+/* Returns: NULL with EH_ERROR_INVALID_CONFIG when @url is not https://HOST:PORT */
+EhCmgcTunnel *eh_cmgc_tunnel_new (EhCmgc *cmgc, const char *url, GError **error);
+void eh_cmgc_tunnel_free (EhCmgcTunnel *tunnel);
+/* dials (again) now */
+void eh_cmgc_tunnel_connect (EhCmgcTunnel *tunnel);
+/* the host certificate changed: present the new one */
+void eh_cmgc_tunnel_restart (EhCmgcTunnel *tunnel);
+/* queues one message; FALSE when the tunnel is down */
+gboolean eh_cmgc_tunnel_send (EhCmgcTunnel *tunnel, EhCmgKind kind, guint32 stream, GVariant *fields,
+                              GBytes *data);
+/* bytes sent and not yet written (the connector holds back above a mark) */
+gsize eh_cmgc_tunnel_queued (EhCmgcTunnel *tunnel);
+gboolean eh_cmgc_tunnel_is_up (EhCmgcTunnel *tunnel);
+/* a stream answered in full (or gave up): forget it */
+void eh_cmgc_tunnel_stream_done (EhCmgcTunnel *tunnel, guint32 stream);
+GVariant *eh_cmgc_tunnel_describe (EhCmgcTunnel *tunnel);
+
+/* ── forwarding (eh-cmgc-forward.c) ───────────────────────────────────── */
+typedef struct _EhCmgcStream EhCmgcStream;
+/* a REQUEST came: forwards it; the stream answers through @tunnel */
+EhCmgcStream *eh_cmgc_forward_start (EhCmgc *cmgc, EhCmgcTunnel *tunnel, EhCmgMessage *request);
+void eh_cmgc_forward_credit (EhCmgcStream *stream, guint32 bytes);
+/* the client or the tunnel is gone: stop, and drop the stream */
+void eh_cmgc_forward_cancel (EhCmgcStream *stream);
+EhCmgcMapping *eh_cmgc_mapping_lookup (EhCmgc *cmgc, const char *id);
+SoupSession *eh_cmgc_session_new (EhCmgc *cmgc);
+
+/* ── D-Bus (eh-cmgc-dbus.c) ───────────────────────────────────────────── */
+gboolean eh_cmgc_dbus_export (EhCmgc *cmgc, GError **error);
+/* logs the traffic since the last report */
+void eh_cmgc_report_traffic (EhCmgc *cmgc);
+
+G_END_DECLS
