@@ -4,7 +4,7 @@
 #
 # Runs a whole single-host site on localhost from the build tree:
 # state in ./dev, unprivileged ports, the session bus (one is started if
-# there is none). Every plugin that exists is enabled.
+# there is none). The site's roles ca, mp and dp on one host.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,30 +19,17 @@ fi
 
 mkdir -p "$dev/plugins" "$dev/state"
 chmod 0700 "$dev/state"
+# a whole site on one host: the ca, a management point and a distribution
+# point (the cmg and its connector need a second, internet-facing host)
+plugins=ca,mp,dp
 # the loader refuses symlinks and group-writable files: copy with safe modes
-plugins=""
-for module in $(find "$build/plugins" -name 'ehttpd-plugin-*.so' | sort); do
-  name=$(basename "$module" .so | sed 's/^ehttpd-plugin-//')
-  case "$name" in test-bad-abi|test-no-symbol|test-fail|test-slow|test-link-peer|test-dp-standin) continue ;; esac
-  install -m 0644 "$module" "$dev/plugins/"
-  plugins="${plugins:+$plugins,}$name"
+rm -f "$dev/plugins/"*.so
+for name in ca mp dp; do
+  install -m 0644 "$build/plugins/$name/ehttpd-plugin-$name.so" "$dev/plugins/"
 done
-
-# a development certificate from a run without the ca plugin gives way to a site-issued one
-if echo ",$plugins," | grep -q ',ca,' && [ -f "$dev/dev-root.pem" ]; then
+# a development certificate from an older run gives way to a site-issued one
+if [ -f "$dev/dev-root.pem" ]; then
   rm -f "$dev/dev-root.pem" "$dev/state/tls/host.pem"
-fi
-# until a host is enrolled with a site CA, make run serves a local development certificate
-if [ ! -f "$dev/state/tls/host.pem" ] && ! echo ",$plugins," | grep -q ',ca,'; then
-  mkdir -p "$dev/state/tls" && chmod 0700 "$dev/state/tls"
-  tmp=$(mktemp -d)
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-    -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-    -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
-  cp "$tmp/cert.pem" "$dev/dev-root.pem"
-  cat "$tmp/cert.pem" "$tmp/key.pem" > "$dev/state/tls/host.pem"
-  chmod 0600 "$dev/state/tls/host.pem"
-  rm -rf "$tmp"
 fi
 
 cat > "$dev/ehttpd.conf" <<CONF
@@ -53,27 +40,28 @@ plugin-dir=$dev/plugins
 plugins=$plugins
 http-listen=127.0.0.1:$http_port
 https-listen=127.0.0.1:$https_port
+[dp]
+names=localhost
 CONF
 
 ctl="DBUS_SESSION_BUS_ADDRESS='$DBUS_SESSION_BUS_ADDRESS' $build/core/ctl/ehttpctl --session"
-if echo ",$plugins," | grep -q ',ca,'; then
-  root="$dev/state/plugins/ca/root.pem"
-  tls_hint="curl --cacert $root https://localhost:$https_port/ehttpd/ca/trust-bundle.json
-  $ctl ca show
-  $ctl cert list
-  $ctl join-token create --role dp --ttl 1h"
-else
-  tls_hint="curl --cacert $dev/dev-root.pem https://localhost:$https_port/test/echo"
-fi
+client="$build/client/ehttp-client --state-dir $dev/client"
+root="$dev/state/plugins/ca/root.pem"
 cat <<MSG
 ehttpd development site
   plugins:   $plugins
   listening: http://127.0.0.1:$http_port  https://127.0.0.1:$https_port
-  state:     $dev/state
+  state:     $dev/state (the site root: $root)
 try, in another terminal:
-  curl http://127.0.0.1:$http_port/ehttpd/ca/root.pem
-  $tls_hint
   $ctl status
+  $ctl ca show
+  curl --cacert $root https://localhost:$https_port/ehttpd/ca/trust-bundle.json
+a client, and content for it:
+  $client join --site http://127.0.0.1:$http_port --root-fingerprint \$($ctl --json ca show | python3 -c 'import json, sys; print(json.load(sys.stdin)["root-fingerprint"])')
+  $client register --wait 600          # then: $ctl client list; $ctl client approve GUID
+  $ctl content add docs /usr/share/doc/dbus
+  $ctl deployment create --content PS100001 --action install
+  $client run --dest $dev/downloads
 Ctrl-C stops it.
 MSG
-exec "$build/core/ehttpd" --config "$dev/ehttpd.conf" --session --allow-test-plugins
+exec "$build/core/ehttpd" --config "$dev/ehttpd.conf" --session
