@@ -79,6 +79,7 @@ extern const EhCtlCommand eh_ctl_core_commands[];
 extern const EhCtlCommand eh_ctl_ca_commands[]; /* plugins/ca/ctl/ */
 extern const EhCtlCommand eh_ctl_dp_commands[]; /* plugins/dp/ctl/ */
 extern const EhCtlCommand eh_ctl_mp_commands[]; /* plugins/mp/ctl/ */
+extern const EhCtlCommand eh_ctl_boundary_commands[]; /* plugins/mp/ctl/ */
 extern const EhCtlCommand eh_ctl_cmg_commands[]; /* plugins/cmg/ctl/ */
 
 G_END_DECLS

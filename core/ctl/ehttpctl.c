@@ -16,6 +16,7 @@ static const EhCtlCommand *const eh_ctl_tables[] = {
   eh_ctl_ca_commands,
   eh_ctl_dp_commands,
   eh_ctl_mp_commands,
+  eh_ctl_boundary_commands,
   eh_ctl_cmg_commands,
   NULL,
 };

@@ -85,6 +85,19 @@ static const char eh_mp_dbus_xml[] =
   "      <arg name='collection' type='s' direction='in'/>"
   "      <arg name='members' type='aa{sv}' direction='out'/>"
   "    </method>"
+  "    <method name='AddBoundary'>"
+  "      <annotation name='org.ehttpd.Admin' value='true'/>"
+  "      <arg name='name' type='s' direction='in'/>"
+  "      <arg name='subnets' type='as' direction='in'/>"
+  "      <arg name='dps' type='as' direction='in'/>"
+  "    </method>"
+  "    <method name='RemoveBoundary'>"
+  "      <annotation name='org.ehttpd.Admin' value='true'/>"
+  "      <arg name='name' type='s' direction='in'/>"
+  "    </method>"
+  "    <method name='ListBoundaries'>"
+  "      <arg name='boundaries' type='aa{sv}' direction='out'/>"
+  "    </method>"
   "    <method name='ImportDiscovery'>"
   "      <annotation name='org.ehttpd.Admin' value='true'/>"
   "      <arg name='document' type='s' direction='in'/>"
@@ -257,6 +270,30 @@ eh_mp_dbus_bulk_block (EhMp *mp, GVariant *parameters, gboolean blocked, guint c
   return g_variant_new ("()");
 }
 
+static GVariant *
+eh_mp_dbus_boundary (EhMp *mp, const char *method, GVariant *parameters, guint caller_uid, GError **error)
+{
+  g_autofree char *by = g_strdup_printf ("admin uid %u", caller_uid);
+  g_autofree const char **subnets = NULL;
+  g_autofree const char **dps = NULL;
+  const char *name = NULL;
+
+  if (g_str_equal (method, "ListBoundaries"))
+    return g_variant_new ("(@aa{sv})", eh_mp_boundaries_describe (mp));
+  if (g_str_equal (method, "RemoveBoundary")) {
+    g_variant_get (parameters, "(&s)", &name);
+    if (!eh_mp_boundary_remove (mp, name, error))
+      return NULL;
+    g_message ("boundary group %s removed by %s", name, by);
+    return g_variant_new ("()");
+  }
+  g_variant_get (parameters, "(&s^a&s^a&s)", &name, &subnets, &dps);
+  if (!eh_mp_boundary_add (mp, name, subnets, dps, by, error))
+    return NULL;
+  g_message ("boundary group %s added by %s", name, by);
+  return g_variant_new ("()");
+}
+
 static void
 eh_mp_dbus_call (EhPlugin *plugin, const char *method, GVariant *parameters, guint caller_uid,
                  GDBusMethodInvocation *invocation, gpointer user_data)
@@ -282,6 +319,9 @@ eh_mp_dbus_call (EhPlugin *plugin, const char *method, GVariant *parameters, gui
     result = eh_mp_dbus_bulk_list (mp, &error);
   else if (g_strcmp0 (method, "BlockBulkToken") == 0 || g_strcmp0 (method, "UnblockBulkToken") == 0)
     result = eh_mp_dbus_bulk_block (mp, parameters, method[0] == 'B', caller_uid, &error);
+  else if (g_strcmp0 (method, "AddBoundary") == 0 || g_strcmp0 (method, "RemoveBoundary") == 0 ||
+           g_strcmp0 (method, "ListBoundaries") == 0)
+    result = eh_mp_dbus_boundary (mp, method, parameters, caller_uid, &error);
   else {
     gboolean handled = FALSE;
 

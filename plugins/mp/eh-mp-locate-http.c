@@ -61,6 +61,8 @@ eh_mp_locate_json (GPtrArray *found, const char *content_id, const char *token, 
     json_builder_add_string_value (builder, holding->url);
     json_builder_set_member_name (builder, "healthy");
     json_builder_add_boolean_value (builder, holding->healthy);
+    json_builder_set_member_name (builder, "near");
+    json_builder_add_boolean_value (builder, holding->near);
     json_builder_end_object (builder);
   }
   json_builder_end_array (builder);
@@ -83,6 +85,7 @@ eh_mp_http_locate (EhRequest *request, gpointer user_data)
   g_autoptr (EhMpClient) client = eh_mp_token_http_authenticate (mp, request, NULL);
   g_autoptr (GPtrArray) found = NULL;
   g_autoptr (GPtrArray) names = NULL;
+  g_autoptr (GHashTable) near = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *token = NULL;
   g_autofree char *json = NULL;
@@ -98,7 +101,8 @@ eh_mp_http_locate (EhRequest *request, gpointer user_data)
                        "a content id looks like PS100001");
     return;
   }
-  found = eh_mp_locator_find (mp->locator, content_id);
+  near = eh_mp_boundary_dps_near (mp, eh_request_get_peer_address (request));
+  found = eh_mp_locator_find (mp->locator, content_id, near);
   if (found->len == 0) {
     eh_mp_http_refuse (mp, request, EH_MP_REASON_CONTENT_NOT_LOCATED, client->guid,
                        "no distribution point holds this content");

@@ -61,7 +61,7 @@ eh_mp_locator_free (EhMpLocator *locator)
 }
 
 /* a DNS name or IP literal as a DP's `aud` name: letters, digits, - . : */
-static gboolean
+gboolean
 eh_mp_dp_name_is_valid (const char *name)
 {
   gsize len = strlen (name);
@@ -111,14 +111,14 @@ eh_mp_locator_check (const char *dp, const char *url, const char *content_id, co
                      const char *manifest_sha256, GError **error)
 {
   const char *why = NULL;
-  static const char *const states[] = { "pending", "in-progress", "installed", "failed", NULL };
+  static const char *const states[] = { "pending", "in-progress", "installed", "failed", "removed", NULL };
 
   if (!eh_mp_dp_name_is_valid (dp))
     why = "the DP name is not a host name";
   else if (!eh_mp_content_id_is_valid (content_id))
     why = "the content id is malformed";
   else if (!g_strv_contains (states, state))
-    why = "the state is not one of pending, in-progress, installed, failed";
+    why = "the state is not one of pending, in-progress, installed, failed, removed";
   else if (strcmp (state, "installed") == 0 && !eh_mp_dp_url_is_valid (url))
     why = "the DP URL is not an https:// URL";
   else if (strcmp (state, "installed") == 0 && !eh_mp_sha256_hex_is_valid (manifest_sha256))
@@ -206,6 +206,8 @@ eh_mp_locator_compare (gconstpointer a, gconstpointer b)
   const EhMpDpHolding *x = *(EhMpDpHolding *const *) a;
   const EhMpDpHolding *y = *(EhMpDpHolding *const *) b;
 
+  if (x->near != y->near)
+    return x->near ? -1 : 1;
   if (x->healthy != y->healthy)
     return x->healthy ? -1 : 1;
   if (x->reported != y->reported)
@@ -214,7 +216,7 @@ eh_mp_locator_compare (gconstpointer a, gconstpointer b)
 }
 
 GPtrArray *
-eh_mp_locator_find (EhMpLocator *locator, const char *content_id)
+eh_mp_locator_find (EhMpLocator *locator, const char *content_id, GHashTable *near)
 {
   GPtrArray *found = g_ptr_array_new_with_free_func ((GDestroyNotify) eh_mp_dp_holding_free);
   GPtrArray *holdings = g_hash_table_lookup (locator->contents, content_id);
@@ -230,6 +232,11 @@ eh_mp_locator_find (EhMpLocator *locator, const char *content_id)
     copy->bytes = holding->bytes;
     copy->reported = holding->reported;
     copy->healthy = GPOINTER_TO_INT (g_hash_table_lookup (locator->health, holding->dp)) != 2;
+    if (near != NULL) {
+      g_autofree char *lower = g_ascii_strdown (holding->dp, -1);
+
+      copy->near = g_hash_table_contains (near, lower);
+    }
     g_ptr_array_add (found, copy);
   }
   g_ptr_array_sort (found, eh_mp_locator_compare);

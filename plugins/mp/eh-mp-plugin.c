@@ -72,6 +72,7 @@ eh_mp_free (EhMp *mp)
   eh_mp_token_keys_stop (mp);
   eh_mp_policy_http_stop (mp);
   eh_mp_locate_http_stop (mp);
+  eh_mp_boundaries_stop (mp);
   eh_mp_entra_stop (mp);
   eh_mp_denials_free (mp->denials);
   eh_mp_nonces_free (mp->nonces);
@@ -148,7 +149,8 @@ eh_mp_start (EhPlugin *plugin)
   eh_plugin_set_data (plugin, mp, (GDestroyNotify) eh_mp_free);
   if (!eh_mp_read_config (mp, config, &error) ||
       (mp->store = eh_plugin_get_store (plugin, &error)) == NULL ||
-      !eh_mp_records_migrate (mp->store, &error) || !eh_mp_http_start (mp, &error) ||
+      !eh_mp_records_migrate (mp->store, &error) || !eh_mp_boundaries_start (mp, &error) ||
+      !eh_mp_http_start (mp, &error) ||
       !eh_mp_token_http_start (mp, &error) || !eh_mp_policy_http_start (mp, &error) ||
       !eh_mp_locate_http_start (mp, &error) || !eh_mp_sts_http_start (mp, &error) ||
       !eh_mp_dbus_start (mp, &error) || !eh_mp_entra_start (mp, config, &error) ||

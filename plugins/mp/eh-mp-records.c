@@ -86,6 +86,14 @@ static const EhStoreMigration eh_mp_migrations[] = {
     "  PRIMARY KEY (kind, tenant_id, object_id)"
     ");"
     "CREATE INDEX mp_discovered_object ON mp_discovered (object_id);" },
+  { 5,
+    "CREATE TABLE mp_boundaries ("
+    "  name TEXT PRIMARY KEY,"
+    "  subnets TEXT NOT NULL,"
+    "  dps TEXT NOT NULL,"
+    "  created_by TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ");" },
 };
 
 static const char *const eh_mp_state_names[] = { "pending", "approved", "blocked" };

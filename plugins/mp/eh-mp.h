@@ -424,6 +424,7 @@ typedef struct {
   guint64 bytes;
   guint64 reported; /* sequence of the report: larger is more recent */
   gboolean healthy; /* the DP's latest report of any content was not a failure */
+  gboolean near;    /* in a boundary group of the asking client */
 } EhMpDpHolding;
 
 typedef struct _EhMpLocator EhMpLocator;
@@ -437,12 +438,17 @@ gboolean eh_mp_locator_take (EhMpLocator *locator, const char *dp, const char *u
                              const char *manifest_sha256, GError **error);
 /**
  * eh_mp_locator_find:
+ * @near: (nullable): names (lower case) of the DPs in the client's boundary groups
  *
- * The DPs holding @content_id installed, healthy first, then most recent
- * report first; only those with the best one's manifest hash.
+ * The DPs holding @content_id installed: those in @near first, then
+ * healthy first, then most recent report first; only those with the best
+ * one's manifest hash.
  * Returns: (transfer full) (element-type EhMpDpHolding): copies; empty when none
  */
-GPtrArray *eh_mp_locator_find (EhMpLocator *locator, const char *content_id);
+GPtrArray *eh_mp_locator_find (EhMpLocator *locator, const char *content_id, GHashTable *near);
+/* a DNS name or IP literal as a DP calls itself (its content tokens' `aud`) */
+gboolean eh_mp_dp_name_is_valid (const char *name);
+
 void eh_mp_dp_holding_free (EhMpDpHolding *holding);
 
 /* ── bulk registration tokens (eh-mp-bulk.c) ──────────────────────────── */
@@ -601,6 +607,7 @@ typedef struct {
   guint content_token_lifetime;
   gboolean bind_content_tokens;
   EhMpLocator *locator;
+  GPtrArray *boundaries; /* EhMpBoundary, from mp_boundaries */
   guint status_subscription;
   GCancellable *policy_cancellable;
   /* recent refusals for `ehttpctl explain` (eh-mp-reason.c) */
@@ -618,6 +625,27 @@ typedef struct {
   GList *entra_waiters;
   GCancellable *entra_cancellable;
 } EhMp;
+
+/* ── boundary groups (eh-mp-boundary.c): subnets → nearby DPs ─────────── */
+
+typedef struct _EhMpBoundary EhMpBoundary;
+void eh_mp_boundary_free (EhMpBoundary *boundary);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhMpBoundary, eh_mp_boundary_free)
+gboolean eh_mp_boundary_name_is_valid (const char *name);
+/* loads the groups from the store into mp->boundaries */
+gboolean eh_mp_boundaries_start (EhMp *mp, GError **error);
+void eh_mp_boundaries_stop (EhMp *mp);
+/* one durable row; EH_ERROR_INVALID_ARGUMENT for a bad name, subnet or DP name, or a name in use */
+gboolean eh_mp_boundary_add (EhMp *mp, const char *name, const char *const *subnets, const char *const *dps,
+                             const char *by, GError **error);
+/* EH_ERROR_NOT_FOUND when there is no such group */
+gboolean eh_mp_boundary_remove (EhMp *mp, const char *name, GError **error);
+/* (aa{sv}) every group: name, subnets, dps, created-by, created-at */
+GVariant *eh_mp_boundaries_describe (EhMp *mp);
+/* (transfer container) (nullable) the DP names of every group whose subnets
+ * hold @peer_address (an IP literal); NULL when none does. Its strings
+ * belong to the groups: use it before the next change to them. */
+GHashTable *eh_mp_boundary_dps_near (EhMp *mp, const char *peer_address);
 
 /**
  * EhMpEntraVerified:

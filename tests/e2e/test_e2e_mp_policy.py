@@ -279,3 +279,51 @@ class ContentLocationTest(PolicyTestCase):
         self.assertEqual(self.locate(host, token, id_a)[0], 404)
         self.assertNotIn(content_token, host.read_log())
         self.assertNotIn(token, host.read_log())
+
+    def test_boundary_groups_put_near_dps_first(self):
+        host = self.site()
+        _client, _guid, token = self.client_with_token(host)
+        content_id, sha = self.add_content(host, "Near", {"n.txt": b"near\n"})
+        # dp-near reports first, so without boundaries the later dp-far leads
+        self.report(host, "dp-near.example", "https://127.0.0.1:9", content_id, "installed", sha)
+        self.report(host, "dp-far.example", "https://127.0.0.1:10", content_id, "installed", sha)
+
+        def order():
+            status, reply = self.locate(host, token, content_id)
+            self.assertEqual(status, 200, reply)
+            return [(d["name"], d["near"]) for d in reply["dps"] if d["name"].startswith("dp-")]
+        self.assertEqual(order(), [("dp-far.example", False), ("dp-near.example", False)])
+
+        # hostile groups are refused and nothing is stored
+        for args in (["x y", "--subnet", "127.0.0.0/8", "--dp", "dp-near.example"],
+                     ["lab", "--subnet", "127.0.0.1", "--dp", "dp-near.example"],
+                     ["lab", "--subnet", "300.0.0.0/8", "--dp", "dp-near.example"],
+                     ["lab", "--subnet", "127.0.0.0/8", "--dp", "dp near"],
+                     ["lab", "--subnet", "127.0.0.0/8", "--dp", "a" * 300],
+                     ["lab'; DROP TABLE mp_boundaries; --", "--subnet", "127.0.0.0/8", "--dp", "d"]):
+            refused = host.ctl("boundary", "add", *args, check=False)
+            self.assertEqual(refused.returncode, 1, args)
+        self.assertEqual(host.ctl("boundary", "add", "lab", check=False).returncode, 2)
+        self.assertEqual(host.ctl_json("boundary", "list"), [])
+
+        # the client (127.0.0.1) is in lab: its DP comes first, whatever else
+        host.ctl("boundary", "add", "lab", "--subnet", "127.0.0.0/8", "--subnet", "fd00:1::/64",
+                 "--dp", "DP-Near.example")
+        self.assertEqual(host.ctl("boundary", "add", "lab", "--subnet", "10.0.0.0/8", "--dp", "x",
+                                  check=False).returncode, 1)
+        listed = host.ctl_json("boundary", "list")
+        self.assertEqual([(b["name"], b["subnets"], b["dps"]) for b in listed],
+                         [("lab", ["127.0.0.0/8", "fd00:1::/64"], ["dp-near.example"])])
+        self.assertEqual(order(), [("dp-near.example", True), ("dp-far.example", False)])
+        # a group for other subnets changes nothing for this client
+        host.ctl("boundary", "add", "branch", "--subnet", "10.9.0.0/16", "--dp", "dp-far.example")
+        self.assertEqual(order(), [("dp-near.example", True), ("dp-far.example", False)])
+
+        # only admins change groups; they survive a restart; removal
+        self.assertEqual(host.ctl("boundary", "remove", "lab", check=False, user=65534).returncode, 4)
+        host.stop()
+        host.start()
+        self.assertEqual(len(host.ctl_json("boundary", "list")), 2)
+        host.ctl("boundary", "remove", "lab")
+        self.assertEqual(host.ctl("boundary", "remove", "lab", check=False).returncode, 1)
+        self.assertEqual([b["name"] for b in host.ctl_json("boundary", "list")], ["branch"])

@@ -958,13 +958,19 @@ test_policy_deployments (Fixture *f, gconstpointer data)
 #define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
 static void
-assert_located (EhMpLocator *locator, const char *content_id, const char *const *expected)
+assert_located_near (EhMpLocator *locator, const char *content_id, GHashTable *near, const char *const *expected)
 {
-  g_autoptr (GPtrArray) found = eh_mp_locator_find (locator, content_id);
+  g_autoptr (GPtrArray) found = eh_mp_locator_find (locator, content_id, near);
 
   g_assert_cmpuint (found->len, ==, g_strv_length ((char **) expected));
   for (guint i = 0; i < found->len; i++)
     g_assert_cmpstr (((EhMpDpHolding *) g_ptr_array_index (found, i))->dp, ==, expected[i]);
+}
+
+static void
+assert_located (EhMpLocator *locator, const char *content_id, const char *const *expected)
+{
+  assert_located_near (locator, content_id, NULL, expected);
 }
 
 static void
@@ -1011,11 +1017,20 @@ test_locate_ordering (void)
   g_assert_true (eh_mp_locator_take (locator, "DP3.example", "https://dp3.example", "PS100001", "installed", 5, SHA_A, &error));
   {
     const char *expected[] = { "dp3.example", "dp2.example", "dp1.example", NULL };
-    g_autoptr (GPtrArray) found = eh_mp_locator_find (locator, "PS100001");
+    g_autoptr (GPtrArray) found = eh_mp_locator_find (locator, "PS100001", NULL);
 
     assert_located (locator, "PS100001", expected);
     /* the trailing slash goes, so paths join cleanly */
     g_assert_cmpstr (((EhMpDpHolding *) g_ptr_array_index (found, 2))->url, ==, "https://dp1.example:8443");
+  }
+  /* the client's boundary groups come first, whatever else */
+  {
+    g_autoptr (GHashTable) near = g_hash_table_new (g_str_hash, g_str_equal);
+    const char *expected[] = { "dp3.example", "dp1.example", "dp2.example", NULL };
+
+    g_hash_table_add (near, "dp1.example");
+    g_hash_table_add (near, "dp3.example");
+    assert_located_near (locator, "PS100001", near, expected);
   }
   /* a failure anywhere puts the DP behind the healthy ones */
   g_assert_true (eh_mp_locator_take (locator, "dp3.example", "", "PS100009", "failed", 0, "", &error));
@@ -1030,6 +1045,13 @@ test_locate_ordering (void)
     const char *expected[] = { "dp1.example", "dp3.example", NULL };
     assert_located (locator, "PS100001", expected);
   }
+  /* content taken back from a DP leaves its list too */
+  g_assert_true (eh_mp_locator_take (locator, "dp3.example", "", "PS100001", "removed", 0, "", &error));
+  {
+    const char *expected[] = { "dp1.example", NULL };
+    assert_located (locator, "PS100001", expected);
+  }
+  g_assert_true (eh_mp_locator_take (locator, "dp3.example", "https://dp3.example", "PS100001", "installed", 5, SHA_A, &error));
   /* one token names one manifest: DPs with another one are left out */
   g_assert_true (eh_mp_locator_take (locator, "dp4.example", "https://dp4.example", "PS100001", "installed", 5, SHA_B, &error));
   {
@@ -1065,7 +1087,7 @@ test_locate_dp_cap (void)
   g_clear_error (&error);
   /* a DP already there may still report */
   g_assert_true (eh_mp_locator_take (locator, "dp0.example", "https://dp0.example", "PS100001", "installed", 2, SHA_A, &error));
-  found = eh_mp_locator_find (locator, "PS100001");
+  found = eh_mp_locator_find (locator, "PS100001", NULL);
   g_assert_cmpuint (found->len, ==, EH_MP_MAX_DPS_PER_CONTENT);
   g_assert_cmpstr (((EhMpDpHolding *) g_ptr_array_index (found, 0))->dp, ==, "dp0.example");
 }
@@ -1195,6 +1217,82 @@ test_register_batch (Fixture *f, gconstpointer data)
   }
 }
 
+/* boundary groups: checked on the way in, stored, matched by subnet */
+static void
+test_boundaries (Fixture *f, gconstpointer data)
+{
+  EhMp mp = { 0 };
+  g_autoptr (GError) error = NULL;
+  const char *lab_subnets[] = { "10.1.0.0/16", "fd00:1::/64", NULL };
+  const char *lab_dps[] = { "DP1.example", "dp2.example", NULL };
+  const char *hq_subnets[] = { "10.1.2.0/24", NULL };
+  const char *hq_dps[] = { "dp3.example", NULL };
+  const struct {
+    const char *name, *subnet, *dp;
+  } hostile[] = {
+    { "", "10.0.0.0/8", "dp1" },
+    { "a b", "10.0.0.0/8", "dp1" },
+    { "x'; DROP TABLE mp_boundaries; --", "10.0.0.0/8", "dp1" },
+    { "ok", "10.0.0.0", "dp1" },
+    { "ok", "10.0.0.0/33", "dp1" },
+    { "ok", "not-an-address/8", "dp1" },
+    { "ok", "10.0.0.0/8,10.1.0.0/16", "dp1" },
+    { "ok", "10.0.0.0/8", "" },
+    { "ok", "10.0.0.0/8", "dp1,dp2" },
+    { "ok", "10.0.0.0/8", "dp1/../x" },
+  };
+  GHashTable *near;
+
+  mp.store = f->store;
+  g_assert_true (eh_mp_records_migrate (f->store, &error));
+  g_assert_true (eh_mp_boundaries_start (&mp, &error));
+  g_assert_null (eh_mp_boundary_dps_near (&mp, "10.1.2.3"));
+  for (guint i = 0; i < G_N_ELEMENTS (hostile); i++) {
+    const char *subnets[] = { hostile[i].subnet, NULL };
+    const char *dps[] = { hostile[i].dp, NULL };
+
+    g_assert_false (eh_mp_boundary_add (&mp, hostile[i].name, subnets, dps, "test", &error));
+    g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+  }
+  g_assert_cmpint (count_rows (f, "SELECT count(*) FROM mp_boundaries"), ==, 0);
+
+  g_assert_true (eh_mp_boundary_add (&mp, "lab", lab_subnets, lab_dps, "test", &error));
+  g_assert_no_error (error);
+  g_assert_true (eh_mp_boundary_add (&mp, "hq", hq_subnets, hq_dps, "test", &error));
+  g_assert_false (eh_mp_boundary_add (&mp, "hq", hq_subnets, hq_dps, "test", &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* an address in both groups is near all their DPs; names in lower case */
+  near = eh_mp_boundary_dps_near (&mp, "10.1.2.3");
+  g_assert_cmpuint (g_hash_table_size (near), ==, 3);
+  g_assert_true (g_hash_table_contains (near, "dp1.example"));
+  g_assert_true (g_hash_table_contains (near, "dp3.example"));
+  g_hash_table_unref (near);
+  near = eh_mp_boundary_dps_near (&mp, "fd00:1::5");
+  g_assert_cmpuint (g_hash_table_size (near), ==, 2);
+  g_hash_table_unref (near);
+  g_assert_null (eh_mp_boundary_dps_near (&mp, "192.168.1.1"));
+  g_assert_null (eh_mp_boundary_dps_near (&mp, "not an address"));
+  g_assert_null (eh_mp_boundary_dps_near (&mp, NULL));
+
+  /* a restart reads them back; removal */
+  eh_mp_boundaries_stop (&mp);
+  g_assert_true (eh_mp_boundaries_start (&mp, &error));
+  g_assert_cmpuint (mp.boundaries->len, ==, 2);
+  g_assert_true (eh_mp_boundary_remove (&mp, "lab", &error));
+  g_assert_false (eh_mp_boundary_remove (&mp, "lab", &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_false (eh_mp_boundary_remove (&mp, "../x", &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  near = eh_mp_boundary_dps_near (&mp, "10.1.9.9");
+  g_assert_null (near);
+  eh_mp_boundaries_stop (&mp);
+}
+
 #define ADD(name, func) \
   g_test_add ("/eh/mp/" name, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
@@ -1213,6 +1311,7 @@ main (int argc, char **argv)
   ADD ("token/lifetime-capped", test_client_token_lifetime_capped);
   ADD ("bulk/life-cycle", test_bulk_tokens);
   ADD ("records/register-batch", test_register_batch);
+  ADD ("boundaries", test_boundaries);
   ADD ("policy/deployments", test_policy_deployments);
   g_test_add_func ("/eh/mp/locate/ordering", test_locate_ordering);
   g_test_add_func ("/eh/mp/locate/dp-cap", test_locate_dp_cap);
