@@ -33,6 +33,8 @@ typedef struct {
   goffset to_read;
   guint queued; /* chunks appended, not written yet */
   gboolean reading;
+  EhDp *dp;      /* holds @active */
+  guint *active; /* the count of sends of this kind, for `dp status` */
 } EhDpSend;
 
 static EhDpSend *
@@ -49,6 +51,7 @@ eh_dp_send_unref (EhDpSend *send)
     return;
   g_clear_object (&send->stream);
   g_clear_object (&send->cancellable);
+  g_clear_pointer (&send->dp, eh_dp_unref);
   g_free (send);
 }
 
@@ -108,17 +111,21 @@ eh_dp_send_finished (SoupServerMessage *msg, EhDpSend *send)
 {
   g_signal_handlers_disconnect_by_data (msg, send);
   send->msg = NULL;
+  (*send->active)--;
   g_cancellable_cancel (send->cancellable);
   eh_dp_send_unref (send);
 }
 
 /* streams @length bytes of @fd from @first as the response body; takes @fd */
 static void
-eh_dp_send_start (SoupServerMessage *msg, int fd, goffset first, goffset length)
+eh_dp_send_start (EhDp *dp, guint *active, SoupServerMessage *msg, int fd, goffset first, goffset length)
 {
   EhDpSend *send = g_new0 (EhDpSend, 1);
 
   g_atomic_ref_count_init (&send->ref);
+  send->dp = eh_dp_ref (dp);
+  send->active = active;
+  (*active)++;
   send->msg = msg;
   send->stream = g_unix_input_stream_new (fd, TRUE);
   send->cancellable = g_cancellable_new ();
@@ -246,7 +253,7 @@ eh_dp_download_open (EhDp *dp, const EhDpManifestFile *file)
 
 void
 eh_dp_download_serve (EhDp *dp, EhRequest *request, const EhDpManifest *manifest,
-                      const EhDpManifestFile *file)
+                      const EhDpManifestFile *file, guint *active)
 {
   SoupServerMessage *msg = eh_request_get_message (request);
   SoupMessageHeaders *request_headers = soup_server_message_get_request_headers (msg);
@@ -299,7 +306,7 @@ eh_dp_download_serve (EhDp *dp, EhRequest *request, const EhDpManifest *manifest
     close (fd);
     return;
   }
-  eh_dp_send_start (msg, fd, first, length);
+  eh_dp_send_start (dp, active, msg, fd, first, length);
 }
 
 static void
@@ -344,7 +351,7 @@ eh_dp_download_handle (EhDp *dp, EhRequest *request, gboolean anonymous)
     eh_request_respond_text (request, SOUP_STATUS_NOT_FOUND, "no such file in this content");
     return;
   }
-  eh_dp_download_serve (dp, request, manifest, file);
+  eh_dp_download_serve (dp, request, manifest, file, &dp->active_downloads);
 }
 
 static void
