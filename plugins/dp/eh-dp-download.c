@@ -251,6 +251,30 @@ eh_dp_download_open (EhDp *dp, const EhDpManifestFile *file)
   return fd;
 }
 
+/* the response head every answer with a body shares */
+static void
+eh_dp_download_content_headers (SoupMessageHeaders *headers, goffset length)
+{
+  soup_message_headers_replace (headers, "Content-Type", "application/octet-stream");
+  soup_message_headers_set_content_length (headers, length);
+}
+
+/* a small body from memory: no file opened, no thread, one append */
+void
+eh_dp_download_from_memory (SoupServerMessage *msg, GBytes *body, goffset first, goffset length)
+{
+  SoupMessageBody *response = soup_server_message_get_response_body (msg);
+  g_autoptr (GBytes) part = first == 0 && (gsize) length == g_bytes_get_size (body)
+                              ? g_bytes_ref (body)
+                              : g_bytes_new_from_bytes (body, first, length);
+
+  if (strcmp (soup_server_message_get_method (msg), "HEAD") == 0)
+    return;
+  if (length > 0)
+    soup_message_body_append_bytes (response, part);
+  soup_message_body_complete (response);
+}
+
 void
 eh_dp_download_serve (EhDp *dp, EhRequest *request, const EhDpManifest *manifest,
                       const EhDpManifestFile *file, guint *active)
@@ -258,35 +282,27 @@ eh_dp_download_serve (EhDp *dp, EhRequest *request, const EhDpManifest *manifest
   SoupServerMessage *msg = eh_request_get_message (request);
   SoupMessageHeaders *request_headers = soup_server_message_get_request_headers (msg);
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
-  g_autofree char *etag = g_strdup_printf ("\"%s\"", file->sha256);
-  g_autoptr (GDateTime) created = g_date_time_new_from_unix_utc (manifest->created);
-  g_autofree char *last_modified = soup_date_time_to_string (created, SOUP_DATE_HTTP);
+  const char *last_modified = manifest->last_modified != NULL ? manifest->last_modified : "";
   const char *range = eh_request_get_range (request);
   g_autoptr (GArray) ranges = NULL;
   EhRangeResult result = EH_RANGE_FULL;
   goffset size = file->size, first = 0, length = file->size;
   int fd;
 
-  soup_message_headers_replace (headers, "ETag", etag);
+  soup_message_headers_replace (headers, "ETag", file->etag);
   soup_message_headers_replace (headers, "Last-Modified", last_modified);
   soup_message_headers_replace (headers, "Accept-Ranges", "bytes");
-  if (eh_dp_download_not_modified (request_headers, etag, manifest->created)) {
+  if (eh_dp_download_not_modified (request_headers, file->etag, manifest->created)) {
     soup_server_message_set_status (msg, SOUP_STATUS_NOT_MODIFIED, NULL);
     return;
   }
-  if (range != NULL && eh_dp_download_if_range (request_headers, etag, last_modified))
+  if (range != NULL && eh_dp_download_if_range (request_headers, file->etag, last_modified))
     result = eh_range_parse (range, size, 1, &ranges);
   if (result == EH_RANGE_UNSATISFIABLE) {
     g_autofree char *value = g_strdup_printf ("bytes */%" G_GINT64_FORMAT, (gint64) size);
 
     soup_message_headers_replace (headers, "Content-Range", value);
     eh_request_respond_text (request, SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE, "range not satisfiable");
-    return;
-  }
-  fd = eh_dp_download_open (dp, file);
-  if (fd < 0) {
-    g_warning ("content %s: the body of %s is missing or damaged in the store", manifest->id, file->path);
-    eh_request_respond_text (request, SOUP_STATUS_NOT_FOUND, "no such file");
     return;
   }
   if (result == EH_RANGE_PARTIAL) {
@@ -298,10 +314,27 @@ eh_dp_download_serve (EhDp *dp, EhRequest *request, const EhDpManifest *manifest
     first = r->first;
     length = r->last - r->first + 1;
   }
+  if (file->size <= EH_DP_BODY_CACHE_MAX_BODY) {
+    GBytes *cached = eh_dp_body_cache_lookup (dp, file);
+
+    soup_server_message_set_status (msg, result == EH_RANGE_PARTIAL ? SOUP_STATUS_PARTIAL_CONTENT : SOUP_STATUS_OK,
+                                    NULL);
+    eh_dp_download_content_headers (headers, length);
+    if (cached != NULL)
+      eh_dp_download_from_memory (msg, cached, first, length);
+    else
+      eh_dp_body_cache_load (dp, file, msg, first, length);
+    return;
+  }
+  fd = eh_dp_download_open (dp, file);
+  if (fd < 0) {
+    g_warning ("content %s: the body of %s is missing or damaged in the store", manifest->id, file->path);
+    eh_request_respond_text (request, SOUP_STATUS_NOT_FOUND, "no such file");
+    return;
+  }
   soup_server_message_set_status (msg, result == EH_RANGE_PARTIAL ? SOUP_STATUS_PARTIAL_CONTENT : SOUP_STATUS_OK,
                                   NULL);
-  soup_message_headers_replace (headers, "Content-Type", "application/octet-stream");
-  soup_message_headers_set_content_length (headers, length);
+  eh_dp_download_content_headers (headers, length);
   if (strcmp (soup_server_message_get_method (msg), "HEAD") == 0) {
     close (fd);
     return;

@@ -47,6 +47,7 @@ eh_dp_unref (EhDp *dp)
   g_free (dp->host_pem);
   g_clear_pointer (&dp->statuses, g_hash_table_unref);
   eh_dp_assignments_free (dp->assignments);
+  eh_dp_body_cache_free (dp);
   g_clear_pointer (&dp->force, g_hash_table_unref);
   g_free (dp);
 }

@@ -147,6 +147,7 @@ typedef struct {
   char *path;
   guint64 size;
   char *sha256;
+  char *etag; /* "\"<sha256>\"": the strong ETag of its downloads */
 } EhDpManifestFile;
 
 /**
@@ -163,6 +164,7 @@ typedef struct {
   GPtrArray *files; /* EhDpManifestFile, sorted by path */
   char *jws;
   char *etag;
+  char *last_modified; /* (nullable) @created as an HTTP date: Last-Modified of its downloads */
 } EhDpManifest;
 
 EhDpManifest *eh_dp_manifest_new (const char *id, const char *name, const char *version,
@@ -442,6 +444,9 @@ struct _EhDp {
   guint64 assignments_written;    /* the newest generation on disk (eh-dp-assign.c's lock) */
   GHashTable *force;         /* content ids the next pull fetches anew (redistribute, repair) */
   guint subscriptions_action;
+  /* small bodies in memory (eh-dp-cache.c) */
+  GHashTable *bodies;        /* (nullable) sha256 → GBytes, verified */
+  guint64 bodies_bytes;
   /* figures for `ehttpctl dp status` */
   guint active_downloads;    /* client downloads being sent */
   guint active_pulls;        /* bodies being sent to DPs below */
@@ -495,6 +500,25 @@ void eh_dp_trust_load (EhDp *dp, const char *json, gsize len); /* the kept copy,
 char *eh_dp_trust_read_kept (const char *dir, gsize *len);     /* blocking */
 void eh_dp_trust_start (EhDp *dp);
 void eh_dp_trust_stop (EhDp *dp);
+
+/* small bodies kept in memory, verified by their hash (eh-dp-cache.c) */
+#define EH_DP_BODY_CACHE_MAX_BODY (64 * 1024)
+#define EH_DP_BODY_CACHE_BYTES (8 * 1024 * 1024)
+/* (transfer none) (nullable) the bytes of @file when they are in memory */
+GBytes *eh_dp_body_cache_lookup (EhDp *dp, const EhDpManifestFile *file);
+/**
+ * eh_dp_body_cache_load:
+ * @msg: the answer, its head set: paused until the body is read
+ *
+ * Reads the small @file in a thread and checks its hash: the answer gets
+ * bytes @first.. (@length of them) and the body is kept in memory; a body
+ * missing or damaged gets 404 instead.
+ */
+void eh_dp_body_cache_load (EhDp *dp, const EhDpManifestFile *file, SoupServerMessage *msg, goffset first,
+                            goffset length);
+/* appends bytes @first.. of @body (@length of them) as the whole response body (none for HEAD) */
+void eh_dp_download_from_memory (SoupServerMessage *msg, GBytes *body, goffset first, goffset length);
+void eh_dp_body_cache_free (EhDp *dp);
 
 /* GET/HEAD /CCMTOKENAUTH_SMS_DP_SMSPKG$/<id>/<path> (eh-dp-download.c) */
 gboolean eh_dp_download_start (EhDp *dp, GError **error);

@@ -226,3 +226,40 @@ class DownloadTest(HostTestCase):
         host.start()
         wait_for(lambda: "REFUSED a trust bundle with another root" in host.read_log(), timeout=10,
                  what="the refusal")
+
+    def test_small_bodies_are_checked_then_served_from_memory(self):
+        host = self.start_site()
+        src, cid, msha = self.add_content(host)
+        token = self.mint(cid, msha)
+        store = host.state / "plugins" / "dp" / "store" / "sha256"
+
+        def body(data):
+            sha = hashlib.sha256(data).hexdigest()
+            return store / sha[:2] / sha
+
+        # the first download reads and checks it; the ones after come from memory, whole or in part
+        for _ in range(3):
+            self.assertEqual(self.get(PKG + cid + "/small.txt", token), (200, b"small file\n"))
+        code, head = self.headers(PKG + cid + "/small.txt", token, "-I")
+        self.assertEqual(code, 200)
+        self.assertIn("content-length: 11", head)
+        self.assertEqual(self.get(PKG + cid + "/small.txt", token, "-r", "2-4"), (206, b"all"))
+        self.assertEqual(self.get(PKG + cid + "/empty.dat", token), (200, b""))
+
+        # damaged on disk after it was checked: the checked bytes are what is served
+        small = body(b"small file\n")
+        small.chmod(0o600)
+        small.write_bytes(b"SMALL FILE\n")
+        self.assertEqual(self.get(PKG + cid + "/small.txt", token), (200, b"small file\n"))
+
+        # damaged before its first download: never served, 404 and a warning
+        nested = body(b"nested\n")
+        nested.chmod(0o600)
+        nested.write_bytes(b"NESTED\n")
+        for args in ((), ("-r", "0-2")):
+            code, data = self.get(PKG + cid + "/sub/nested.txt", token, *args)
+            self.assertEqual(code, 404, args)
+            self.assertNotIn(b"NESTED", data)
+        self.assertIn("is missing or damaged: not served", host.read_log())
+        nested.unlink()
+        self.assertEqual(self.get(PKG + cid + "/sub/nested.txt", token)[0], 404)
