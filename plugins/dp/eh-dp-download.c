@@ -17,13 +17,17 @@
  * a content token: the token (401/403), then the path through the manifest
  * to a body named by its hash (400/404), then conditional requests and one
  * strict Range. The body is streamed from the store file in chunks read in
- * GIO's threads, at most EH_DP_SEND_QUEUE chunks per connection in memory.
+ * GIO's threads, at most EH_DP_SEND_QUEUE chunks per connection in memory,
+ * and at most EH_DP_SEND_BUDGET bytes of chunks for all the downloads of
+ * this DP together: 4,000 clients fetching a large file at once take turns
+ * (first come, first served) instead of holding 2 GiB of chunks.
  */
 
 #define EH_DP_DOWNLOAD_PREFIX "/CCMTOKENAUTH_SMS_DP_SMSPKG$"
 #define EH_DP_ANONYMOUS_PREFIX "/SMS_DP_SMSPKG$"
 #define EH_DP_SEND_CHUNK (256 * 1024)
 #define EH_DP_SEND_QUEUE 2
+#define EH_DP_SEND_BUDGET (16 * 1024 * 1024)
 
 typedef struct {
   gatomicrefcount ref;
@@ -33,8 +37,10 @@ typedef struct {
   goffset to_read;
   guint queued; /* chunks appended, not written yet */
   gboolean reading;
-  EhDp *dp;      /* holds @active */
+  EhDp *dp;      /* holds @active and the budget */
   guint *active; /* the count of sends of this kind, for `dp status` */
+  guint reserved; /* chunks of the budget this send holds (read or being read, not written) */
+  gboolean waiting; /* in dp->send_waiting */
 } EhDpSend;
 
 static EhDpSend *
@@ -57,6 +63,25 @@ eh_dp_send_unref (EhDpSend *send)
 
 static void eh_dp_send_read (EhDpSend *send);
 
+/* gives back @chunks of the budget, and lets the sends waiting for it go on, in turn */
+static void
+eh_dp_send_release (EhDpSend *send, guint chunks)
+{
+  EhDp *dp = send->dp;
+
+  chunks = MIN (chunks, send->reserved);
+  send->reserved -= chunks;
+  dp->send_bytes -= MIN (dp->send_bytes, (guint64) chunks * EH_DP_SEND_CHUNK);
+  while (!g_queue_is_empty (&dp->send_waiting) && dp->send_bytes + EH_DP_SEND_CHUNK <= EH_DP_SEND_BUDGET) {
+    EhDpSend *next = g_queue_pop_head (&dp->send_waiting);
+
+    next->waiting = FALSE;
+    if (next->msg != NULL && !next->reading && next->to_read > 0 && next->queued < EH_DP_SEND_QUEUE)
+      eh_dp_send_read (next);
+    eh_dp_send_unref (next);
+  }
+}
+
 static void
 eh_dp_send_got (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -75,6 +100,7 @@ eh_dp_send_got (GObject *source, GAsyncResult *result, gpointer user_data)
     /* the body was checked at open; a store file that fails now is a disk problem */
     g_warning ("cannot read a content body: %s", error != NULL ? error->message : "it got shorter");
     send->to_read = 0;
+    eh_dp_send_release (send, 1);
     soup_message_body_complete (body);
   } else {
     send->to_read -= MIN ((goffset) g_bytes_get_size (bytes), send->to_read);
@@ -92,6 +118,18 @@ eh_dp_send_got (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 eh_dp_send_read (EhDpSend *send)
 {
+  EhDp *dp = send->dp;
+
+  /* over the budget: wait for a turn (one chunk always goes, so nothing waits forever) */
+  if (dp->send_bytes > 0 && dp->send_bytes + EH_DP_SEND_CHUNK > EH_DP_SEND_BUDGET) {
+    if (!send->waiting) {
+      send->waiting = TRUE;
+      g_queue_push_tail (&dp->send_waiting, eh_dp_send_ref (send));
+    }
+    return;
+  }
+  dp->send_bytes += EH_DP_SEND_CHUNK;
+  send->reserved++;
   send->reading = TRUE;
   g_input_stream_read_bytes_async (send->stream, MIN (send->to_read, EH_DP_SEND_CHUNK), G_PRIORITY_DEFAULT,
                                    send->cancellable, eh_dp_send_got, eh_dp_send_ref (send));
@@ -102,6 +140,7 @@ eh_dp_send_wrote_chunk (SoupServerMessage *msg, EhDpSend *send)
 {
   if (send->queued > 0)
     send->queued--;
+  eh_dp_send_release (send, 1);
   if (!send->reading && send->to_read > 0 && send->queued < EH_DP_SEND_QUEUE)
     eh_dp_send_read (send);
 }
@@ -113,6 +152,11 @@ eh_dp_send_finished (SoupServerMessage *msg, EhDpSend *send)
   send->msg = NULL;
   (*send->active)--;
   g_cancellable_cancel (send->cancellable);
+  if (send->waiting && g_queue_remove (&send->dp->send_waiting, send)) {
+    send->waiting = FALSE;
+    eh_dp_send_unref (send);
+  }
+  eh_dp_send_release (send, send->reserved);
   eh_dp_send_unref (send);
 }
 

@@ -312,6 +312,7 @@ gboolean eh_dp_bundle_check_role_cert (const EhDpBundle *bundle, GBytes *der, co
 #define EH_DP_TOKEN_MAX_AUD 64
 #define EH_DP_TOKEN_MAX_CONTENTS 1024
 #define EH_DP_TOKEN_CACHE_MAX 4096
+#define EH_DP_TOKEN_CACHE_MAX_BYTES (4 * 1024 * 1024) /* the token texts the cache holds */
 
 /**
  * EhDpToken: a verified content token.
@@ -343,7 +344,7 @@ EhDpToken *eh_dp_token_verify (const EhDpBundle *bundle, const char *text,
 
 typedef struct _EhDpTokenCache EhDpTokenCache;
 
-/* verified tokens by the SHA-256 of their text, until exp, at most @max of them */
+/* verified tokens by their text, until exp, at most @max of them and EH_DP_TOKEN_CACHE_MAX_BYTES of text */
 EhDpTokenCache *eh_dp_token_cache_new (guint max);
 void eh_dp_token_cache_free (EhDpTokenCache *cache);
 /* drops everything (the bundle changed) */
@@ -447,6 +448,9 @@ struct _EhDp {
   /* small bodies in memory (eh-dp-cache.c) */
   GHashTable *bodies;        /* (nullable) sha256 → GBytes, verified */
   guint64 bodies_bytes;
+  /* the chunks of large downloads in memory, all connections together (eh-dp-download.c) */
+  guint64 send_bytes;
+  GQueue send_waiting;       /* EhDpSend waiting for room, first come first served */
   /* figures for `ehttpctl dp status` */
   guint active_downloads;    /* client downloads being sent */
   guint active_pulls;        /* bodies being sent to DPs below */

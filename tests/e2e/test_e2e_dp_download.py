@@ -263,3 +263,24 @@ class DownloadTest(HostTestCase):
         self.assertIn("is missing or damaged: not served", host.read_log())
         nested.unlink()
         self.assertEqual(self.get(PKG + cid + "/sub/nested.txt", token)[0], 404)
+
+    def test_many_large_downloads_take_turns_and_all_complete(self):
+        host = self.start_site()
+        src, cid, msha = self.add_content(host)
+        token = self.mint(cid, msha)
+        want = hashlib.sha256((src / "big.bin").read_bytes()[:4 * MIB]).hexdigest()
+        _, port = host.address("https")
+        rss_before = host.rss_kib()
+        # 64 slow readers want two 256 KiB chunks each: more than the DP's 16 MiB of chunks, so
+        # some wait for a turn; every one still gets all its bytes
+        script = (f"curl -sS --cacert {self.root} --limit-rate 4M -r 0-{4 * MIB - 1} "
+                  f"-H 'Authorization: Bearer {token}' https://127.0.0.1:{port}{PKG}{cid}/big.bin | sha256sum")
+        clients = [subprocess.Popen(["sh", "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(64)]
+        peak = rss_before
+        while any(c.poll() is None for c in clients):
+            peak = max(peak, host.rss_kib())
+        sums = [c.communicate()[0].split()[0] for c in clients]
+        self.assertEqual(sums, [want] * 64)
+        wait_for(lambda: host.ctl_json("dp", "status")["active-downloads"] == 0, what="the downloads ending")
+        # 64 connections with two chunks each would be 32 MiB; the budget keeps it near 16
+        self.assertLess(peak - rss_before, 28 * 1024, (rss_before, peak))
