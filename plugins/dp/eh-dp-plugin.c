@@ -12,7 +12,7 @@ static const EhConfigKey eh_dp_keys[] = {
   { "names", EH_CONFIG_STRING_LIST, NULL, 0, 0,
     "this DP's names in content tokens' aud (default: [site] names, else the host name)" },
   { "allow-anonymous", EH_CONFIG_BOOLEAN, "false", 0, 0,
-    "also serve content without a token over plain HTTP at /SMS_DP_SMSPKG$/ (deprecated)" },
+    "also serve content without a token at /SMS_DP_SMSPKG$/, over HTTP and HTTPS (deprecated)" },
   { "upstream-dp", EH_CONFIG_STRING, NULL, 0, 0,
     "on an edge: the https://HOST:PORT of the DP content is pulled from (default: [site] upstream)" },
   { "pull-interval", EH_CONFIG_UINT, "300", 1, 86400,

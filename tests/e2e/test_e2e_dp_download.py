@@ -203,6 +203,9 @@ class DownloadTest(HostTestCase):
         result = run(["curl", "-sS", "-o", "-", f"http://127.0.0.1:{port}/SMS_DP_SMSPKG$/{cid}/small.txt"],
                      check=False)
         self.assertEqual(result.stdout, "small file\n")
+        # over HTTPS too, when the admin turned it on
+        self.assertEqual(self.get("/SMS_DP_SMSPKG$/" + cid + "/small.txt"), (200, b"small file\n"))
+        self.assertEqual(self.get("/SMS_DP_SMSPKG$/" + cid + "/../canary")[0], 400)
         code, body = self.get(PKG + cid + "/small.txt", token)
         self.assertEqual((code, body), (200, b"small file\n"))
         # a restart: the kept bundle is loaded, the token still verifies
