@@ -510,16 +510,17 @@ phase_small() {
   throughput 1k.bin "$small_conns" 1k
   if [ "$anon" = 1 ]; then
     # the same DP, the same file, over HTTPS, with and without the token check: the anonymous path
-    # (allow-anonymous=true, which the site here has) runs every step of a download but the token's;
+    # (allow-anonymous=true, which the site here has) runs every step of a download but the token's,
+    # and gets the same Authorization header (ignored there), so the requests are the same bytes;
     # the two alternate, so that load from elsewhere falls on both alike
     say "  ehttpd, the token check's cost: $check_rounds rounds of ${check_secs}s, token and anonymous (HTTPS) in turn"
     run_wrk warm-eh-anon "https://127.0.0.1:$eh_https_port$anon_pkg/$content_id/1k.bin" "$warmup_secs" \
-      "$small_conns" >/dev/null
+      "$small_conns" "${auth[@]}" >/dev/null
     for round in $(seq 1 "$check_rounds"); do
       run_wrk "check-token-$round" "https://127.0.0.1:$eh_https_port$pkg/$content_id/1k.bin" "$check_secs" \
         "$small_conns" "${auth[@]}"
       run_wrk "check-anon-$round" "https://127.0.0.1:$eh_https_port$anon_pkg/$content_id/1k.bin" "$check_secs" \
-        "$small_conns"
+        "$small_conns" "${auth[@]}"
     done
     check_alive "the token check runs"
   fi

@@ -121,19 +121,13 @@ eh_dp_action_validate (EhDp *dp, const char *id)
   eh_dp_validate_content (dp, id, dp->upstream_dp != NULL, eh_dp_action_validated, validation);
 }
 
+/* acts on @action for @id when @name (nullable: every DP) is this DP */
 static void
-eh_dp_action_received (const char *topic, GVariant *payload, gpointer user_data)
+eh_dp_action_apply (EhDp *dp, const char *id, const char *action, const char *name)
 {
-  EhDp *dp = user_data;
-  const char *id = NULL, *action = NULL, *name = NULL;
   const EhDpManifest *manifest;
 
-  /* the bus checked the types; the values are what the publisher chose */
-  if (!g_variant_lookup (payload, EH_KEY_CONTENT_ID, "&s", &id) ||
-      !g_variant_lookup (payload, EH_KEY_ACTION, "&s", &action) || !eh_dp_content_id_is_valid (id))
-    return;
-  if (g_variant_lookup (payload, EH_KEY_DP_NAME, "&s", &name) &&
-      !eh_dp_names_contain ((const char *const *) dp->names, name))
+  if (name != NULL && !eh_dp_names_contain ((const char *const *) dp->names, name))
     return;
   manifest = eh_dp_library_lookup (dp->library, id);
   if (strcmp (action, EH_DP_ACTION_PULL) == 0)
@@ -147,6 +141,24 @@ eh_dp_action_received (const char *topic, GVariant *payload, gpointer user_data)
     else if (name != NULL)
       eh_dp_status_publish (dp, id, "failed", 0, "", "not on this DP");
   }
+}
+
+static void
+eh_dp_action_received (const char *topic, GVariant *payload, gpointer user_data)
+{
+  EhDp *dp = user_data;
+  const char *id = NULL, *action = NULL, *name = NULL;
+
+  /* the origin acts only on its own admin's asking (eh_dp_action_ask): events reach it from its
+   * edges too, and an edge must not make the site re-hash its library */
+  if (dp->upstream_dp == NULL)
+    return;
+  /* the bus checked the types; the values are what the publisher chose */
+  if (!g_variant_lookup (payload, EH_KEY_CONTENT_ID, "&s", &id) ||
+      !g_variant_lookup (payload, EH_KEY_ACTION, "&s", &action) || !eh_dp_content_id_is_valid (id))
+    return;
+  g_variant_lookup (payload, EH_KEY_DP_NAME, "&s", &name);
+  eh_dp_action_apply (dp, id, action, name);
 }
 
 gboolean
@@ -172,7 +184,12 @@ eh_dp_action_ask (EhDp *dp, const char *id, const char *action, const char *dp_n
   g_variant_dict_insert (&payload, EH_KEY_ACTION, "s", action);
   if (dp_name != NULL && dp_name[0] != '\0')
     g_variant_dict_insert (&payload, EH_KEY_DP_NAME, "s", dp_name);
-  return eh_bus_publish (dp->bus, EH_TOPIC_DP_CONTENT_ACTION, g_variant_dict_end (&payload), error);
+  if (!eh_bus_publish (dp->bus, EH_TOPIC_DP_CONTENT_ACTION, g_variant_dict_end (&payload), error))
+    return FALSE;
+  /* this DP acts here, not on the event (see eh_dp_action_received) */
+  if (dp->upstream_dp == NULL)
+    eh_dp_action_apply (dp, id, action, dp_name != NULL && dp_name[0] != '\0' ? dp_name : NULL);
+  return TRUE;
 }
 
 void
