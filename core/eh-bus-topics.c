@@ -99,6 +99,12 @@ static const EhBusField content_status[] = {
   { EH_KEY_REASON, "s", FALSE },
   { NULL },
 };
+static const EhBusField content_action[] = {
+  { EH_KEY_CONTENT_ID, "s", TRUE },
+  { EH_KEY_ACTION, "s", TRUE },
+  { EH_KEY_DP_NAME, "s", FALSE },
+  { NULL },
+};
 static const EhBusField text_only[] = {
   { EH_KEY_TEXT, "s", TRUE },
   { NULL },
@@ -135,6 +141,8 @@ static const EhBusTopic eh_bus_topics[] = {
     "a content's signed manifest is in the site's library" },
   { EH_TOPIC_DP_CONTENT_STATUS, EH_BUS_EVENT, EH_BUS_LINKABLE, content_status, NULL,
     "where one content stands on one DP" },
+  { EH_TOPIC_DP_CONTENT_ACTION, EH_BUS_EVENT, EH_BUS_LINKABLE, content_action, NULL,
+    "an admin asks DPs to redistribute or validate one content" },
   { EH_TOPIC_TEST_ECHO, EH_BUS_REQUEST, EH_BUS_LINKABLE_OPEN, text_only, text_only,
     "test: echo the text back" },
   { EH_TOPIC_TEST_SECRET, EH_BUS_REQUEST, EH_BUS_LINKABLE, text_only, text_only,

@@ -181,8 +181,19 @@ typedef struct {
 #define EH_KEY_DP_URL "dp-url"      /* s: the DP's HTTPS base URL */
 #define EH_KEY_BYTES "bytes"        /* t: bytes installed so far */
 #define EH_KEY_MANIFEST_SHA256 "manifest-sha256" /* s: hex SHA-256 of the signed manifest text */
-/* keys: dp, dp-url, content-id, state (pending, in-progress, installed, failed), bytes,
- * manifest-sha256 (may be ""), reason (s, optional) */
+/* keys: dp, dp-url, content-id, state (pending, in-progress, installed, failed, or removed: no longer
+ * on this DP), bytes, manifest-sha256 (may be ""), reason (s, optional) */
+
+/*
+ * dp.content.action (event, linkable; the site's dp publishes, every dp follows)
+ * An admin asks DPs to act on one content now: "redistribute" (fetch every
+ * file of it again from upstream, replacing the stored copies) or
+ * "validate" (re-hash the stored files; a damaged one is dropped and fetched
+ * again). Each DP reports the outcome in dp.content.status.
+ */
+#define EH_TOPIC_DP_CONTENT_ACTION "dp.content.action"
+#define EH_KEY_ACTION "action" /* s: redistribute, validate, or pull (the site's assignments changed) */
+/* keys: content-id, action, dp (s, optional: only the DP of that name; every DP when absent) */
 
 /* ── test plugins (plugins/test/) ─────────────────────────────────────── */
 

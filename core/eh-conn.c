@@ -46,6 +46,7 @@ struct _EhConn {
   EhCheckedInput *input;
   EhConnTimeouts timeouts;
   GSource *deadline;
+  gint64 deadline_at; /* monotonic µs; 0: none runs */
   EhFramingState last_state;
   guint answering; /* requests handed to libsoup and not yet answered */
   gboolean refused;
@@ -256,9 +257,38 @@ eh_checked_input_init (EhCheckedInput *self)
 
 /* ── the connection ─────────────────────────────────────────────────── */
 
+/*
+ * One deadline source per connection, made once, and moved lazily: arming
+ * or clearing a deadline only writes conn->deadline_at; the source's ready
+ * time is moved (g_source_set_ready_time(), which also wakes the main
+ * context) only when a deadline comes before it, and when it fires early it
+ * moves to the deadline then in force. A small request arms and clears its
+ * deadlines three times; creating, attaching and destroying a GSource for
+ * each, or moving one each time, cost more than the rest of its work on the
+ * main loop.
+ */
+static gboolean
+eh_conn_deadline_dispatch (GSource *source, GSourceFunc callback, gpointer data)
+{
+  return callback (data);
+}
+
+static GSourceFuncs eh_conn_deadline_funcs = {
+  .dispatch = eh_conn_deadline_dispatch,
+};
+
+/* no deadline runs (the source stays, for the next one) */
 static void
 eh_conn_clear_deadline (EhConn *conn)
 {
+  conn->deadline_at = 0;
+}
+
+/* the connection is done with deadlines: the source goes */
+static void
+eh_conn_drop_deadline (EhConn *conn)
+{
+  conn->deadline_at = 0;
   if (conn->deadline != NULL) {
     g_source_destroy (conn->deadline);
     g_clear_pointer (&conn->deadline, g_source_unref);
@@ -270,22 +300,37 @@ eh_conn_deadline_passed (gpointer data)
 {
   EhConn *conn = data;
 
+  if (conn->deadline_at == 0 || conn->deadline_at > g_source_get_time (conn->deadline)) {
+    /* cleared or moved later meanwhile: wait for the one in force, if any */
+    g_source_set_ready_time (conn->deadline, conn->deadline_at != 0 ? conn->deadline_at : -1);
+    return G_SOURCE_CONTINUE;
+  }
   g_debug ("connection deadline passed (%s)",
            conn->last_state == EH_FRAMING_STATE_HEAD ? "header" : "idle");
-  g_clear_pointer (&conn->deadline, g_source_unref);
+  conn->deadline_at = 0;
+  g_source_set_ready_time (conn->deadline, -1);
   eh_conn_abort (conn);
-  return G_SOURCE_REMOVE;
+  return G_SOURCE_CONTINUE;
 }
 
 static void
 eh_conn_arm_deadline (EhConn *conn, guint ms)
 {
-  eh_conn_clear_deadline (conn);
-  if (ms == 0 || conn->upgraded)
+  gint64 ready;
+
+  if (ms == 0 || conn->upgraded || conn->closed) {
+    eh_conn_clear_deadline (conn);
     return;
-  conn->deadline = g_timeout_source_new (ms);
-  g_source_set_callback (conn->deadline, eh_conn_deadline_passed, conn, NULL);
-  g_source_attach (conn->deadline, g_main_context_get_thread_default ());
+  }
+  if (conn->deadline == NULL) {
+    conn->deadline = g_source_new (&eh_conn_deadline_funcs, sizeof (GSource));
+    g_source_set_callback (conn->deadline, eh_conn_deadline_passed, conn, NULL);
+    g_source_attach (conn->deadline, g_main_context_get_thread_default ());
+  }
+  conn->deadline_at = g_source_get_time (conn->deadline) + (gint64) ms * 1000;
+  ready = g_source_get_ready_time (conn->deadline);
+  if (ready == -1 || conn->deadline_at < ready)
+    g_source_set_ready_time (conn->deadline, conn->deadline_at);
 }
 
 /* the header deadline runs from the first byte of a head to its end;
@@ -327,7 +372,7 @@ eh_conn_refuse (EhConn *conn, guint status, const char *reason)
 static void
 eh_conn_ended (EhConn *conn)
 {
-  eh_conn_clear_deadline (conn);
+  eh_conn_drop_deadline (conn);
   if (conn->ended_func != NULL)
     conn->ended_func (conn, conn->closed_data);
 }
@@ -364,7 +409,7 @@ GIOStream *
 eh_conn_upgrade (EhConn *conn)
 {
   conn->upgraded = TRUE;
-  eh_conn_clear_deadline (conn);
+  eh_conn_drop_deadline (conn);
   return g_object_ref (conn->stream);
 }
 
@@ -383,7 +428,7 @@ eh_conn_notify_closed (EhConn *conn)
   if (conn->closed)
     return;
   conn->closed = TRUE;
-  eh_conn_clear_deadline (conn);
+  eh_conn_drop_deadline (conn);
   if (conn->closed_func != NULL)
     conn->closed_func (conn, conn->closed_data);
 }
@@ -485,6 +530,7 @@ eh_conn_finalize (GObject *object)
     g_io_stream_close (conn->stream, NULL, NULL);
     eh_conn_notify_closed (conn);
   }
+  eh_conn_drop_deadline (conn);
   g_clear_object (&conn->input);
   g_clear_object (&conn->tls_stream);
   g_clear_object (&conn->socket_conn);

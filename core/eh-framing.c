@@ -551,11 +551,27 @@ eh_framing_scan_head (EhFraming *framing, const guchar *head, gsize len, gsize *
   *head_len = 0;
   framing->state = EH_FRAMING_STATE_HEAD;
   for (gsize i = scan->scanned; i < len; i++) {
-    guchar c = head[i];
+    guchar c;
 
     if (i >= framing->limits.max_head_bytes)
       return eh_framing_refuse (framing, 431, "request head larger than %zu bytes",
                                 framing->limits.max_head_bytes);
+    if (scan->in_fields && !scan->after_cr) {
+      /* inside a field line only its end matters here (the line is checked whole at its
+       * end): jump to the next CR, refusing a bare LF before it */
+      gsize end = MIN (len, framing->limits.max_head_bytes);
+      const guchar *cr = memchr (head + i, '\r', end - i);
+      gsize stop = cr != NULL ? (gsize) (cr - head) : end;
+
+      if (memchr (head + i, '\n', stop - i) != NULL)
+        return eh_framing_refuse (framing, 400, "bare LF in the request head");
+      if (cr == NULL) {
+        i = end - 1;
+        continue;
+      }
+      i = stop;
+    }
+    c = head[i];
     if (scan->after_cr) {
       if (c != '\n')
         return eh_framing_refuse (framing, 400, "bare CR in the request head");

@@ -33,6 +33,33 @@ static const char eh_dp_dbus_xml[] =
   "      <arg name='id' type='s' direction='in'/>"
   "      <arg name='statuses' type='aa{sv}' direction='out'/>"
   "    </method>"
+  "    <method name='DistributeContent'>"
+  "      <annotation name='org.ehttpd.Admin' value='true'/>"
+  "      <arg name='id' type='s' direction='in'/>"
+  "      <arg name='dp' type='s' direction='in'/>"
+  "      <arg name='result' type='a{sv}' direction='out'/>"
+  "    </method>"
+  "    <method name='UndistributeContent'>"
+  "      <annotation name='org.ehttpd.Admin' value='true'/>"
+  "      <arg name='id' type='s' direction='in'/>"
+  "      <arg name='dp' type='s' direction='in'/>"
+  "      <arg name='result' type='a{sv}' direction='out'/>"
+  "    </method>"
+  "    <method name='RedistributeContent'>"
+  "      <annotation name='org.ehttpd.Admin' value='true'/>"
+  "      <arg name='id' type='s' direction='in'/>"
+  "      <arg name='dp' type='s' direction='in'/>"
+  "      <arg name='result' type='a{sv}' direction='out'/>"
+  "    </method>"
+  "    <method name='ValidateContent'>"
+  "      <annotation name='org.ehttpd.Admin' value='true'/>"
+  "      <arg name='id' type='s' direction='in'/>"
+  "      <arg name='dp' type='s' direction='in'/>"
+  "      <arg name='result' type='a{sv}' direction='out'/>"
+  "    </method>"
+  "    <method name='Status'>"
+  "      <arg name='status' type='a{sv}' direction='out'/>"
+  "    </method>"
   "    <method name='VerifyContent'>"
   "      <arg name='id' type='s' direction='in'/>"
   "      <arg name='result' type='a{sv}' direction='out'/>"
@@ -175,6 +202,8 @@ eh_dp_dbus_call (EhPlugin *plugin, const char *method, GVariant *parameters, gui
   GVariant *result = NULL;
   const char *name = NULL, *path = NULL, *version = NULL, *id = NULL;
 
+  if (eh_dp_distribute_call (dp, method, parameters, invocation))
+    return;
   if (g_strcmp0 (method, "AddContent") == 0) {
     g_variant_get (parameters, "(&s&s&s)", &name, &path, &version);
     g_message ("content add %s from %s asked by uid %u", name, path, caller_uid);

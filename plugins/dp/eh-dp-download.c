@@ -17,13 +17,17 @@
  * a content token: the token (401/403), then the path through the manifest
  * to a body named by its hash (400/404), then conditional requests and one
  * strict Range. The body is streamed from the store file in chunks read in
- * GIO's threads, at most EH_DP_SEND_QUEUE chunks per connection in memory.
+ * GIO's threads, at most EH_DP_SEND_QUEUE chunks per connection in memory,
+ * and at most EH_DP_SEND_BUDGET bytes of chunks for all the downloads of
+ * this DP together: 4,000 clients fetching a large file at once take turns
+ * (first come, first served) instead of holding 2 GiB of chunks.
  */
 
 #define EH_DP_DOWNLOAD_PREFIX "/CCMTOKENAUTH_SMS_DP_SMSPKG$"
 #define EH_DP_ANONYMOUS_PREFIX "/SMS_DP_SMSPKG$"
 #define EH_DP_SEND_CHUNK (256 * 1024)
 #define EH_DP_SEND_QUEUE 2
+#define EH_DP_SEND_BUDGET (16 * 1024 * 1024)
 
 typedef struct {
   gatomicrefcount ref;
@@ -33,6 +37,10 @@ typedef struct {
   goffset to_read;
   guint queued; /* chunks appended, not written yet */
   gboolean reading;
+  EhDp *dp;      /* holds @active and the budget */
+  guint *active; /* the count of sends of this kind, for `dp status` */
+  guint reserved; /* chunks of the budget this send holds (read or being read, not written) */
+  gboolean waiting; /* in dp->send_waiting */
 } EhDpSend;
 
 static EhDpSend *
@@ -49,10 +57,30 @@ eh_dp_send_unref (EhDpSend *send)
     return;
   g_clear_object (&send->stream);
   g_clear_object (&send->cancellable);
+  g_clear_pointer (&send->dp, eh_dp_unref);
   g_free (send);
 }
 
 static void eh_dp_send_read (EhDpSend *send);
+
+/* gives back @chunks of the budget, and lets the sends waiting for it go on, in turn */
+static void
+eh_dp_send_release (EhDpSend *send, guint chunks)
+{
+  EhDp *dp = send->dp;
+
+  chunks = MIN (chunks, send->reserved);
+  send->reserved -= chunks;
+  dp->send_bytes -= MIN (dp->send_bytes, (guint64) chunks * EH_DP_SEND_CHUNK);
+  while (!g_queue_is_empty (&dp->send_waiting) && dp->send_bytes + EH_DP_SEND_CHUNK <= EH_DP_SEND_BUDGET) {
+    EhDpSend *next = g_queue_pop_head (&dp->send_waiting);
+
+    next->waiting = FALSE;
+    if (next->msg != NULL && !next->reading && next->to_read > 0 && next->queued < EH_DP_SEND_QUEUE)
+      eh_dp_send_read (next);
+    eh_dp_send_unref (next);
+  }
+}
 
 static void
 eh_dp_send_got (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -72,6 +100,7 @@ eh_dp_send_got (GObject *source, GAsyncResult *result, gpointer user_data)
     /* the body was checked at open; a store file that fails now is a disk problem */
     g_warning ("cannot read a content body: %s", error != NULL ? error->message : "it got shorter");
     send->to_read = 0;
+    eh_dp_send_release (send, 1);
     soup_message_body_complete (body);
   } else {
     send->to_read -= MIN ((goffset) g_bytes_get_size (bytes), send->to_read);
@@ -89,6 +118,18 @@ eh_dp_send_got (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 eh_dp_send_read (EhDpSend *send)
 {
+  EhDp *dp = send->dp;
+
+  /* over the budget: wait for a turn (one chunk always goes, so nothing waits forever) */
+  if (dp->send_bytes > 0 && dp->send_bytes + EH_DP_SEND_CHUNK > EH_DP_SEND_BUDGET) {
+    if (!send->waiting) {
+      send->waiting = TRUE;
+      g_queue_push_tail (&dp->send_waiting, eh_dp_send_ref (send));
+    }
+    return;
+  }
+  dp->send_bytes += EH_DP_SEND_CHUNK;
+  send->reserved++;
   send->reading = TRUE;
   g_input_stream_read_bytes_async (send->stream, MIN (send->to_read, EH_DP_SEND_CHUNK), G_PRIORITY_DEFAULT,
                                    send->cancellable, eh_dp_send_got, eh_dp_send_ref (send));
@@ -99,6 +140,7 @@ eh_dp_send_wrote_chunk (SoupServerMessage *msg, EhDpSend *send)
 {
   if (send->queued > 0)
     send->queued--;
+  eh_dp_send_release (send, 1);
   if (!send->reading && send->to_read > 0 && send->queued < EH_DP_SEND_QUEUE)
     eh_dp_send_read (send);
 }
@@ -108,17 +150,26 @@ eh_dp_send_finished (SoupServerMessage *msg, EhDpSend *send)
 {
   g_signal_handlers_disconnect_by_data (msg, send);
   send->msg = NULL;
+  (*send->active)--;
   g_cancellable_cancel (send->cancellable);
+  if (send->waiting && g_queue_remove (&send->dp->send_waiting, send)) {
+    send->waiting = FALSE;
+    eh_dp_send_unref (send);
+  }
+  eh_dp_send_release (send, send->reserved);
   eh_dp_send_unref (send);
 }
 
 /* streams @length bytes of @fd from @first as the response body; takes @fd */
 static void
-eh_dp_send_start (SoupServerMessage *msg, int fd, goffset first, goffset length)
+eh_dp_send_start (EhDp *dp, guint *active, SoupServerMessage *msg, int fd, goffset first, goffset length)
 {
   EhDpSend *send = g_new0 (EhDpSend, 1);
 
   g_atomic_ref_count_init (&send->ref);
+  send->dp = eh_dp_ref (dp);
+  send->active = active;
+  (*active)++;
   send->msg = msg;
   send->stream = g_unix_input_stream_new (fd, TRUE);
   send->cancellable = g_cancellable_new ();
@@ -244,42 +295,58 @@ eh_dp_download_open (EhDp *dp, const EhDpManifestFile *file)
   return fd;
 }
 
+/* the response head every answer with a body shares */
+static void
+eh_dp_download_content_headers (SoupMessageHeaders *headers, goffset length)
+{
+  soup_message_headers_replace (headers, "Content-Type", "application/octet-stream");
+  soup_message_headers_set_content_length (headers, length);
+}
+
+/* a small body from memory: no file opened, no thread, one append */
+void
+eh_dp_download_from_memory (SoupServerMessage *msg, GBytes *body, goffset first, goffset length)
+{
+  SoupMessageBody *response = soup_server_message_get_response_body (msg);
+  g_autoptr (GBytes) part = first == 0 && (gsize) length == g_bytes_get_size (body)
+                              ? g_bytes_ref (body)
+                              : g_bytes_new_from_bytes (body, first, length);
+
+  if (strcmp (soup_server_message_get_method (msg), "HEAD") == 0)
+    return;
+  if (length > 0)
+    soup_message_body_append_bytes (response, part);
+  soup_message_body_complete (response);
+}
+
 void
 eh_dp_download_serve (EhDp *dp, EhRequest *request, const EhDpManifest *manifest,
-                      const EhDpManifestFile *file)
+                      const EhDpManifestFile *file, guint *active)
 {
   SoupServerMessage *msg = eh_request_get_message (request);
   SoupMessageHeaders *request_headers = soup_server_message_get_request_headers (msg);
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
-  g_autofree char *etag = g_strdup_printf ("\"%s\"", file->sha256);
-  g_autoptr (GDateTime) created = g_date_time_new_from_unix_utc (manifest->created);
-  g_autofree char *last_modified = soup_date_time_to_string (created, SOUP_DATE_HTTP);
+  const char *last_modified = manifest->last_modified != NULL ? manifest->last_modified : "";
   const char *range = eh_request_get_range (request);
   g_autoptr (GArray) ranges = NULL;
   EhRangeResult result = EH_RANGE_FULL;
   goffset size = file->size, first = 0, length = file->size;
   int fd;
 
-  soup_message_headers_replace (headers, "ETag", etag);
+  soup_message_headers_replace (headers, "ETag", file->etag);
   soup_message_headers_replace (headers, "Last-Modified", last_modified);
   soup_message_headers_replace (headers, "Accept-Ranges", "bytes");
-  if (eh_dp_download_not_modified (request_headers, etag, manifest->created)) {
+  if (eh_dp_download_not_modified (request_headers, file->etag, manifest->created)) {
     soup_server_message_set_status (msg, SOUP_STATUS_NOT_MODIFIED, NULL);
     return;
   }
-  if (range != NULL && eh_dp_download_if_range (request_headers, etag, last_modified))
+  if (range != NULL && eh_dp_download_if_range (request_headers, file->etag, last_modified))
     result = eh_range_parse (range, size, 1, &ranges);
   if (result == EH_RANGE_UNSATISFIABLE) {
     g_autofree char *value = g_strdup_printf ("bytes */%" G_GINT64_FORMAT, (gint64) size);
 
     soup_message_headers_replace (headers, "Content-Range", value);
     eh_request_respond_text (request, SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE, "range not satisfiable");
-    return;
-  }
-  fd = eh_dp_download_open (dp, file);
-  if (fd < 0) {
-    g_warning ("content %s: the body of %s is missing or damaged in the store", manifest->id, file->path);
-    eh_request_respond_text (request, SOUP_STATUS_NOT_FOUND, "no such file");
     return;
   }
   if (result == EH_RANGE_PARTIAL) {
@@ -291,15 +358,32 @@ eh_dp_download_serve (EhDp *dp, EhRequest *request, const EhDpManifest *manifest
     first = r->first;
     length = r->last - r->first + 1;
   }
+  if (file->size <= EH_DP_BODY_CACHE_MAX_BODY) {
+    GBytes *cached = eh_dp_body_cache_lookup (dp, file);
+
+    soup_server_message_set_status (msg, result == EH_RANGE_PARTIAL ? SOUP_STATUS_PARTIAL_CONTENT : SOUP_STATUS_OK,
+                                    NULL);
+    eh_dp_download_content_headers (headers, length);
+    if (cached != NULL)
+      eh_dp_download_from_memory (msg, cached, first, length);
+    else
+      eh_dp_body_cache_load (dp, file, msg, first, length);
+    return;
+  }
+  fd = eh_dp_download_open (dp, file);
+  if (fd < 0) {
+    g_warning ("content %s: the body of %s is missing or damaged in the store", manifest->id, file->path);
+    eh_request_respond_text (request, SOUP_STATUS_NOT_FOUND, "no such file");
+    return;
+  }
   soup_server_message_set_status (msg, result == EH_RANGE_PARTIAL ? SOUP_STATUS_PARTIAL_CONTENT : SOUP_STATUS_OK,
                                   NULL);
-  soup_message_headers_replace (headers, "Content-Type", "application/octet-stream");
-  soup_message_headers_set_content_length (headers, length);
+  eh_dp_download_content_headers (headers, length);
   if (strcmp (soup_server_message_get_method (msg), "HEAD") == 0) {
     close (fd);
     return;
   }
-  eh_dp_send_start (msg, fd, first, length);
+  eh_dp_send_start (dp, active, msg, fd, first, length);
 }
 
 static void
@@ -344,7 +428,7 @@ eh_dp_download_handle (EhDp *dp, EhRequest *request, gboolean anonymous)
     eh_request_respond_text (request, SOUP_STATUS_NOT_FOUND, "no such file in this content");
     return;
   }
-  eh_dp_download_serve (dp, request, manifest, file);
+  eh_dp_download_serve (dp, request, manifest, file, &dp->active_downloads);
 }
 
 static void
@@ -364,14 +448,15 @@ eh_dp_download_start (EhDp *dp, GError **error)
 {
   const EhEndpoint endpoint = { "GET", EH_DP_DOWNLOAD_PREFIX, EH_SCHEME_HTTPS, 0,
                                 eh_dp_download_token_handler };
-  const EhEndpoint anonymous = { "GET", EH_DP_ANONYMOUS_PREFIX, EH_SCHEME_HTTP, 0,
+  /* over HTTPS too: the same bytes, no token (and what bench/dp.sh measures the token check against) */
+  const EhEndpoint anonymous = { "GET", EH_DP_ANONYMOUS_PREFIX, EH_SCHEME_BOTH, 0,
                                  eh_dp_download_anonymous_handler };
 
   if (!eh_plugin_add_endpoint (dp->plugin, &endpoint, dp, error))
     return FALSE;
   if (!dp->allow_anonymous)
     return TRUE;
-  g_warning ("[dp] allow-anonymous=true: content is served without a token over plain HTTP at "
+  g_warning ("[dp] allow-anonymous=true: content is served without a token over HTTP and HTTPS at "
              EH_DP_ANONYMOUS_PREFIX "/ — deprecated, and anyone who can reach this host can download it");
   return eh_plugin_add_endpoint (dp->plugin, &anonymous, dp, error);
 }

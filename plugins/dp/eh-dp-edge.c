@@ -18,10 +18,27 @@
 #define EH_DP_EDGE_NO_BUNDLE_RETRY 2
 
 static void
+eh_dp_edge_removed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (EhDp) dp = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) removed = eh_dp_remove_content_finish (result, &error);
+
+  if (removed == NULL)
+    g_warning ("cannot remove a content no longer wanted here: %s", error->message);
+}
+
+static void
 eh_dp_edge_report (EhDpFetchEvent *event, EhDp *dp)
 {
   if (dp->plugin == NULL)
     return;
+  if (strcmp (event->state, "removed") == 0) {
+    /* the store keeps what a pull still needs: its bodies are pinned until their manifest is on disk */
+    g_message ("content %s is no longer %s: removing it", event->id,
+               dp->assigned_only ? "assigned to this DP" : "in the upstream library");
+    eh_dp_remove_content (dp, event->id, eh_dp_edge_removed, eh_dp_ref (dp));
+  }
   if (event->manifest != NULL)
     eh_dp_library_insert (dp->library, g_steal_pointer (&event->manifest));
   eh_dp_status_publish (dp, event->id, event->state, event->bytes, event->manifest_sha256, event->reason);
@@ -71,6 +88,16 @@ eh_dp_edge_pulled (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 void
+eh_dp_edge_pull_anew (EhDp *dp, const char *id)
+{
+  if (dp->force == NULL)
+    dp->force = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  if (g_hash_table_size (dp->force) < EH_DP_PULL_LIBRARY_MAX_CONTENTS)
+    g_hash_table_add (dp->force, g_strdup (id));
+  eh_dp_edge_pull (dp);
+}
+
+void
 eh_dp_edge_pull (EhDp *dp)
 {
   g_autoptr (GError) error = NULL;
@@ -98,6 +125,9 @@ eh_dp_edge_pull (EhDp *dp)
     g_warning ("cannot pull content: %s", error->message);
     return;
   }
+  /* the contents to fetch anew go with this pull; asked again later, they join the next one */
+  eh_dp_fetch_set_scope (fetch, dp->assigned_only ? (const char *const *) dp->names : NULL, dp->force);
+  g_clear_pointer (&dp->force, g_hash_table_unref);
   dp->pulling = TRUE;
   eh_dp_fetch_start (fetch, eh_dp_edge_pulled, eh_dp_ref (dp));
 }
@@ -142,6 +172,8 @@ eh_dp_edge_start (EhDp *dp)
   dp->root_fingerprint = root != NULL && root[0] != '\0' ? g_strdup (root) : NULL;
   dp->host_pem = g_build_filename (eh_plugin_get_state_dir (dp->plugin), "tls", "host.pem", NULL);
   dp->pull_interval = eh_config_get_uint (config, "dp", "pull-interval");
+  if (dp->assigned_only)
+    g_message ("edge DP: pulls only the content assigned to %s", dp->names[0]);
   dp->edge_subscriptions[0] = eh_bus_subscribe (dp->bus, EH_TOPIC_DP_CONTENT_AVAILABLE, eh_dp_edge_available, dp,
                                                 NULL);
   dp->edge_subscriptions[1] = eh_bus_subscribe (dp->bus, EH_TOPIC_LINK_STATE, eh_dp_edge_link_changed, dp, NULL);

@@ -27,7 +27,6 @@
 
 #define EH_DP_FETCH_CHUNK (256 * 1024)
 #define EH_DP_FETCH_PROGRESS_STEP (4 * 1024 * 1024)
-#define EH_DP_FETCH_STAGING "pull-staging"
 
 struct _EhDpFetch {
   char *base;       /* https://HOST:PORT of the upstream DP */
@@ -38,6 +37,8 @@ struct _EhDpFetch {
   char *dir;
   char *bundle_json;
   GHashTable *have; /* content id → manifest sha256 installed here */
+  GStrv names;      /* (nullable) this DP's names: pull only what is assigned to them */
+  GHashTable *force; /* (nullable) content ids to fetch anew, every file */
   EhDpLibrary *library;
   EhDpFetchReport report;
   EhDp *dp;
@@ -58,6 +59,8 @@ eh_dp_fetch_free (EhDpFetch *fetch)
   g_free (fetch->dir);
   g_free (fetch->bundle_json);
   g_clear_pointer (&fetch->have, g_hash_table_unref);
+  g_strfreev (fetch->names);
+  g_clear_pointer (&fetch->force, g_hash_table_unref);
   g_clear_pointer (&fetch->dp, eh_dp_unref);
   g_clear_pointer (&fetch->main_context, g_main_context_unref);
   g_clear_object (&fetch->client_cert);
@@ -93,6 +96,15 @@ eh_dp_fetch_new (const char *upstream, const char *root_fingerprint, const char 
   fetch->dp = eh_dp_ref (dp);
   fetch->main_context = g_main_context_ref_thread_default ();
   return g_steal_pointer (&fetch);
+}
+
+void
+eh_dp_fetch_set_scope (EhDpFetch *fetch, const char *const *names, GHashTable *force)
+{
+  g_strfreev (fetch->names);
+  fetch->names = names != NULL ? g_strdupv ((char **) names) : NULL;
+  g_clear_pointer (&fetch->force, g_hash_table_unref);
+  fetch->force = force != NULL ? g_hash_table_ref (force) : NULL;
 }
 
 /* ── reports to the main context ─────────────────────────────────────── */
@@ -327,13 +339,13 @@ eh_dp_fetch_sync_dir (const char *path, GError **error)
 
 /* the body of @file into the store: resumed, hashed, synced, renamed; a bad hash deletes the staging file */
 static gboolean
-eh_dp_fetch_body (EhDpFetch *fetch, const char *id, const EhDpManifestFile *file, guint64 *content_done,
-                  GError **error)
+eh_dp_fetch_body (EhDpFetch *fetch, const char *id, const EhDpManifestFile *file, gboolean anew,
+                  guint64 *content_done, GError **error)
 {
   EhDpStore *store = eh_dp_library_get_store (fetch->library);
   g_autofree char *final = eh_dp_store_path (store, file->sha256);
   g_autofree char *shard = g_path_get_dirname (final);
-  g_autofree char *staging_dir = g_build_filename (fetch->dir, EH_DP_FETCH_STAGING, NULL);
+  g_autofree char *staging_dir = g_build_filename (fetch->dir, EH_DP_PULL_STAGING, NULL);
   g_autofree char *name = g_strconcat (file->sha256, ".part", NULL);
   g_autofree char *staging = g_build_filename (staging_dir, name, NULL);
   g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
@@ -342,7 +354,7 @@ eh_dp_fetch_body (EhDpFetch *fetch, const char *id, const EhDpManifestFile *file
   int fd;
   gboolean ok;
 
-  if (lstat (final, &st) == 0 && S_ISREG (st.st_mode) && (guint64) st.st_size == file->size) {
+  if (!anew && lstat (final, &st) == 0 && S_ISREG (st.st_mode) && (guint64) st.st_size == file->size) {
     *content_done += file->size;
     return TRUE; /* stored once: another content brought it */
   }
@@ -422,9 +434,34 @@ eh_dp_fetch_verify_manifest (const EhDpBundle *bundle, const char *jws, const ch
   return g_steal_pointer (&manifest);
 }
 
-static void
-eh_dp_fetch_content (EhDpFetch *fetch, const EhDpBundle *bundle, const char *id, const char *sha256)
+/* (transfer full) the hashes of @manifest, each pinned once */
+static GPtrArray *
+eh_dp_fetch_pin (EhDpStore *store, const EhDpManifest *manifest)
 {
+  GPtrArray *pinned = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < manifest->files->len; i++) {
+    const EhDpManifestFile *file = g_ptr_array_index (manifest->files, i);
+
+    eh_dp_store_pin (store, file->sha256);
+    g_ptr_array_add (pinned, g_strdup (file->sha256));
+  }
+  return pinned;
+}
+
+static void
+eh_dp_fetch_unpin (EhDpStore *store, GPtrArray *pinned)
+{
+  for (guint i = 0; pinned != NULL && i < pinned->len; i++)
+    eh_dp_store_unpin (store, g_ptr_array_index (pinned, i));
+  g_clear_pointer (&pinned, g_ptr_array_unref);
+}
+
+static void
+eh_dp_fetch_content (EhDpFetch *fetch, const EhDpBundle *bundle, const char *id, const char *sha256, gboolean anew)
+{
+  EhDpStore *store = eh_dp_library_get_store (fetch->library);
+  GPtrArray *pinned = NULL;
   g_autofree char *path = g_strconcat (EH_DP_PULL_MANIFEST_PATH "/", id, NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) jws = NULL;
@@ -441,14 +478,18 @@ eh_dp_fetch_content (EhDpFetch *fetch, const EhDpBundle *bundle, const char *id,
     else
       manifest = eh_dp_fetch_verify_manifest (bundle, text, id, sha256, &error);
   }
+  /* pinned before they are looked for: a collection (content remove) running meanwhile
+   * never deletes a body this content needs before its manifest is on disk */
+  if (manifest != NULL)
+    pinned = eh_dp_fetch_pin (store, manifest);
   for (guint i = 0; manifest != NULL && i < manifest->files->len; i++) {
-    if (!eh_dp_fetch_body (fetch, id, g_ptr_array_index (manifest->files, i), &done, &error))
+    if (!eh_dp_fetch_body (fetch, id, g_ptr_array_index (manifest->files, i), anew, &done, &error))
       g_clear_pointer (&manifest, eh_dp_manifest_free);
     else
       eh_dp_fetch_tell (fetch, id, "in-progress", done, sha256, NULL, NULL);
   }
   /* the manifest last: before it is on disk, nothing of the content is served */
-  if (manifest != NULL && eh_dp_store_sync_dirs (eh_dp_library_get_store (fetch->library), &error) &&
+  if (manifest != NULL && eh_dp_store_sync_dirs (store, &error) &&
       eh_dp_library_write (fetch->library, manifest, &error)) {
     /* read before the steal: arguments are evaluated in no set order */
     guint64 size = manifest->size;
@@ -456,8 +497,10 @@ eh_dp_fetch_content (EhDpFetch *fetch, const EhDpBundle *bundle, const char *id,
     g_message ("content %s %s installed from %s (%" G_GUINT64_FORMAT " bytes)", id, manifest->version,
                fetch->base, size);
     eh_dp_fetch_tell (fetch, id, "installed", size, sha256, NULL, g_steal_pointer (&manifest));
+    eh_dp_fetch_unpin (store, pinned);
     return;
   }
+  eh_dp_fetch_unpin (store, pinned);
   g_warning ("content %s: pull from %s failed: %s", id, fetch->base, error->message);
   eh_dp_fetch_tell (fetch, id, "failed", done, sha256, error->message, NULL);
 }
@@ -484,12 +527,20 @@ eh_dp_fetch_run (EhDpFetch *fetch, GError **error)
   listing = eh_dp_fetch_small (fetch, EH_DP_PULL_LIBRARY_PATH, EH_DP_PULL_LIBRARY_MAX_BYTES, error);
   if (listing == NULL ||
       (library = eh_dp_pull_library_parse (g_bytes_get_data (listing, NULL), g_bytes_get_size (listing),
-                                           error)) == NULL)
+                                           (const char *const *) fetch->names, error)) == NULL)
     return FALSE;
+  /* what is held here and no longer wanted (removed upstream, or no longer assigned) goes */
+  g_hash_table_iter_init (&iter, fetch->have);
+  while (g_hash_table_iter_next (&iter, &id, NULL)) {
+    if (!g_hash_table_contains (library, id))
+      eh_dp_fetch_tell (fetch, id, "removed", 0, "", NULL, NULL);
+  }
   g_hash_table_iter_init (&iter, library);
   while (g_hash_table_iter_next (&iter, &id, &sha)) {
-    if (g_strcmp0 (g_hash_table_lookup (fetch->have, id), sha) != 0)
-      eh_dp_fetch_content (fetch, bundle, id, sha);
+    gboolean anew = fetch->force != NULL && g_hash_table_contains (fetch->force, id);
+
+    if (anew || g_strcmp0 (g_hash_table_lookup (fetch->have, id), sha) != 0)
+      eh_dp_fetch_content (fetch, bundle, id, sha, anew);
   }
   return TRUE;
 }

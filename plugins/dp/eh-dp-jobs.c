@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <glib/gstdio.h>
+
 #include "eh-dp.h"
 
 /*
@@ -316,6 +318,7 @@ typedef struct {
   EhDp *dp;
   GArray *checks; /* EhDpCheck, copied on the main context */
   guint contents;
+  gboolean drop_damaged; /* delete a body of the wrong size or hash: it is never served again */
 } EhDpVerify;
 
 static void
@@ -354,6 +357,12 @@ eh_dp_verify_thread (GTask *task, gpointer source, gpointer task_data, GCancella
     if (eh_dp_store_check (store, check->sha256, check->size, &problem))
       continue;
     bad++;
+    if (verify->drop_damaged && g_strcmp0 (problem, "missing") != 0) {
+      g_autofree char *body = eh_dp_store_path (store, check->sha256);
+
+      if (g_unlink (body) == 0)
+        g_warning ("content %s: %s was damaged (%s): deleted from the store", check->id, check->path, problem);
+    }
     g_variant_dict_init (&row, NULL);
     g_variant_dict_insert (&row, "id", "s", check->id);
     g_variant_dict_insert (&row, "path", "s", check->path);
@@ -386,10 +395,18 @@ eh_dp_verify_add (EhDpVerify *verify, const EhDpManifest *manifest)
 void
 eh_dp_verify_content (EhDp *dp, const char *id, GAsyncReadyCallback callback, gpointer user_data)
 {
+  eh_dp_validate_content (dp, id, FALSE, callback, user_data);
+}
+
+void
+eh_dp_validate_content (EhDp *dp, const char *id, gboolean drop_damaged, GAsyncReadyCallback callback,
+                        gpointer user_data)
+{
   g_autoptr (GTask) task = g_task_new (NULL, NULL, callback, user_data);
   EhDpVerify *verify = g_new0 (EhDpVerify, 1);
 
   verify->dp = eh_dp_ref (dp);
+  verify->drop_damaged = drop_damaged;
   verify->checks = g_array_new (FALSE, TRUE, sizeof (EhDpCheck));
   g_array_set_clear_func (verify->checks, (GDestroyNotify) eh_dp_check_clear);
   g_task_set_task_data (task, verify, (GDestroyNotify) eh_dp_verify_free);

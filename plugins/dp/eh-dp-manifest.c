@@ -22,6 +22,7 @@ eh_dp_manifest_file_free (EhDpManifestFile *file)
 {
   g_free (file->path);
   g_free (file->sha256);
+  g_free (file->etag);
   g_free (file);
 }
 
@@ -29,12 +30,16 @@ EhDpManifest *
 eh_dp_manifest_new (const char *id, const char *name, const char *version, gint64 created)
 {
   EhDpManifest *manifest = g_new0 (EhDpManifest, 1);
+  GDateTime *created_utc;
 
   manifest->id = g_strdup (id);
   manifest->name = g_strdup (name);
   manifest->version = g_strdup (version);
   manifest->created = created;
   manifest->files = g_ptr_array_new_with_free_func ((GDestroyNotify) eh_dp_manifest_file_free);
+  created_utc = g_date_time_new_from_unix_utc (created);
+  manifest->last_modified = created_utc != NULL ? soup_date_time_to_string (created_utc, SOUP_DATE_HTTP) : NULL;
+  g_clear_pointer (&created_utc, g_date_time_unref);
   return manifest;
 }
 
@@ -49,6 +54,7 @@ eh_dp_manifest_free (EhDpManifest *manifest)
   g_ptr_array_unref (manifest->files);
   g_free (manifest->jws);
   g_free (manifest->etag);
+  g_free (manifest->last_modified);
   g_free (manifest);
 }
 
@@ -60,6 +66,7 @@ eh_dp_manifest_add_file (EhDpManifest *manifest, const char *path, guint64 size,
   file->path = g_strdup (path);
   file->size = size;
   file->sha256 = g_strdup (sha256_hex);
+  file->etag = g_strconcat ("\"", sha256_hex, "\"", NULL);
   g_ptr_array_add (manifest->files, file);
   manifest->size += size;
 }

@@ -12,11 +12,14 @@ static const EhConfigKey eh_dp_keys[] = {
   { "names", EH_CONFIG_STRING_LIST, NULL, 0, 0,
     "this DP's names in content tokens' aud (default: [site] names, else the host name)" },
   { "allow-anonymous", EH_CONFIG_BOOLEAN, "false", 0, 0,
-    "also serve content without a token over plain HTTP at /SMS_DP_SMSPKG$/ (deprecated)" },
+    "also serve content without a token at /SMS_DP_SMSPKG$/, over HTTP and HTTPS (deprecated)" },
   { "upstream-dp", EH_CONFIG_STRING, NULL, 0, 0,
     "on an edge: the https://HOST:PORT of the DP content is pulled from (default: [site] upstream)" },
   { "pull-interval", EH_CONFIG_UINT, "300", 1, 86400,
     "on an edge: seconds between two pulls (also pulled at start, link up and content available)" },
+  { "distribution", EH_CONFIG_STRING, "all", 0, 0,
+    "on an edge: all (pull every content of the upstream DP) or assigned (only the content "
+    "`ehttpctl content distribute ID --dp NAME` assigned to this DP's names)" },
   EH_CONFIG_KEY_END
 };
 
@@ -43,6 +46,9 @@ eh_dp_unref (EhDp *dp)
   g_free (dp->root_fingerprint);
   g_free (dp->host_pem);
   g_clear_pointer (&dp->statuses, g_hash_table_unref);
+  eh_dp_assignments_free (dp->assignments);
+  eh_dp_body_cache_free (dp);
+  g_clear_pointer (&dp->force, g_hash_table_unref);
   g_free (dp);
 }
 
@@ -53,6 +59,7 @@ eh_dp_stop_data (gpointer data)
   EhDp *dp = data;
 
   eh_dp_trust_stop (dp);
+  eh_dp_action_stop (dp);
   eh_dp_edge_stop (dp);
   eh_dp_status_stop (dp);
   dp->plugin = NULL;
@@ -62,6 +69,7 @@ eh_dp_stop_data (gpointer data)
 /* what start reads from disk in a thread: the library, and the trust bundle kept last time */
 typedef struct {
   EhDpLibrary *library;
+  EhDpAssignments *assignments;
   char *bundle_json;
   gsize bundle_len;
 } EhDpOpened;
@@ -70,6 +78,7 @@ static void
 eh_dp_opened_free (EhDpOpened *opened)
 {
   eh_dp_library_free (opened->library);
+  eh_dp_assignments_free (opened->assignments);
   g_free (opened->bundle_json);
   g_free (opened);
 }
@@ -83,7 +92,9 @@ eh_dp_open_thread (GTask *task, gpointer source, gpointer task_data, GCancellabl
   EhDpOpened *opened = g_new0 (EhDpOpened, 1);
 
   opened->library = eh_dp_library_open (dp->dir, dp->site_code, &error);
-  if (opened->library == NULL) {
+  if (opened->library != NULL)
+    opened->assignments = eh_dp_assignments_load (dp->dir, &error);
+  if (opened->library == NULL || opened->assignments == NULL) {
     eh_dp_opened_free (opened);
     g_task_return_error (task, error);
     return;
@@ -118,8 +129,10 @@ eh_dp_opened (GObject *source, GAsyncResult *result, gpointer user_data)
   if (dp->plugin == NULL)
     return;
   opened = g_task_propagate_pointer (G_TASK (result), &error);
-  if (opened != NULL)
+  if (opened != NULL) {
     dp->library = g_steal_pointer (&opened->library);
+    dp->assignments = g_steal_pointer (&opened->assignments);
+  }
   if (dp->library == NULL || !eh_dp_dbus_start (dp, &error) || !eh_dp_http_start (dp, &error) ||
       !eh_dp_download_start (dp, &error) || !eh_dp_pull_start (dp, &error)) {
     eh_plugin_start_done (dp->plugin, error);
@@ -129,6 +142,7 @@ eh_dp_opened (GObject *source, GAsyncResult *result, gpointer user_data)
     eh_dp_trust_load (dp, opened->bundle_json, opened->bundle_len);
   eh_dp_trust_start (dp);
   eh_dp_status_start (dp);
+  eh_dp_action_start (dp);
   eh_dp_edge_start (dp);
   all = eh_dp_library_list (dp->library);
   g_message ("content library of site %s: %u content(s)", dp->site_code, all->len);
@@ -141,6 +155,7 @@ eh_dp_start (EhPlugin *plugin)
   EhDp *dp = g_new0 (EhDp, 1);
   g_autoptr (GError) error = NULL;
   g_autoptr (GTask) task = NULL;
+  const char *distribution;
 
   g_atomic_ref_count_init (&dp->ref);
   dp->plugin = plugin;
@@ -155,6 +170,13 @@ eh_dp_start (EhPlugin *plugin)
   }
   dp->names = eh_dp_names (eh_plugin_get_config (plugin));
   dp->allow_anonymous = eh_config_get_boolean (eh_plugin_get_config (plugin), "dp", "allow-anonymous");
+  distribution = eh_config_get_string (eh_plugin_get_config (plugin), "dp", "distribution");
+  if (g_strcmp0 (distribution, "all") != 0 && g_strcmp0 (distribution, "assigned") != 0) {
+    g_set_error (&error, EH_ERROR, EH_ERROR_INVALID_CONFIG, "[dp] distribution must be all or assigned");
+    eh_plugin_start_done (plugin, error);
+    return;
+  }
+  dp->assigned_only = g_strcmp0 (distribution, "assigned") == 0;
   dp->tokens = eh_dp_token_cache_new (EH_DP_TOKEN_CACHE_MAX);
   dp->dir = eh_plugin_ensure_private_dir (plugin, &error);
   if (dp->dir == NULL) {

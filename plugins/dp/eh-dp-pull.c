@@ -51,7 +51,7 @@ eh_dp_pull_authorized (EhDp *dp, EhRequest *request)
 }
 
 GBytes *
-eh_dp_pull_library_to_json (GPtrArray *manifests)
+eh_dp_pull_library_to_json (GPtrArray *manifests, EhDpAssignments *assignments)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
   g_autoptr (JsonGenerator) generator = json_generator_new ();
@@ -64,6 +64,7 @@ eh_dp_pull_library_to_json (GPtrArray *manifests)
   json_builder_begin_array (builder);
   for (guint i = 0; i < manifests->len; i++) {
     const EhDpManifest *manifest = g_ptr_array_index (manifests, i);
+    const char *const *dps;
     char sha[EH_DP_SHA256_HEX + 1];
 
     if (manifest->etag == NULL || strlen (manifest->etag) != EH_DP_SHA256_HEX + 2)
@@ -76,6 +77,14 @@ eh_dp_pull_library_to_json (GPtrArray *manifests)
     json_builder_add_string_value (builder, manifest->id);
     json_builder_set_member_name (builder, "manifest-sha256");
     json_builder_add_string_value (builder, sha);
+    dps = assignments != NULL ? eh_dp_assignments_get (assignments, manifest->id) : NULL;
+    if (dps != NULL) {
+      json_builder_set_member_name (builder, "dps");
+      json_builder_begin_array (builder);
+      for (guint j = 0; dps[j] != NULL; j++)
+        json_builder_add_string_value (builder, dps[j]);
+      json_builder_end_array (builder);
+    }
     json_builder_end_object (builder);
   }
   json_builder_end_array (builder);
@@ -86,8 +95,34 @@ eh_dp_pull_library_to_json (GPtrArray *manifests)
   return g_bytes_new_take (text, len);
 }
 
+/* the entry's "dps", when it has one, is an array of valid DP names; does it name one of @names? */
+static gboolean
+eh_dp_pull_entry_assigned (JsonObject *entry, const char *const *names, gboolean *assigned)
+{
+  JsonNode *node = json_object_get_member (entry, "dps");
+  JsonArray *dps;
+
+  *assigned = FALSE;
+  if (node == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_ARRAY (node) || json_array_get_length (dps = json_node_get_array (node)) > EH_DP_ASSIGN_MAX_DPS)
+    return FALSE;
+  for (guint i = 0; i < json_array_get_length (dps); i++) {
+    JsonNode *element = json_array_get_element (dps, i);
+    const char *name = JSON_NODE_HOLDS_VALUE (element) && json_node_get_value_type (element) == G_TYPE_STRING
+                         ? json_node_get_string (element)
+                         : NULL;
+
+    if (!eh_dp_name_is_valid (name))
+      return FALSE;
+    if (eh_dp_names_contain (names, name))
+      *assigned = TRUE;
+  }
+  return TRUE;
+}
+
 GHashTable *
-eh_dp_pull_library_parse (const char *data, gsize len, GError **error)
+eh_dp_pull_library_parse (const char *data, gsize len, const char *const *names, GError **error)
 {
   g_autoptr (JsonNode) node = eh_json_parse_strict (data, len, EH_DP_PULL_LIBRARY_MAX_BYTES, 4, error);
   g_autoptr (GHashTable) library = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -107,18 +142,24 @@ eh_dp_pull_library_parse (const char *data, gsize len, GError **error)
   for (guint i = 0; i < json_array_get_length (array); i++) {
     JsonNode *element = json_array_get_element (array, i);
     const char *id = NULL, *sha = NULL;
+    gboolean assigned = FALSE;
 
     if (!JSON_NODE_HOLDS_OBJECT (element) ||
         !eh_json_object_get_string_checked (json_node_get_object (element), "id", &id, NULL) ||
         !eh_json_object_get_string_checked (json_node_get_object (element), "manifest-sha256", &sha, NULL) ||
-        !eh_dp_content_id_is_valid (id) || !eh_dp_sha256_hex_is_valid (sha)) {
-      g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "library entry %u is not {id, manifest-sha256}", i);
+        !eh_dp_content_id_is_valid (id) || !eh_dp_sha256_hex_is_valid (sha) ||
+        !eh_dp_pull_entry_assigned (json_node_get_object (element), names, &assigned)) {
+      g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT,
+                   "library entry %u is not {id, manifest-sha256, dps: [at most %d DP names]}", i,
+                   EH_DP_ASSIGN_MAX_DPS);
       return NULL;
     }
     if (g_hash_table_contains (library, id)) {
       g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "content %s is listed twice", id);
       return NULL;
     }
+    if (names != NULL && !assigned)
+      continue;
     g_hash_table_insert (library, g_strdup (id), g_strdup (sha));
   }
   return g_steal_pointer (&library);
@@ -173,7 +214,7 @@ eh_dp_pull_library (EhRequest *request, gpointer user_data)
     return;
   }
   all = eh_dp_library_list (dp->library);
-  body = eh_dp_pull_library_to_json (all);
+  body = eh_dp_pull_library_to_json (all, dp->assignments);
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, g_bytes_get_data (body, NULL),
                                     g_bytes_get_size (body));
@@ -226,7 +267,7 @@ eh_dp_pull_body (EhRequest *request, gpointer user_data)
       const EhDpManifestFile *file = g_ptr_array_index (manifest->files, j);
 
       if (strcmp (file->sha256, subpath + 1) == 0) {
-        eh_dp_download_serve (dp, request, manifest, file);
+        eh_dp_download_serve (dp, request, manifest, file, &dp->active_pulls);
         return;
       }
     }

@@ -82,9 +82,15 @@ eh_dp_status_received (const char *topic, GVariant *payload, gpointer user_data)
       !g_variant_lookup (payload, EH_KEY_DP_NAME, "&s", &name) ||
       !g_variant_lookup (payload, EH_KEY_STATE, "&s", &state) || !eh_dp_content_id_is_valid (id) ||
       name[0] == '\0' || strlen (name) > 255 || !g_utf8_validate (name, -1, NULL) ||
-      !g_strv_contains ((const char *const[]) { "pending", "in-progress", "installed", "failed", NULL }, state))
+      !g_strv_contains ((const char *const[]) { "pending", "in-progress", "installed", "failed", "removed", NULL },
+                        state))
     return;
   per_dp = g_hash_table_lookup (dp->statuses, id);
+  if (strcmp (state, "removed") == 0) {
+    if (per_dp != NULL)
+      g_hash_table_remove (per_dp, name);
+    return;
+  }
   if (per_dp == NULL) {
     per_dp = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
     g_hash_table_insert (dp->statuses, g_strdup (id), per_dp);
@@ -94,19 +100,63 @@ eh_dp_status_received (const char *topic, GVariant *payload, gpointer user_data)
   g_hash_table_replace (per_dp, g_strdup (name), g_variant_ref (payload));
 }
 
+/* does @per_dp hold a report from @name (ASCII case ignored)? */
+static GVariant *
+eh_dp_status_find (GHashTable *per_dp, const char *name)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (per_dp == NULL)
+    return NULL;
+  g_hash_table_iter_init (&iter, per_dp);
+  while (g_hash_table_iter_next (&iter, &key, &value)) {
+    if (g_ascii_strcasecmp (key, name) == 0)
+      return value;
+  }
+  return NULL;
+}
+
+/* one row: the DP's report, and whether the content is assigned to it */
+static GVariant *
+eh_dp_status_row (GVariant *report, gboolean assigned)
+{
+  GVariantDict row;
+
+  g_variant_dict_init (&row, report);
+  g_variant_dict_insert (&row, "assigned", "b", assigned);
+  return g_variant_dict_end (&row);
+}
+
 GVariant *
 eh_dp_status_list (EhDp *dp, const char *id)
 {
   GHashTable *per_dp = g_hash_table_lookup (dp->statuses, id);
+  const char *const *assigned = dp->assignments != NULL ? eh_dp_assignments_get (dp->assignments, id) : NULL;
+  g_autoptr (GList) names = per_dp != NULL ? g_list_sort (g_hash_table_get_keys (per_dp), (GCompareFunc) strcmp)
+                                           : NULL;
   GVariantBuilder list;
-  GHashTableIter iter;
-  gpointer value;
 
   g_variant_builder_init (&list, G_VARIANT_TYPE ("aa{sv}"));
-  if (per_dp != NULL) {
-    g_hash_table_iter_init (&iter, per_dp);
-    while (g_hash_table_iter_next (&iter, NULL, &value))
-      g_variant_builder_add_value (&list, value);
+  for (GList *l = names; l != NULL; l = l->next)
+    g_variant_builder_add_value (&list, eh_dp_status_row (g_hash_table_lookup (per_dp, l->data),
+                                                          eh_dp_names_contain (assigned, l->data)));
+  /* a DP the content is assigned to and that has not reported yet: pending */
+  for (guint i = 0; assigned != NULL && assigned[i] != NULL; i++) {
+    GVariantDict row;
+
+    if (eh_dp_status_find (per_dp, assigned[i]) != NULL)
+      continue;
+    g_variant_dict_init (&row, NULL);
+    g_variant_dict_insert (&row, EH_KEY_DP_NAME, "s", assigned[i]);
+    g_variant_dict_insert (&row, EH_KEY_DP_URL, "s", "");
+    g_variant_dict_insert (&row, EH_KEY_CONTENT_ID, "s", id);
+    g_variant_dict_insert (&row, EH_KEY_STATE, "s", "pending");
+    g_variant_dict_insert (&row, EH_KEY_BYTES, "t", (guint64) 0);
+    g_variant_dict_insert (&row, EH_KEY_MANIFEST_SHA256, "s", "");
+    g_variant_dict_insert (&row, EH_KEY_REASON, "s", "assigned; no report from this DP yet");
+    g_variant_dict_insert (&row, "assigned", "b", TRUE);
+    g_variant_builder_add_value (&list, g_variant_dict_end (&row));
   }
   return g_variant_builder_end (&list);
 }

@@ -108,7 +108,7 @@ eh_dp_store_path (EhDpStore *store, const char *sha256_hex)
   return g_build_filename (store->bodies, shard, sha256_hex, NULL);
 }
 
-static void
+void
 eh_dp_store_pin (EhDpStore *store, const char *sha256_hex)
 {
   guint count;
@@ -365,4 +365,38 @@ eh_dp_store_check (EhDpStore *store, const char *sha256_hex, guint64 size, const
     return FALSE;
   }
   return TRUE;
+}
+
+/* the regular files of @path and @depth levels below it: how many, how many bytes on disk */
+static void
+eh_dp_dir_usage (const char *path, guint depth, guint *files, guint64 *bytes)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
+    g_autofree char *child = g_build_filename (path, name, NULL);
+    struct stat st;
+
+    if (lstat (child, &st) != 0)
+      continue;
+    if (S_ISDIR (st.st_mode) && depth > 0)
+      eh_dp_dir_usage (child, depth - 1, files, bytes);
+    else if (S_ISREG (st.st_mode)) {
+      (*files)++;
+      *bytes += (guint64) st.st_blocks * 512;
+    }
+  }
+}
+
+void
+eh_dp_store_usage (EhDpStore *store, const char *pull_staging, guint *bodies, guint64 *body_bytes,
+                   guint *staged, guint64 *staged_bytes)
+{
+  *bodies = *staged = 0;
+  *body_bytes = *staged_bytes = 0;
+  eh_dp_dir_usage (store->bodies, 1, bodies, body_bytes);
+  eh_dp_dir_usage (store->staging, 0, staged, staged_bytes);
+  if (pull_staging != NULL)
+    eh_dp_dir_usage (pull_staging, 0, staged, staged_bytes);
 }

@@ -193,9 +193,16 @@ eh_dp_token_verify (const EhDpBundle *bundle, const char *text, const char *cons
 
 /* ── the cache ──────────────────────────────────────────────────────── */
 
+/*
+ * Keyed by the token's text itself: a lookup is a string hash and one
+ * compare, cheaper than the SHA-256 of the text it replaced, and no two
+ * tokens can ever share a key. Only verified tokens get in; the texts held
+ * are capped in count and in bytes.
+ */
 struct _EhDpTokenCache {
-  GHashTable *tokens; /* raw SHA-256 (32 bytes, GBytes) → EhDpToken */
+  GHashTable *tokens; /* token text → EhDpToken */
   guint max;
+  gsize bytes;        /* the texts held */
 };
 
 EhDpTokenCache *
@@ -203,8 +210,7 @@ eh_dp_token_cache_new (guint max)
 {
   EhDpTokenCache *cache = g_new0 (EhDpTokenCache, 1);
 
-  cache->tokens = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref,
-                                         (GDestroyNotify) eh_dp_token_unref);
+  cache->tokens = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) eh_dp_token_unref);
   cache->max = MAX (max, 1);
   return cache;
 }
@@ -222,6 +228,7 @@ void
 eh_dp_token_cache_clear (EhDpTokenCache *cache)
 {
   g_hash_table_remove_all (cache->tokens);
+  cache->bytes = 0;
 }
 
 guint
@@ -230,40 +237,50 @@ eh_dp_token_cache_size (EhDpTokenCache *cache)
   return g_hash_table_size (cache->tokens);
 }
 
+typedef struct {
+  EhDpTokenCache *cache;
+  gint64 now;
+} EhDpTokenSweep;
+
 static gboolean
 eh_dp_token_cache_expired (gpointer key, gpointer value, gpointer user_data)
 {
-  return *(gint64 *) user_data - EH_DP_TOKEN_LEEWAY >= ((EhDpToken *) value)->exp;
+  EhDpTokenSweep *sweep = user_data;
+
+  if (sweep->now - EH_DP_TOKEN_LEEWAY < ((EhDpToken *) value)->exp)
+    return FALSE;
+  sweep->cache->bytes -= strlen (key);
+  return TRUE;
 }
 
 EhDpToken *
 eh_dp_token_cache_check (EhDpTokenCache *cache, const EhDpBundle *bundle, const char *text,
                          const char *const *names, gint64 now, GError **error)
 {
-  guint8 digest[32];
-  g_autoptr (GBytes) key = NULL;
+  gsize len = strlen (text);
+  EhDpTokenSweep sweep = { cache, now };
   EhDpToken *token;
 
-  if (strlen (text) > EH_DP_TOKEN_MAX_BYTES) {
+  if (len > EH_DP_TOKEN_MAX_BYTES) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token is too long");
     return NULL;
   }
-  eh_crypto_sha256 (text, strlen (text), digest);
-  key = g_bytes_new (digest, sizeof digest);
-  token = g_hash_table_lookup (cache->tokens, key);
+  token = g_hash_table_lookup (cache->tokens, text);
   if (token != NULL) {
     if (now - EH_DP_TOKEN_LEEWAY < token->exp)
       return eh_dp_token_ref (token);
-    g_hash_table_remove (cache->tokens, key);
+    g_hash_table_remove (cache->tokens, text);
+    cache->bytes -= len;
   }
   /* refusals are not cached: a bad token costs a verification every time, like any other */
   token = eh_dp_token_verify (bundle, text, names, now, error);
   if (token == NULL)
     return NULL;
-  if (g_hash_table_size (cache->tokens) >= cache->max)
-    g_hash_table_foreach_remove (cache->tokens, eh_dp_token_cache_expired, &now);
-  if (g_hash_table_size (cache->tokens) >= cache->max)
-    g_hash_table_remove_all (cache->tokens);
-  g_hash_table_insert (cache->tokens, g_steal_pointer (&key), eh_dp_token_ref (token));
+  if (g_hash_table_size (cache->tokens) >= cache->max || cache->bytes + len > EH_DP_TOKEN_CACHE_MAX_BYTES)
+    g_hash_table_foreach_remove (cache->tokens, eh_dp_token_cache_expired, &sweep);
+  if (g_hash_table_size (cache->tokens) >= cache->max || cache->bytes + len > EH_DP_TOKEN_CACHE_MAX_BYTES)
+    eh_dp_token_cache_clear (cache);
+  cache->bytes += len;
+  g_hash_table_insert (cache->tokens, g_strdup (text), eh_dp_token_ref (token));
   return token;
 }

@@ -73,6 +73,8 @@ gboolean eh_dp_store_import_fd (EhDpStore *store, int fd, char **sha256_hex, gui
 /* syncs the shard directories that received new bodies since the last call */
 gboolean eh_dp_store_sync_dirs (EhDpStore *store, GError **error);
 
+/* pins @sha256_hex (safe from collection) whether or not it is stored yet */
+void eh_dp_store_pin (EhDpStore *store, const char *sha256_hex);
 /* drops one pin of @sha256_hex (pins keep bodies of imports still without a manifest) */
 void eh_dp_store_unpin (EhDpStore *store, const char *sha256_hex);
 
@@ -95,6 +97,16 @@ gboolean eh_dp_store_collect (EhDpStore *store, EhDpUsedFunc used, gpointer user
  * otherwise %FALSE and @problem says "missing", "size" or "hash". Blocking. */
 gboolean eh_dp_store_check (EhDpStore *store, const char *sha256_hex, guint64 size,
                             const char **problem);
+
+/**
+ * eh_dp_store_usage:
+ * @pull_staging: (nullable): the directory of pulls in progress, counted with the staging files
+ *
+ * What the store holds on disk (allocated bytes): its bodies, and the
+ * staging files of imports and pulls in progress. Blocking.
+ */
+void eh_dp_store_usage (EhDpStore *store, const char *pull_staging, guint *bodies, guint64 *body_bytes,
+                        guint *staged, guint64 *staged_bytes);
 
 /* is @text 64 lower-case hex digits? */
 gboolean eh_dp_sha256_hex_is_valid (const char *text);
@@ -135,6 +147,7 @@ typedef struct {
   char *path;
   guint64 size;
   char *sha256;
+  char *etag; /* "\"<sha256>\"": the strong ETag of its downloads */
 } EhDpManifestFile;
 
 /**
@@ -151,6 +164,7 @@ typedef struct {
   GPtrArray *files; /* EhDpManifestFile, sorted by path */
   char *jws;
   char *etag;
+  char *last_modified; /* (nullable) @created as an HTTP date: Last-Modified of its downloads */
 } EhDpManifest;
 
 EhDpManifest *eh_dp_manifest_new (const char *id, const char *name, const char *version,
@@ -298,6 +312,7 @@ gboolean eh_dp_bundle_check_role_cert (const EhDpBundle *bundle, GBytes *der, co
 #define EH_DP_TOKEN_MAX_AUD 64
 #define EH_DP_TOKEN_MAX_CONTENTS 1024
 #define EH_DP_TOKEN_CACHE_MAX 4096
+#define EH_DP_TOKEN_CACHE_MAX_BYTES (4 * 1024 * 1024) /* the token texts the cache holds */
 
 /**
  * EhDpToken: a verified content token.
@@ -329,7 +344,7 @@ EhDpToken *eh_dp_token_verify (const EhDpBundle *bundle, const char *text,
 
 typedef struct _EhDpTokenCache EhDpTokenCache;
 
-/* verified tokens by the SHA-256 of their text, until exp, at most @max of them */
+/* verified tokens by their text, until exp, at most @max of them and EH_DP_TOKEN_CACHE_MAX_BYTES of text */
 EhDpTokenCache *eh_dp_token_cache_new (guint max);
 void eh_dp_token_cache_free (EhDpTokenCache *cache);
 /* drops everything (the bundle changed) */
@@ -358,9 +373,46 @@ char *eh_dp_path_decode (const char *raw, GError **error);
 /* (transfer none) (nullable) the file at @path in @manifest (binary search) */
 const EhDpManifestFile *eh_dp_manifest_find (const EhDpManifest *manifest, const char *path);
 
+/* ── assignments: which content goes to which DP (eh-dp-assign.c) ────── */
+
+#define EH_DP_ASSIGN_FILE "assignments.json"
+#define EH_DP_ASSIGN_MAX_BYTES (16 * 1024 * 1024)
+#define EH_DP_ASSIGN_MAX_DPS 1024 /* per content */
+#define EH_DP_NAME_MAX_BYTES 255
+
+typedef struct _EhDpAssignments EhDpAssignments;
+typedef struct _EhDp EhDp;
+
+/* a DP name: 1..255 of [A-Za-z0-9._:-] */
+gboolean eh_dp_name_is_valid (const char *name);
+/* is @name one of @names (ASCII case ignored)? */
+gboolean eh_dp_names_contain (const char *const *names, const char *name);
+
+EhDpAssignments *eh_dp_assignments_new (void);
+void eh_dp_assignments_free (EhDpAssignments *assignments);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhDpAssignments, eh_dp_assignments_free)
+/* (transfer full) the assignments kept in @dir (none when the file is missing), or NULL + error; blocking */
+EhDpAssignments *eh_dp_assignments_load (const char *dir, GError **error);
+/* (transfer full) {"PS100001":["dp1.example",…],…} (strict, capped, names checked), or NULL + error */
+EhDpAssignments *eh_dp_assignments_parse (const char *data, gsize len, GError **error);
+/* (transfer full) the JSON form of @assignments */
+GBytes *eh_dp_assignments_to_json (EhDpAssignments *assignments);
+/* assigns @id to @name (lower-cased); %FALSE when it was already, or + error at the cap */
+gboolean eh_dp_assignments_add (EhDpAssignments *assignments, const char *id, const char *name, GError **error);
+/* %TRUE when @id was assigned to @name and no longer is */
+gboolean eh_dp_assignments_remove (EhDpAssignments *assignments, const char *id, const char *name);
+/* forgets every assignment of @id (its content was removed) */
+gboolean eh_dp_assignments_drop (EhDpAssignments *assignments, const char *id);
+/* (transfer none) (nullable) the DP names @id is assigned to, sorted, NULL-terminated */
+const char *const *eh_dp_assignments_get (EhDpAssignments *assignments, const char *id);
+
+/* writes @dp's assignments durably in a thread (a newer state written meanwhile counts as done) */
+void eh_dp_assignments_save (EhDp *dp, GAsyncReadyCallback callback, gpointer user_data);
+gboolean eh_dp_assignments_save_finish (GAsyncResult *result, GError **error);
+
 /* ── the plugin (eh-dp-plugin.c, eh-dp-dbus.c, eh-dp-http.c) ──────────── */
 
-typedef struct {
+struct _EhDp {
   gatomicrefcount ref;
   EhPlugin *plugin; /* NULL once stopped: late thread results only clean up */
   EhBus *bus;
@@ -386,7 +438,23 @@ typedef struct {
   gboolean pull_again;
   guint edge_subscriptions[3];
   GHashTable *statuses;      /* content id → (dp name → GVariant a{sv}): the last status of every DP */
-} EhDp;
+  /* distribution by assignment (eh-dp-assign.c, eh-dp-action.c) */
+  gboolean assigned_only;    /* [dp] distribution=assigned: pull only what is assigned to this DP */
+  EhDpAssignments *assignments; /* on the site: content id → the DPs it is assigned to */
+  guint64 assignments_generation; /* bumped by every change, on the main context */
+  guint64 assignments_written;    /* the newest generation on disk (eh-dp-assign.c's lock) */
+  GHashTable *force;         /* content ids the next pull fetches anew (redistribute, repair) */
+  guint subscriptions_action;
+  /* small bodies in memory (eh-dp-cache.c) */
+  GHashTable *bodies;        /* (nullable) sha256 → GBytes, verified */
+  guint64 bodies_bytes;
+  /* the chunks of large downloads in memory, all connections together (eh-dp-download.c) */
+  guint64 send_bytes;
+  GQueue send_waiting;       /* EhDpSend waiting for room, first come first served */
+  /* figures for `ehttpctl dp status` */
+  guint active_downloads;    /* client downloads being sent */
+  guint active_pulls;        /* bodies being sent to DPs below */
+};
 
 extern const EhPluginDesc eh_dp_plugin;
 
@@ -418,11 +486,17 @@ GVariant *eh_dp_remove_content_finish (GAsyncResult *result, GError **error);
 /* re-hashes every file of @id (NULL or "": of every content) */
 void eh_dp_verify_content (EhDp *dp, const char *id, GAsyncReadyCallback callback,
                            gpointer user_data);
+/* eh_dp_verify_content(), and with @drop_damaged a body of the wrong size or hash is deleted */
+void eh_dp_validate_content (EhDp *dp, const char *id, gboolean drop_damaged, GAsyncReadyCallback callback,
+                             gpointer user_data);
 /* (transfer full) a{sv}: contents (u), files (u), bytes (t), ok (b), problems (aa{sv}:
  * id, path, sha256, problem: missing, size or hash); or NULL + error */
 GVariant *eh_dp_verify_content_finish (GAsyncResult *result, GError **error);
 
 gboolean eh_dp_dbus_start (EhDp *dp, GError **error);
+/* Distribute/Undistribute/Redistribute/ValidateContent and Status (eh-dp-distribute.c); %FALSE: not one */
+gboolean eh_dp_distribute_call (EhDp *dp, const char *method, GVariant *parameters,
+                                GDBusMethodInvocation *invocation);
 gboolean eh_dp_http_start (EhDp *dp, GError **error);
 
 /* the trust bundle: loads the kept copy, asks ca.trust-bundle.get, follows changes (eh-dp-trust.c) */
@@ -431,11 +505,31 @@ char *eh_dp_trust_read_kept (const char *dir, gsize *len);     /* blocking */
 void eh_dp_trust_start (EhDp *dp);
 void eh_dp_trust_stop (EhDp *dp);
 
+/* small bodies kept in memory, verified by their hash (eh-dp-cache.c) */
+#define EH_DP_BODY_CACHE_MAX_BODY (64 * 1024)
+#define EH_DP_BODY_CACHE_BYTES (8 * 1024 * 1024)
+/* (transfer none) (nullable) the bytes of @file when they are in memory */
+GBytes *eh_dp_body_cache_lookup (EhDp *dp, const EhDpManifestFile *file);
+/**
+ * eh_dp_body_cache_load:
+ * @msg: the answer, its head set: paused until the body is read
+ *
+ * Reads the small @file in a thread and checks its hash: the answer gets
+ * bytes @first.. (@length of them) and the body is kept in memory; a body
+ * missing or damaged gets 404 instead.
+ */
+void eh_dp_body_cache_load (EhDp *dp, const EhDpManifestFile *file, SoupServerMessage *msg, goffset first,
+                            goffset length);
+/* appends bytes @first.. of @body (@length of them) as the whole response body (none for HEAD) */
+void eh_dp_download_from_memory (SoupServerMessage *msg, GBytes *body, goffset first, goffset length);
+void eh_dp_body_cache_free (EhDp *dp);
+
 /* GET/HEAD /CCMTOKENAUTH_SMS_DP_SMSPKG$/<id>/<path> (eh-dp-download.c) */
 gboolean eh_dp_download_start (EhDp *dp, GError **error);
-/* answers @request with the body of @file (conditional requests, one strict Range, streamed) */
+/* answers @request with the body of @file (conditional requests, one strict Range, streamed);
+ * *@active counts the bodies of this kind being sent */
 void eh_dp_download_serve (EhDp *dp, EhRequest *request, const EhDpManifest *manifest,
-                           const EhDpManifestFile *file);
+                           const EhDpManifestFile *file, guint *active);
 
 /* ── distribution between DPs (eh-dp-pull.c, eh-dp-fetch.c, eh-dp-edge.c, eh-dp-status.c) ── */
 
@@ -445,21 +539,24 @@ void eh_dp_download_serve (EhDp *dp, EhRequest *request, const EhDpManifest *man
 #define EH_DP_PULL_LIBRARY_MAX_BYTES (8 * 1024 * 1024)
 #define EH_DP_PULL_LIBRARY_MAX_CONTENTS 65536
 #define EH_DP_PULL_INTERVAL_DEFAULT 300
+#define EH_DP_PULL_STAGING "pull-staging" /* in the plugin's directory: bodies being pulled, <sha256>.part */
 
 /* the library, pull and manifest endpoints, for a client with a dp role certificate of this site */
 gboolean eh_dp_pull_start (EhDp *dp, GError **error);
-/* (transfer full) {"contents":[{"id","manifest-sha256"}]} of @manifests */
-GBytes *eh_dp_pull_library_to_json (GPtrArray *manifests);
+/* (transfer full) {"contents":[{"id","manifest-sha256","dps"?}]} of @manifests; "dps" lists the DPs
+ * a content is assigned to, when it is assigned to any (@assignments nullable) */
+GBytes *eh_dp_pull_library_to_json (GPtrArray *manifests, EhDpAssignments *assignments);
 /* (transfer full) content id → manifest sha256 of a library answer (hostile: strict, capped,
- * every id and hash checked, duplicates refused), or NULL + error */
-GHashTable *eh_dp_pull_library_parse (const char *data, gsize len, GError **error);
+ * every id, hash and DP name checked, duplicates refused), or NULL + error. With @names, only the
+ * contents whose "dps" name one of them (ASCII case ignored); with NULL, every content. */
+GHashTable *eh_dp_pull_library_parse (const char *data, gsize len, const char *const *names, GError **error);
 /* "bytes FIRST-LAST/TOTAL" with FIRST <= LAST < TOTAL, digits only; %FALSE otherwise */
 gboolean eh_dp_pull_parse_content_range (const char *value, goffset *first, goffset *last, goffset *total);
 
 /* what a pull reports to the main context, one content at a time */
 typedef struct {
   char *id;
-  char *state; /* pending, in-progress, installed, failed */
+  char *state; /* pending, in-progress, installed, failed, removed (no longer wanted here) */
   guint64 bytes;
   char *manifest_sha256;
   char *reason;           /* (nullable) */
@@ -480,6 +577,9 @@ EhDpFetch *eh_dp_fetch_new (const char *upstream, const char *root_fingerprint, 
                             const char *dir, const char *bundle_json, GHashTable *have, EhDpLibrary *library,
                             EhDpFetchReport report, EhDp *dp, GError **error);
 void eh_dp_fetch_free (EhDpFetch *fetch);
+/* @names (nullable): pull only the contents assigned to one of them; @force (nullable, ref taken):
+ * content ids whose every file is fetched anew, even when held */
+void eh_dp_fetch_set_scope (EhDpFetch *fetch, const char *const *names, GHashTable *force);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhDpFetch, eh_dp_fetch_free)
 /* runs the pull in a thread; takes @fetch */
 void eh_dp_fetch_start (EhDpFetch *fetch, GAsyncReadyCallback callback, gpointer user_data);
@@ -493,6 +593,8 @@ EhDpManifest *eh_dp_fetch_verify_manifest (const EhDpBundle *bundle, const char 
 void eh_dp_edge_start (EhDp *dp);
 void eh_dp_edge_stop (EhDp *dp);
 void eh_dp_edge_pull (EhDp *dp);
+/* pulls @id again, every file fetched anew (redistribute, repair after a failed validation) */
+void eh_dp_edge_pull_anew (EhDp *dp, const char *id);
 
 /* dp.content.status: publishing this DP's, and keeping every DP's */
 void eh_dp_status_start (EhDp *dp);
@@ -501,7 +603,14 @@ void eh_dp_status_publish (EhDp *dp, const char *id, const char *state, guint64 
                            const char *reason);
 /* "installed" for every content held */
 void eh_dp_status_publish_installed (EhDp *dp);
-/* (transfer full) aa{sv}: the last status of @id from every DP */
+/* (transfer full) aa{sv}: the last status of @id from every DP (sorted by name, each with "assigned"),
+ * and "pending" for each DP it is assigned to that has not reported yet */
 GVariant *eh_dp_status_list (EhDp *dp, const char *id);
+
+/* dp.content.action: redistribute and validate on demand (eh-dp-action.c) */
+void eh_dp_action_start (EhDp *dp);
+void eh_dp_action_stop (EhDp *dp);
+/* publishes dp.content.action for @id, to the DP named @dp_name or to every DP (NULL or "") */
+gboolean eh_dp_action_ask (EhDp *dp, const char *id, const char *action, const char *dp_name, GError **error);
 
 G_END_DECLS

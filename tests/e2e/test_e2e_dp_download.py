@@ -203,6 +203,9 @@ class DownloadTest(HostTestCase):
         result = run(["curl", "-sS", "-o", "-", f"http://127.0.0.1:{port}/SMS_DP_SMSPKG$/{cid}/small.txt"],
                      check=False)
         self.assertEqual(result.stdout, "small file\n")
+        # over HTTPS too, when the admin turned it on
+        self.assertEqual(self.get("/SMS_DP_SMSPKG$/" + cid + "/small.txt"), (200, b"small file\n"))
+        self.assertEqual(self.get("/SMS_DP_SMSPKG$/" + cid + "/../canary")[0], 400)
         code, body = self.get(PKG + cid + "/small.txt", token)
         self.assertEqual((code, body), (200, b"small file\n"))
         # a restart: the kept bundle is loaded, the token still verifies
@@ -226,3 +229,61 @@ class DownloadTest(HostTestCase):
         host.start()
         wait_for(lambda: "REFUSED a trust bundle with another root" in host.read_log(), timeout=10,
                  what="the refusal")
+
+    def test_small_bodies_are_checked_then_served_from_memory(self):
+        host = self.start_site()
+        src, cid, msha = self.add_content(host)
+        token = self.mint(cid, msha)
+        store = host.state / "plugins" / "dp" / "store" / "sha256"
+
+        def body(data):
+            sha = hashlib.sha256(data).hexdigest()
+            return store / sha[:2] / sha
+
+        # the first download reads and checks it; the ones after come from memory, whole or in part
+        for _ in range(3):
+            self.assertEqual(self.get(PKG + cid + "/small.txt", token), (200, b"small file\n"))
+        code, head = self.headers(PKG + cid + "/small.txt", token, "-I")
+        self.assertEqual(code, 200)
+        self.assertIn("content-length: 11", head)
+        self.assertEqual(self.get(PKG + cid + "/small.txt", token, "-r", "2-4"), (206, b"all"))
+        self.assertEqual(self.get(PKG + cid + "/empty.dat", token), (200, b""))
+
+        # damaged on disk after it was checked: the checked bytes are what is served
+        small = body(b"small file\n")
+        small.chmod(0o600)
+        small.write_bytes(b"SMALL FILE\n")
+        self.assertEqual(self.get(PKG + cid + "/small.txt", token), (200, b"small file\n"))
+
+        # damaged before its first download: never served, 404 and a warning
+        nested = body(b"nested\n")
+        nested.chmod(0o600)
+        nested.write_bytes(b"NESTED\n")
+        for args in ((), ("-r", "0-2")):
+            code, data = self.get(PKG + cid + "/sub/nested.txt", token, *args)
+            self.assertEqual(code, 404, args)
+            self.assertNotIn(b"NESTED", data)
+        self.assertIn("is missing or damaged: not served", host.read_log())
+        nested.unlink()
+        self.assertEqual(self.get(PKG + cid + "/sub/nested.txt", token)[0], 404)
+
+    def test_many_large_downloads_take_turns_and_all_complete(self):
+        host = self.start_site()
+        src, cid, msha = self.add_content(host)
+        token = self.mint(cid, msha)
+        want = hashlib.sha256((src / "big.bin").read_bytes()[:4 * MIB]).hexdigest()
+        _, port = host.address("https")
+        rss_before = host.rss_kib()
+        # 64 slow readers want two 256 KiB chunks each: more than the DP's 16 MiB of chunks, so
+        # some wait for a turn; every one still gets all its bytes
+        script = (f"curl -sS --cacert {self.root} --limit-rate 4M -r 0-{4 * MIB - 1} "
+                  f"-H 'Authorization: Bearer {token}' https://127.0.0.1:{port}{PKG}{cid}/big.bin | sha256sum")
+        clients = [subprocess.Popen(["sh", "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(64)]
+        peak = rss_before
+        while any(c.poll() is None for c in clients):
+            peak = max(peak, host.rss_kib())
+        sums = [c.communicate()[0].split()[0] for c in clients]
+        self.assertEqual(sums, [want] * 64)
+        wait_for(lambda: host.ctl_json("dp", "status")["active-downloads"] == 0, what="the downloads ending")
+        # 64 connections with two chunks each would be 32 MiB; the budget keeps it near 16
+        self.assertLess(peak - rss_before, 28 * 1024, (rss_before, peak))

@@ -10,7 +10,7 @@ import socket
 import time
 import unittest
 
-from harness import HostTestCase, raw_exchange, status_lines
+from harness import HostTestCase, raw_exchange, read_response, status_lines
 
 SMUGGLED = b"GET /test/fail HTTP/1.1\r\nHost: x\r\n\r\n"
 
@@ -151,6 +151,19 @@ class DeadlineTest(HostTestCase):
         response = conn.getresponse()
         self.assertEqual(response.status, 200)
         self.assertEqual(response.read(), b"slow\n")
+
+    def test_idle_deadline_replaces_the_header_deadline(self):
+        # one deadline source per connection, moved lazily: the header deadline (1 s) of the first
+        # request must not close the connection once it answered; the idle one (5 s) then does
+        site = self.host(core={"header-timeout": "1", "idle-timeout": "5"}).start()
+        sock = socket.create_connection(site.address("http"))
+        sock.settimeout(30)
+        for _ in range(2):
+            sock.sendall(b"GET /test/echo HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertIn(b"200 OK", read_response(sock))
+            time.sleep(1.5)
+        # silent now: closed by the idle deadline, not left open
+        self.assertEqual(sock.recv(100), b"")
 
     def test_silent_connection_is_closed(self):
         site = self.host(core={"header-timeout": "1", "idle-timeout": "1"}).start()

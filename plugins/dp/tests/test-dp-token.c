@@ -422,16 +422,100 @@ test_pull_library_hostile (void)
                         "{\"contents\":[{\"id\":\"PS100001\"}]}",
                         "{\"contents\":[{\"id\":\"PS100001\",\"manifest-sha256\":\"00\"}]}",
                         "{\"contents\":[],\"contents\":[]}", twice, climbing, upper, deep };
-  g_autoptr (GHashTable) library = eh_dp_pull_library_parse (good, strlen (good), NULL);
+  g_autoptr (GHashTable) library = eh_dp_pull_library_parse (good, strlen (good), NULL, NULL);
 
   g_assert_nonnull (library);
   g_assert_cmpstr (g_hash_table_lookup (library, "PS100001"), ==, sha);
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
     g_autoptr (GError) error = NULL;
-    g_autoptr (GHashTable) refused = eh_dp_pull_library_parse (bad[i], strlen (bad[i]), &error);
+    g_autoptr (GHashTable) refused = eh_dp_pull_library_parse (bad[i], strlen (bad[i]), NULL, &error);
 
     g_assert_null (refused);
     g_assert_nonnull (error);
+  }
+}
+
+/* an edge with [dp] distribution=assigned takes only the contents whose "dps" name it */
+static void
+test_pull_library_assigned (void)
+{
+  const char *sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  const char *const edge[] = { "edge1.example", "edge1", NULL };
+  const char *const other[] = { "edge2.example", NULL };
+  g_autofree char *listed = g_strdup_printf ("{\"contents\":["
+                                             "{\"id\":\"PS100001\",\"manifest-sha256\":\"%s\",\"dps\":[\"EDGE1.example\"]},"
+                                             "{\"id\":\"PS100002\",\"manifest-sha256\":\"%s\",\"dps\":[\"edge2.example\"]},"
+                                             "{\"id\":\"PS100003\",\"manifest-sha256\":\"%s\"}]}",
+                                             sha, sha, sha);
+  g_autofree char *bad_name = g_strdup_printf ("{\"contents\":[{\"id\":\"PS100001\",\"manifest-sha256\":\"%s\","
+                                               "\"dps\":[\"../x\"]}]}", sha);
+  g_autofree char *not_array = g_strdup_printf ("{\"contents\":[{\"id\":\"PS100001\",\"manifest-sha256\":\"%s\","
+                                                "\"dps\":\"edge1.example\"}]}", sha);
+  g_autofree char *number = g_strdup_printf ("{\"contents\":[{\"id\":\"PS100001\",\"manifest-sha256\":\"%s\","
+                                             "\"dps\":[1]}]}", sha);
+  g_autoptr (GHashTable) all = eh_dp_pull_library_parse (listed, strlen (listed), NULL, NULL);
+  g_autoptr (GHashTable) mine = eh_dp_pull_library_parse (listed, strlen (listed), edge, NULL);
+  g_autoptr (GHashTable) theirs = eh_dp_pull_library_parse (listed, strlen (listed), other, NULL);
+  const char *bad[] = { bad_name, not_array, number };
+
+  g_assert_cmpuint (g_hash_table_size (all), ==, 3);
+  g_assert_cmpuint (g_hash_table_size (mine), ==, 1);
+  g_assert_true (g_hash_table_contains (mine, "PS100001"));
+  g_assert_cmpuint (g_hash_table_size (theirs), ==, 1);
+  g_assert_true (g_hash_table_contains (theirs, "PS100002"));
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (GError) error = NULL;
+
+    g_assert_null (eh_dp_pull_library_parse (bad[i], strlen (bad[i]), NULL, &error));
+    g_assert_nonnull (error);
+  }
+}
+
+/* assignments: kept lower-case and sorted, once each, capped; the file is hostile when read back */
+static void
+test_assignments (void)
+{
+  g_autoptr (EhDpAssignments) assignments = eh_dp_assignments_new ();
+  g_autoptr (EhDpAssignments) back = NULL;
+  g_autoptr (GBytes) json = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *const *assigned;
+  const char *bad[] = { "", "[]", "{\"PS100001\":\"dp\"}", "{\"../x\":[]}", "{\"PS100001\":[\"a b\"]}",
+                        "{\"PS100001\":[1]}", "{\"PS100001\":[],\"PS100001\":[]}", "{\"PS100001\":[[[]]]}" };
+
+  g_assert_true (eh_dp_name_is_valid ("edge1.example"));
+  g_assert_true (eh_dp_name_is_valid ("fe80::1"));
+  g_assert_false (eh_dp_name_is_valid (""));
+  g_assert_false (eh_dp_name_is_valid ("a/b"));
+  g_assert_false (eh_dp_name_is_valid ("a\nb"));
+  g_assert_true (eh_dp_assignments_add (assignments, "PS100001", "Edge2.example", NULL));
+  g_assert_true (eh_dp_assignments_add (assignments, "PS100001", "edge1.example", NULL));
+  g_assert_false (eh_dp_assignments_add (assignments, "PS100001", "EDGE1.EXAMPLE", NULL));
+  assigned = eh_dp_assignments_get (assignments, "PS100001");
+  g_assert_cmpstr (assigned[0], ==, "edge1.example");
+  g_assert_cmpstr (assigned[1], ==, "edge2.example");
+  g_assert_null (assigned[2]);
+  g_assert_null (eh_dp_assignments_get (assignments, "PS100002"));
+  json = eh_dp_assignments_to_json (assignments);
+  back = eh_dp_assignments_parse (g_bytes_get_data (json, NULL), g_bytes_get_size (json), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (eh_dp_assignments_get (back, "PS100001")[1], ==, "edge2.example");
+  g_assert_true (eh_dp_assignments_remove (assignments, "PS100001", "EDGE2.example"));
+  g_assert_false (eh_dp_assignments_remove (assignments, "PS100001", "edge2.example"));
+  g_assert_true (eh_dp_assignments_remove (assignments, "PS100001", "edge1.example"));
+  g_assert_null (eh_dp_assignments_get (assignments, "PS100001"));
+  for (guint i = 0; i < EH_DP_ASSIGN_MAX_DPS; i++) {
+    g_autofree char *name = g_strdup_printf ("dp%u.example", i);
+
+    g_assert_true (eh_dp_assignments_add (assignments, "PS100003", name, NULL));
+  }
+  g_assert_false (eh_dp_assignments_add (assignments, "PS100003", "one-more.example", &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (GError) refused = NULL;
+
+    g_assert_null (eh_dp_assignments_parse (bad[i], strlen (bad[i]), &refused));
+    g_assert_nonnull (refused);
   }
 }
 
@@ -465,5 +549,7 @@ main (int argc, char **argv)
   g_test_add_func ("/eh/dp/path/manifest-find", test_manifest_find);
   g_test_add_func ("/eh/dp/pull/library-hostile", test_pull_library_hostile);
   g_test_add_func ("/eh/dp/pull/content-range", test_pull_content_range);
+  g_test_add_func ("/eh/dp/pull/library-assigned", test_pull_library_assigned);
+  g_test_add_func ("/eh/dp/assign/names", test_assignments);
   return g_test_run ();
 }
