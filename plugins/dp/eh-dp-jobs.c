@@ -118,6 +118,8 @@ eh_dp_add_written (GObject *source, GAsyncResult *result, gpointer user_data)
                  error->message);
       g_clear_error (&error);
     }
+    /* this DP holds it from now on: the MP can locate it here at once */
+    eh_dp_status_publish_manifest (add->dp, manifest);
   }
   g_task_return_pointer (outer, g_strdup (manifest->id), g_free);
 }
@@ -291,6 +293,9 @@ eh_dp_remove_content (EhDp *dp, const char *id, GAsyncReadyCallback callback, gp
     g_object_unref (outer);
     return;
   }
+  /* out of the library, so no longer served: the MP stops sending clients here */
+  if (dp->plugin != NULL)
+    eh_dp_status_publish (dp, manifest->id, "removed", 0, "", NULL);
   remove = g_new0 (EhDpRemove, 1);
   remove->dp = eh_dp_ref (dp);
   remove->manifest = manifest;

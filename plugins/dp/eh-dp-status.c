@@ -53,6 +53,16 @@ eh_dp_status_publish (EhDp *dp, const char *id, const char *state, guint64 bytes
 }
 
 void
+eh_dp_status_publish_manifest (EhDp *dp, const EhDpManifest *manifest)
+{
+  g_autofree char *sha = manifest->etag != NULL && strlen (manifest->etag) == EH_DP_SHA256_HEX + 2
+                           ? g_strndup (manifest->etag + 1, EH_DP_SHA256_HEX)
+                           : g_strdup ("");
+
+  eh_dp_status_publish (dp, manifest->id, "installed", manifest->size, sha, NULL);
+}
+
+void
 eh_dp_status_publish_installed (EhDp *dp)
 {
   g_autoptr (GPtrArray) all = NULL;
@@ -60,14 +70,8 @@ eh_dp_status_publish_installed (EhDp *dp)
   if (dp->library == NULL)
     return;
   all = eh_dp_library_list (dp->library);
-  for (guint i = 0; i < all->len; i++) {
-    const EhDpManifest *manifest = g_ptr_array_index (all, i);
-    g_autofree char *sha = manifest->etag != NULL && strlen (manifest->etag) == EH_DP_SHA256_HEX + 2
-                             ? g_strndup (manifest->etag + 1, EH_DP_SHA256_HEX)
-                             : g_strdup ("");
-
-    eh_dp_status_publish (dp, manifest->id, "installed", manifest->size, sha, NULL);
-  }
+  for (guint i = 0; i < all->len; i++)
+    eh_dp_status_publish_manifest (dp, g_ptr_array_index (all, i));
 }
 
 static void

@@ -603,6 +603,8 @@ void eh_dp_status_publish (EhDp *dp, const char *id, const char *state, guint64 
                            const char *reason);
 /* "installed" for every content held */
 void eh_dp_status_publish_installed (EhDp *dp);
+/* "installed" for one content of this DP's library */
+void eh_dp_status_publish_manifest (EhDp *dp, const EhDpManifest *manifest);
 /* (transfer full) aa{sv}: the last status of @id from every DP (sorted by name, each with "assigned"),
  * and "pending" for each DP it is assigned to that has not reported yet */
 GVariant *eh_dp_status_list (EhDp *dp, const char *id);

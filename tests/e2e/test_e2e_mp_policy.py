@@ -212,14 +212,12 @@ class ContentLocationTest(PolicyTestCase):
         for bad in ("ps100001", "PS1000011", "..%2fPS100001", "PS10000%00"):
             self.assertEqual(self.locate(host, token, bad)[0], 400, bad)
 
-        # the dp plugin reports what it holds; until it does for new content, the test hook does
+        # the site's own dp reports content as soon as it is added: located at once, no restart
         def located():
             return self.locate(host, token, id_a)[0] == 200 and self.locate(host, token, id_b)[0] == 200
-        try:
-            wait_for(located, timeout=3, what="the dp's own dp.content.status")
-        except AssertionError:
-            for content_id, sha in ((id_a, sha_a), (id_b, sha_b)):
-                self.report(host, "dp1.example", dp_url, content_id, "installed", sha)
+        wait_for(located, timeout=10, what="the dp's own dp.content.status for new content")
+        status, reply = self.locate(host, token, id_a)
+        self.assertEqual([(d["name"], d["url"]) for d in reply["dps"]], [("dp1.example", dp_url)])
         # a second DP that reported later comes first, until it fails somewhere
         self.report(host, "dp2.example", "https://127.0.0.1:9", id_a, "installed", sha_a)
         status, reply = self.locate(host, token, id_a)
@@ -277,6 +275,10 @@ class ContentLocationTest(PolicyTestCase):
         self.assertEqual([d["name"] for d in reply["dps"]], ["dp1.example"])
         self.report(host, "dp1.example", dp_url, id_a, "pending", "")
         self.assertEqual(self.locate(host, token, id_a)[0], 404)
+        # content removed from the site's dp is no longer located there
+        self.assertEqual(self.locate(host, token, id_b)[0], 200)
+        host.ctl("content", "remove", id_b)
+        wait_for(lambda: self.locate(host, token, id_b)[0] == 404, timeout=10, what="removal reaching the mp")
         self.assertNotIn(content_token, host.read_log())
         self.assertNotIn(token, host.read_log())
 
