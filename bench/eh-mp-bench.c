@@ -17,6 +17,9 @@
  *             on the MP) — the renewal storm after, say, a site restart
  *   renew     --seconds of the same, round robin over the clients: the
  *             steady issuance rate
+ *   storm-timed, renew-timed
+ *             the same with self-timed proofs ({"jti", "iat"}): one
+ *             request a token, no nonce
  *   crypto    alone (--phases crypto): GnuTLS sign and verify per second on
  *             one core for ES256 and EdDSA, the references
  *
@@ -44,6 +47,7 @@
 #include <unistd.h>
 
 #include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
 #include "eh-json.h"
@@ -66,7 +70,7 @@ static GOptionEntry eh_bench_options[] = {
   { "key-type", 0, 0, G_OPTION_ARG_STRING, &opt_key_type, "p256 (default) or ed25519", "TYPE" },
   { "bulk-token", 0, 0, G_OPTION_ARG_STRING, &opt_bulk_token, "a bulk registration token that approves", "T" },
   { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_seconds, "seconds of the renew phase (default 10)", "S" },
-  { "phases", 0, 0, G_OPTION_ARG_STRING, &opt_phases, "default keygen,register,storm,renew", "LIST" },
+  { "phases", 0, 0, G_OPTION_ARG_STRING, &opt_phases, "default keygen,register,storm,renew,storm-timed,renew-timed", "LIST" },
   G_OPTION_ENTRY_NULL
 };
 
@@ -78,7 +82,7 @@ typedef struct {
   char *hardware_id;
 } EhBenchClient;
 
-typedef enum { EH_PHASE_REGISTER, EH_PHASE_TOKEN } EhBenchPhase;
+typedef enum { EH_PHASE_REGISTER, EH_PHASE_TOKEN, EH_PHASE_TOKEN_TIMED } EhBenchPhase;
 
 typedef struct {
   char *host;
@@ -259,13 +263,24 @@ eh_bench_one (EhBench *bench, EhBenchConn *conn, EhBenchClient *client, char **e
   g_autoptr(JsonObject) claims = json_object_new ();
   guint status = 0;
 
-  if (!eh_bench_request (bench, conn, "GET", "/ehttpd/mp/nonce", NULL, &status, &body))
-    return (*error = g_strdup ("connection lost at the nonce")), FALSE;
-  if (status != 200 || (nonce = eh_bench_member (body, "nonce")) == NULL)
-    return (*error = g_strdup_printf ("nonce: %u %s", status, body)), FALSE;
-  g_clear_pointer (&body, g_free);
+  if (bench->phase == EH_PHASE_TOKEN_TIMED) {
+    guint8 random[18];
+    g_autofree char *jti = NULL;
 
-  json_object_set_string_member (claims, "nonce", nonce);
+    gnutls_rnd (GNUTLS_RND_NONCE, random, sizeof random);
+    jti = g_base64_encode (random, sizeof random);
+    g_strdelimit (jti, "+", '-');
+    g_strdelimit (jti, "/", '_');
+    json_object_set_string_member (claims, "jti", jti);
+    json_object_set_int_member (claims, "iat", g_get_real_time () / G_USEC_PER_SEC);
+  } else {
+    if (!eh_bench_request (bench, conn, "GET", "/ehttpd/mp/nonce", NULL, &status, &body))
+      return (*error = g_strdup ("connection lost at the nonce")), FALSE;
+    if (status != 200 || (nonce = eh_bench_member (body, "nonce")) == NULL)
+      return (*error = g_strdup_printf ("nonce: %u %s", status, body)), FALSE;
+    g_clear_pointer (&body, g_free);
+    json_object_set_string_member (claims, "nonce", nonce);
+  }
   if (bench->phase == EH_PHASE_REGISTER)
     {
       g_autofree char *host_name = g_strdup_printf ("pc-%s.bench.example", client->hardware_id + 3);
@@ -469,7 +484,7 @@ main (int argc, char **argv)
       return 2;
     }
 
-  phases = g_strsplit (opt_phases ? opt_phases : "keygen,register,storm,renew", ",", -1);
+  phases = g_strsplit (opt_phases ? opt_phases : "keygen,register,storm,renew,storm-timed,renew-timed", ",", -1);
   eh_bench_keygen (&bench, g_strcmp0 (opt_key_type, "ed25519") == 0);
   for (guint i = 0; phases[i] != NULL; i++)
     {
@@ -479,6 +494,10 @@ main (int argc, char **argv)
         eh_bench_run (&bench, "storm", EH_PHASE_TOKEN, 0);
       else if (g_str_equal (phases[i], "renew"))
         eh_bench_run (&bench, "renew", EH_PHASE_TOKEN, opt_seconds);
+      else if (g_str_equal (phases[i], "storm-timed"))
+        eh_bench_run (&bench, "storm-timed", EH_PHASE_TOKEN_TIMED, 0);
+      else if (g_str_equal (phases[i], "renew-timed"))
+        eh_bench_run (&bench, "renew-timed", EH_PHASE_TOKEN_TIMED, opt_seconds);
       else if (!g_str_equal (phases[i], "keygen"))
         {
           g_printerr ("eh-mp-bench: unknown phase %s\n", phases[i]);

@@ -15,6 +15,8 @@ static const EhConfigKey eh_mp_keys[] = {
   { "ca-url", EH_CONFIG_STRING, NULL, 0, 0, "base URL of the site's public ca material (default: this host's /ehttpd/ca/)" },
   { "nonce-seconds", EH_CONFIG_UINT, "120", 10, 3600, "lifetime of a registration nonce" },
   { "max-nonces", EH_CONFIG_UINT, "10000", 16, 1000000, "registration nonces outstanding at once" },
+  { "proof-window", EH_CONFIG_UINT, "60", 5, 600, "seconds a self-timed token proof (jti, iat) is accepted from its iat" },
+  { "max-self-timed-proofs", EH_CONFIG_UINT, "1000000", 16, 10000000, "self-timed proofs remembered at once (about 30 bytes each)" },
   { "client-token-lifetime", EH_CONFIG_UINT, "28800", 60, 604800, "seconds a client token is valid" },
   { "token-key-announce", EH_CONFIG_UINT, "3600", 1, 2592000, "seconds the next token signing key is in the trust bundle before it signs (DPs must refresh their bundle at least this often)" },
   { "content-token-lifetime", EH_CONFIG_UINT, "28800", 60, 604800, "seconds a content token is valid" },
@@ -76,6 +78,7 @@ eh_mp_free (EhMp *mp)
   eh_mp_entra_stop (mp);
   eh_mp_denials_free (mp->denials);
   eh_mp_nonces_free (mp->nonces);
+  eh_mp_replay_free (mp->replay);
   g_strfreev (mp->https_urls);
   g_free (mp->ca_url);
   g_free (mp->site_code);
@@ -117,6 +120,8 @@ eh_mp_read_config (EhMp *mp, EhConfig *config, GError **error)
   mp->bind_content_tokens = eh_config_get_boolean (config, "mp", "bind-content-tokens");
   mp->nonces = eh_mp_nonces_new (eh_config_get_uint (config, "mp", "max-nonces"),
                                  eh_config_get_uint (config, "mp", "nonce-seconds"));
+  mp->replay = eh_mp_replay_new (eh_config_get_uint (config, "mp", "proof-window"),
+                                 eh_config_get_uint (config, "mp", "max-self-timed-proofs"));
   mp->denials = eh_mp_denials_new (eh_config_get_uint (config, "mp", "denial-records"));
   return TRUE;
 }

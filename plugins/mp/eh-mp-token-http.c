@@ -13,7 +13,8 @@
  *                         and gets a client token (HTTPS only, every mode)
  *   body {"proof": JWS}: typ mp-token+jwt, header kid = the RFC 7638
  *   thumbprint of the registered key (a lookup into our table only),
- *   payload exactly {"nonce"} from GET /ehttpd/mp/nonce.
+ *   payload exactly {"nonce"} from GET /ehttpd/mp/nonce, or exactly
+ *   {"jti", "iat"}: self-timed, one request instead of two (eh-mp-replay.c).
  * GET  /ehttpd/mp/whoami  Authorization: Bearer <client token> → who and state
  */
 
@@ -21,7 +22,11 @@
 #define EH_MP_THUMBPRINT_MAX 64
 
 static const char *const eh_mp_token_members[] = { "proof", NULL };
-static const char *const eh_mp_token_proof_members[] = { "nonce", NULL };
+static const char *const eh_mp_token_nonce_members[] = { "nonce", NULL };
+static const char *const eh_mp_token_timed_members[] = { "jti", "iat", NULL };
+
+#define EH_MP_JTI_MIN 16
+#define EH_MP_JTI_MAX 64
 
 static gboolean
 eh_mp_thumbprint_is_valid (const char *text)
@@ -56,6 +61,49 @@ eh_mp_token_refuse_state (EhMp *mp, EhRequest *request, const EhMpClient *client
   eh_mp_token_message_refuse_state (mp, eh_request_get_message (request), eh_request_get_id (request), client);
 }
 
+/* a jti: 16 to 64 base64url characters (at least 96 random bits) */
+static gboolean
+eh_mp_jti_is_valid (const char *jti)
+{
+  gsize len = strlen (jti);
+
+  if (len < EH_MP_JTI_MIN || len > EH_MP_JTI_MAX)
+    return FALSE;
+  for (gsize i = 0; i < len; i++) {
+    if (!g_ascii_isalnum (jti[i]) && jti[i] != '-' && jti[i] != '_')
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* the payload of a token proof whose signature holds: {"nonce"} from GET
+ * nonce (consumed), or {"jti", "iat"}, self-timed (accepted once, within
+ * [mp] proof-window seconds of this MP's clock) */
+static gboolean
+eh_mp_token_proof_accept (EhMp *mp, JsonNode *claims, GError **error)
+{
+  JsonObject *object = json_node_get_object (claims);
+  JsonNode *iat = json_object_get_member (object, "iat");
+  const char *jti = NULL;
+
+  if (json_object_has_member (object, "nonce")) {
+    const char *nonce = NULL;
+
+    return eh_mp_json_check_members (object, eh_mp_token_nonce_members, NULL, "proof", error) &&
+           eh_mp_json_get_string (object, "nonce", "proof", &nonce, error) &&
+           eh_mp_proof_consume_nonce (claims, mp->nonces, error);
+  }
+  if (!eh_mp_json_check_members (object, eh_mp_token_timed_members, NULL, "proof", error) ||
+      !eh_mp_json_get_string (object, "jti", "proof", &jti, error))
+    return FALSE;
+  if (!eh_mp_jti_is_valid (jti) || !JSON_NODE_HOLDS_VALUE (iat) || json_node_get_value_type (iat) != G_TYPE_INT64) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN,
+                 "a self-timed proof holds jti (16 to 64 base64url characters) and iat (an integer, Unix seconds)");
+    return FALSE;
+  }
+  return eh_mp_replay_accept (mp->replay, jti, json_node_get_int (iat), error);
+}
+
 /* a token proof whose signature is being checked in a worker thread */
 typedef struct {
   EhMpPaused paused;
@@ -74,9 +122,11 @@ eh_mp_token_proof_verified (GObject *source, GAsyncResult *result, gpointer user
   g_autoptr (GError) error = NULL;
 
   claims = eh_mp_proof_verify_finish (result, &error);
-  if (claims == NULL || !eh_mp_proof_consume_nonce (claims, mp->nonces, &error)) {
-    eh_mp_http_message_refuse (mp, call->paused.msg, call->paused.request_id, EH_MP_REASON_INVALID_PROOF,
-                               client->guid, error->message);
+  if (claims == NULL || !eh_mp_token_proof_accept (mp, claims, &error)) {
+    gboolean busy = g_error_matches (error, EH_ERROR, EH_ERROR_UNAVAILABLE);
+
+    eh_mp_http_message_refuse (mp, call->paused.msg, call->paused.request_id,
+                               busy ? EH_MP_REASON_BUSY : EH_MP_REASON_INVALID_PROOF, client->guid, error->message);
     g_clear_pointer (&client, eh_mp_client_free);
   } else if (client->state != EH_MP_CLIENT_APPROVED) {
     eh_mp_token_message_refuse_state (mp, call->paused.msg, call->paused.request_id, client);
@@ -140,8 +190,7 @@ eh_mp_token_http_check_proof (EhMp *mp, EhRequest *request, const char *proof, E
   call->client = g_steal_pointer (&client);
   call->done = done;
   call->user_data = user_data;
-  eh_mp_proof_verify_async (proof, EH_MP_TOKEN_PROOF_TYP, key, alg, kid, eh_mp_token_proof_members,
-                            eh_mp_token_proof_verified, call);
+  eh_mp_proof_verify_async (proof, EH_MP_TOKEN_PROOF_TYP, key, alg, kid, NULL, eh_mp_token_proof_verified, call);
 }
 
 JsonObject *

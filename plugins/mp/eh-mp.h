@@ -143,6 +143,20 @@ guint eh_mp_nonces_count (EhMpNonces *nonces);
 /* tests: move the clock (monotonic seconds added to now) */
 void eh_mp_nonces_set_clock_offset (EhMpNonces *nonces, gint64 seconds);
 
+/* ── self-timed proofs (eh-mp-replay.c): {"jti", "iat"} once each ─────── */
+
+typedef struct _EhMpReplay EhMpReplay;
+EhMpReplay *eh_mp_replay_new (guint window_seconds, guint max_entries);
+void eh_mp_replay_free (EhMpReplay *replay);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhMpReplay, eh_mp_replay_free)
+/* TRUE exactly once for a jti whose iat is within the window of now;
+ * EH_ERROR_INVALID_TOKEN (stale, or seen), EH_ERROR_UNAVAILABLE (full) */
+gboolean eh_mp_replay_accept (EhMpReplay *replay, const char *jti, gint64 iat, GError **error);
+guint eh_mp_replay_count (EhMpReplay *replay);
+/* the replay guard's clock (Unix seconds, with the tests' offset) */
+gint64 eh_mp_replay_now (EhMpReplay *replay);
+void eh_mp_replay_set_clock_offset (EhMpReplay *replay, gint64 seconds);
+
 /* ── proofs of possession (eh-mp-proof.c), shared by registration and tokens */
 
 /* exactly @members (all required), plus any of @optional (nullable) */
@@ -152,7 +166,8 @@ gboolean eh_mp_json_get_string (JsonObject *object, const char *member, const ch
                                 const char **out, GError **error);
 /**
  * eh_mp_proof_verify:
- * @members: the payload's members, all strings, one of them "nonce"
+ * @members: (nullable): the payload's members, all strings, one of them
+ *   "nonce"; NULL: any JSON object, the caller checks it
  *
  * Verifies a proof JWS (ES256/EdDSA, exact @typ, the key from @lookup) and
  * checks its payload: strict JSON holding exactly @members as strings. The
@@ -579,6 +594,7 @@ typedef struct {
   GStrv https_urls; /* configured; empty: this host's HTTPS listeners */
   char *ca_url;     /* configured base of the ca's public material; NULL: this host */
   EhMpNonces *nonces;
+  EhMpReplay *replay; /* self-timed token proofs */
   /* registrations waiting to be recorded together (eh-mp-register-http.c) */
   GPtrArray *register_batch;
   guint register_flush_source;

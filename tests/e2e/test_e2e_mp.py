@@ -4,6 +4,7 @@
 client written here with python3-cryptography and python3-jwt."""
 import base64
 import json
+import os
 import ssl
 import time
 import urllib.error
@@ -422,6 +423,46 @@ class ClientTokenTest(TokenTestCase):
         host.ctl_json("client", "unblock", guid)
         status, refused = self.token_request(host, client, key=stranger.key)
         self.assertEqual((status, refused["error"]), (400, "invalid_proof"))
+
+    def test_self_timed_proofs_are_one_request_and_accepted_once(self):
+        host = self.site(mp={"proof-window": "30"})
+        client, guid = self.approved_client(host)
+
+        def timed(claims, key=None, kid=None):
+            proof = jwt.encode(claims, key or client.key, algorithm=client.alg,
+                               headers={"typ": TOKEN_PROOF_TYP, "kid": kid or thumbprint(client.jwk)})
+            return self.request(host, "https", "/ehttpd/mp/token", {"proof": proof})
+
+        jti = base64.urlsafe_b64encode(os.urandom(18)).decode()
+        status, issued = timed({"jti": jti, "iat": int(time.time())})
+        self.assertEqual(status, 200, issued)
+        self.assertEqual(self.verify_with_bundle(host, issued["token"])["sub"], guid)
+        # once only, even with a fresh iat
+        status, refused = timed({"jti": jti, "iat": int(time.time())})
+        self.assertEqual((status, refused["error"]), (400, "invalid_proof"))
+        self.assertIn("used already", refused["message"])
+        # outside the window, and malformed: refused, nothing remembered
+        fresh = lambda: base64.urlsafe_b64encode(os.urandom(18)).decode()
+        for claims in ({"jti": fresh(), "iat": int(time.time()) - 31},
+                       {"jti": fresh(), "iat": int(time.time()) + 31},
+                       {"jti": fresh(), "iat": float(int(time.time()))},
+                       {"jti": fresh(), "iat": str(int(time.time()))},
+                       {"jti": fresh(), "iat": 10 ** 30},
+                       {"jti": "short", "iat": int(time.time())},
+                       {"jti": "x" * 65, "iat": int(time.time())},
+                       {"jti": "../../etc/passwd-aaaaaaaa", "iat": int(time.time())},
+                       {"jti": fresh()},
+                       {"iat": int(time.time())},
+                       {"jti": fresh(), "iat": int(time.time()), "nonce": "x"},
+                       {"jti": fresh(), "iat": int(time.time()), "extra": 1}):
+            status, refused = timed(claims)
+            self.assertEqual((status, refused["error"]), (400, "invalid_proof"), claims)
+        # a self-timed proof by another key for this kid
+        stranger = Client()
+        status, refused = timed({"jti": fresh(), "iat": int(time.time())}, key=stranger.key)
+        self.assertEqual((status, refused["error"]), (400, "invalid_proof"))
+        # the nonce way still works beside it
+        self.assertEqual(self.token(host, client)["client_guid"], guid)
 
     def test_never_over_plain_http(self):
         for mode in ("enhanced-http", "http"):

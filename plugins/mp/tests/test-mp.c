@@ -1293,6 +1293,46 @@ test_boundaries (Fixture *f, gconstpointer data)
   eh_mp_boundaries_stop (&mp);
 }
 
+/* self-timed proofs: once each, within the window, remembered as long as
+ * they could be replayed, and bounded */
+static void
+test_replay_guard (void)
+{
+  g_autoptr (EhMpReplay) replay = eh_mp_replay_new (60, 4);
+  g_autoptr (GError) error = NULL;
+  gint64 now = eh_mp_replay_now (replay);
+
+  g_assert_true (eh_mp_replay_accept (replay, "jti-aaaaaaaaaaaaaaaa", now, &error));
+  g_assert_no_error (error);
+  g_assert_false (eh_mp_replay_accept (replay, "jti-aaaaaaaaaaaaaaaa", now, &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN);
+  g_clear_error (&error);
+  /* outside the window either way */
+  g_assert_false (eh_mp_replay_accept (replay, "jti-bbbbbbbbbbbbbbbb", now - 61, &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN);
+  g_clear_error (&error);
+  g_assert_false (eh_mp_replay_accept (replay, "jti-bbbbbbbbbbbbbbbb", now + 61, &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN);
+  g_clear_error (&error);
+  /* a proof made for the edge of the window is still refused as a replay
+   * at the last second it could be accepted */
+  g_assert_true (eh_mp_replay_accept (replay, "jti-cccccccccccccccc", now + 60, &error));
+  eh_mp_replay_set_clock_offset (replay, 120);
+  g_assert_false (eh_mp_replay_accept (replay, "jti-cccccccccccccccc", now + 60, &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN);
+  g_clear_error (&error);
+  /* bounded: past the cap, busy (a nonce still works) */
+  g_assert_true (eh_mp_replay_accept (replay, "jti-dddddddddddddddd", now + 120, &error));
+  g_assert_true (eh_mp_replay_accept (replay, "jti-eeeeeeeeeeeeeeee", now + 120, &error));
+  g_assert_false (eh_mp_replay_accept (replay, "jti-ffffffffffffffff", now + 120, &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_UNAVAILABLE);
+  g_clear_error (&error);
+  /* old generations go, and make room */
+  eh_mp_replay_set_clock_offset (replay, 1000);
+  g_assert_true (eh_mp_replay_accept (replay, "jti-ffffffffffffffff", now + 1000, &error));
+  g_assert_cmpuint (eh_mp_replay_count (replay), ==, 1);
+}
+
 #define ADD(name, func) \
   g_test_add ("/eh/mp/" name, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
@@ -1317,6 +1357,7 @@ main (int argc, char **argv)
   g_test_add_func ("/eh/mp/locate/dp-cap", test_locate_dp_cap);
   g_test_add_func ("/eh/mp/token/content", test_content_token);
   g_test_add_func ("/eh/mp/nonces/cap", test_nonce_cap);
+  g_test_add_func ("/eh/mp/replay-guard", test_replay_guard);
   g_test_add_func ("/eh/mp/guid-normalize", test_guid_normalize);
   g_test_add_func ("/eh/mp/host-names", test_host_names);
   g_test_add_func ("/eh/mp/site-info", test_site_info);
