@@ -88,6 +88,68 @@ eh_ctl_format_time (gint64 unix_seconds)
   return time != NULL ? g_date_time_format (time, "%Y-%m-%d %H:%M:%SZ") : g_strdup ("?");
 }
 
+/* one cell's text, by the value's type */
+static char *
+eh_ctl_cell (GVariant *value, const char *empty)
+{
+  const GVariantType *type = value != NULL ? g_variant_get_type (value) : NULL;
+  char *text = NULL;
+
+  if (type == NULL)
+    text = NULL;
+  else if (g_variant_type_equal (type, G_VARIANT_TYPE_STRING))
+    text = g_variant_dup_string (value, NULL);
+  else if (g_variant_type_equal (type, G_VARIANT_TYPE_INT64))
+    text = eh_ctl_format_time (g_variant_get_int64 (value));
+  else if (g_variant_type_equal (type, G_VARIANT_TYPE_BOOLEAN))
+    text = g_strdup (g_variant_get_boolean (value) ? "yes" : "no");
+  else if (g_variant_type_equal (type, G_VARIANT_TYPE_STRING_ARRAY)) {
+    g_autofree const char **items = g_variant_get_strv (value, NULL);
+
+    text = g_strjoinv (",", (char **) items);
+  } else if (g_variant_type_equal (type, G_VARIANT_TYPE_UINT32))
+    text = g_strdup_printf ("%u", g_variant_get_uint32 (value));
+  else if (g_variant_type_equal (type, G_VARIANT_TYPE_UINT64))
+    text = g_strdup_printf ("%" G_GUINT64_FORMAT, g_variant_get_uint64 (value));
+  else
+    text = g_variant_print (value, FALSE);
+  if ((text == NULL || text[0] == '\0') && empty != NULL) {
+    g_free (text);
+    text = g_strdup (empty);
+  }
+  return text != NULL ? text : g_strdup ("");
+}
+
+/* padded, or the last of its line */
+static void
+eh_ctl_print_cell (const EhCtlColumn *column, const char *text)
+{
+  if (column->width > 0)
+    g_print ("%-*s ", column->width, text);
+  else
+    g_print ("%s\n", text);
+}
+
+void
+eh_ctl_print_table (GVariant *rows, const EhCtlColumn *columns)
+{
+  GVariantIter iter;
+  GVariant *row;
+
+  for (const EhCtlColumn *c = columns; c->header != NULL; c++)
+    eh_ctl_print_cell (c, c->header);
+  g_variant_iter_init (&iter, rows);
+  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
+    for (const EhCtlColumn *c = columns; c->header != NULL; c++) {
+      g_autoptr (GVariant) value = g_variant_lookup_value (row, c->key, NULL);
+      g_autofree char *text = eh_ctl_cell (value, c->empty);
+
+      eh_ctl_print_cell (c, text);
+    }
+    g_variant_unref (row);
+  }
+}
+
 gboolean
 eh_ctl_parse_duration (const char *text, guint64 *seconds)
 {

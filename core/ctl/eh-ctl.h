@@ -70,6 +70,26 @@ GVariant *eh_ctl_query (EhCtl *ctl, int argc, char **argv, int n_args, const cha
 void eh_ctl_print_json (JsonNode *node);
 /* prints a D-Bus value as pretty JSON on stdout */
 void eh_ctl_print_variant_json (GVariant *value);
+/**
+ * EhCtlColumn:
+ * @header: the column's title
+ * @key: the row's key (a{sv})
+ * @width: padded to this many characters (0: the last column, not padded)
+ * @empty: (nullable): shown when the value is missing or an empty string
+ *
+ * One column of a text table. Values print by their type: strings as
+ * they are, `x` as a UTC time, other numbers in decimal, booleans as
+ * yes/no, string arrays joined with commas.
+ */
+typedef struct {
+  const char *header;
+  const char *key;
+  int width;
+  const char *empty;
+} EhCtlColumn;
+/* prints @rows (aa{sv}) as a text table with a header line; @columns ends with a NULL header */
+void eh_ctl_print_table (GVariant *rows, const EhCtlColumn *columns);
+
 /* "2026-11-30 23:45:38Z", or "?" */
 char *eh_ctl_format_time (gint64 unix_seconds);
 /* "90s", "30m", "12h", "3d" or plain seconds, at least 1; FALSE when not one of those */

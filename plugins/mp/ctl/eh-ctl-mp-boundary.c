@@ -63,32 +63,15 @@ eh_ctl_boundary_remove (EhCtl *ctl, int argc, char **argv)
 static int
 eh_ctl_boundary_list (EhCtl *ctl, int argc, char **argv)
 {
+  static const EhCtlColumn columns[] = {
+    { "BOUNDARY GROUP", "name", 20 }, { "SUBNETS", "subnets", 40 }, { "DPS", "dps", 0 }, { NULL },
+  };
   int code = EH_CTL_EXIT_OK;
-  g_autoptr (GVariant) list = NULL;
-  GVariantIter iter;
-  GVariant *row;
+  g_autoptr (GVariant) list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl boundary list\n", EH_CTL_MP_PATH,
+                                            EH_CTL_MP_IFACE, "ListBoundaries", "(aa{sv})", &code);
 
-  list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl boundary list\n", EH_CTL_MP_PATH, EH_CTL_MP_IFACE,
-                       "ListBoundaries", "(aa{sv})", &code);
-  if (list == NULL)
-    return code;
-  g_print ("%-20s %-40s %s\n", "BOUNDARY GROUP", "SUBNETS", "DPS");
-  g_variant_iter_init (&iter, list);
-  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
-    g_autofree const char **subnets = NULL;
-    g_autofree const char **dps = NULL;
-    g_autofree char *subnet_text = NULL;
-    g_autofree char *dp_text = NULL;
-    const char *name = "";
-
-    g_variant_lookup (row, "name", "&s", &name);
-    g_variant_lookup (row, "subnets", "^a&s", &subnets);
-    g_variant_lookup (row, "dps", "^a&s", &dps);
-    subnet_text = subnets != NULL ? g_strjoinv (",", (char **) subnets) : g_strdup ("");
-    dp_text = dps != NULL ? g_strjoinv (",", (char **) dps) : g_strdup ("");
-    g_print ("%-20s %-40s %s\n", name, subnet_text, dp_text);
-    g_variant_unref (row);
-  }
+  if (list != NULL)
+    eh_ctl_print_table (list, columns);
   return code;
 }
 

@@ -134,32 +134,16 @@ eh_ctl_mp_rollover (EhCtl *ctl, int argc, char **argv)
 static int
 eh_ctl_mp_token_keys (EhCtl *ctl, int argc, char **argv)
 {
+  static const EhCtlColumn columns[] = {
+    { "STATE", "state", 8 }, { "X5T#S256", "x5t#S256", 44 }, { "SIGNS FROM", "activate-at", 20 },
+    { "EXPIRES", "not-after", 0 }, { NULL },
+  };
   int code = EH_CTL_EXIT_OK;
-  g_autoptr (GVariant) list = NULL;
-  GVariantIter iter;
-  GVariant *row;
+  g_autoptr (GVariant) list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl mp token-keys\n", EH_CTL_MP_PATH,
+                                            EH_CTL_MP_IFACE, "ListTokenKeys", "(aa{sv})", &code);
 
-  list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl mp token-keys\n", EH_CTL_MP_PATH, EH_CTL_MP_IFACE,
-                        "ListTokenKeys", "(aa{sv})", &code);
-  if (list == NULL)
-    return code;
-  g_print ("%-8s %-44s %-20s %s\n", "STATE", "X5T#S256", "SIGNS FROM", "EXPIRES");
-  g_variant_iter_init (&iter, list);
-  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
-    const char *state = "", *x5t = "";
-    gint64 activate_at = 0, not_after = 0;
-    g_autofree char *from = NULL;
-    g_autofree char *until = NULL;
-
-    g_variant_lookup (row, "state", "&s", &state);
-    g_variant_lookup (row, "x5t#S256", "&s", &x5t);
-    g_variant_lookup (row, "activate-at", "x", &activate_at);
-    g_variant_lookup (row, "not-after", "x", &not_after);
-    from = eh_ctl_format_time (activate_at);
-    until = eh_ctl_format_time (not_after);
-    g_print ("%-8s %-44s %-20s %s\n", state, x5t, from, until);
-    g_variant_unref (row);
-  }
+  if (list != NULL)
+    eh_ctl_print_table (list, columns);
   return code;
 }
 
@@ -328,32 +312,16 @@ eh_ctl_deployment_create (EhCtl *ctl, int argc, char **argv)
 static int
 eh_ctl_deployment_list (EhCtl *ctl, int argc, char **argv)
 {
+  static const EhCtlColumn columns[] = {
+    { "ID", "id", 36 }, { "CONTENT", "content-id", 9 }, { "ACTION", "action", 9 },
+    { "CREATED", "created-at", 20 }, { "TARGET", "collection", 0, "(all clients)" }, { NULL },
+  };
   int code = EH_CTL_EXIT_OK;
-  g_autoptr (GVariant) list = NULL;
-  GVariantIter iter;
-  GVariant *row;
+  g_autoptr (GVariant) list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl deployment list\n", EH_CTL_MP_PATH,
+                                            EH_CTL_MP_IFACE, "ListDeployments", "(aa{sv})", &code);
 
-  list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl deployment list\n", EH_CTL_MP_PATH, EH_CTL_MP_IFACE,
-                        "ListDeployments", "(aa{sv})", &code);
-  if (list == NULL)
-    return code;
-  g_print ("%-36s %-9s %-9s %-20s %s\n", "ID", "CONTENT", "ACTION", "CREATED", "TARGET");
-  g_variant_iter_init (&iter, list);
-  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
-    const char *id = "", *content = "", *action = "", *collection = "";
-    gint64 created = 0;
-    g_autofree char *when = NULL;
-
-    g_variant_lookup (row, "id", "&s", &id);
-    g_variant_lookup (row, "content-id", "&s", &content);
-    g_variant_lookup (row, "action", "&s", &action);
-    g_variant_lookup (row, "collection", "&s", &collection);
-    g_variant_lookup (row, "created-at", "x", &created);
-    when = eh_ctl_format_time (created);
-    g_print ("%-36s %-9s %-9s %-20s %s\n", id, content, action, when,
-             collection[0] != '\0' ? collection : "(all clients)");
-    g_variant_unref (row);
-  }
+  if (list != NULL)
+    eh_ctl_print_table (list, columns);
   return code;
 }
 
@@ -479,31 +447,16 @@ eh_ctl_discovery_import (EhCtl *ctl, int argc, char **argv)
 static int
 eh_ctl_discovery_list (EhCtl *ctl, int argc, char **argv)
 {
+  static const EhCtlColumn columns[] = {
+    { "KIND", "kind", 6 }, { "TENANT", "tenant-id", 36 }, { "ID", "id", 36 },
+    { "IMPORTED", "imported-at", 20 }, { "NAME", "name", 0 }, { NULL },
+  };
   int code = EH_CTL_EXIT_OK;
-  g_autoptr (GVariant) list = NULL;
-  GVariantIter iter;
-  GVariant *row;
+  g_autoptr (GVariant) list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl discovery list\n", EH_CTL_MP_PATH,
+                                            EH_CTL_MP_IFACE, "ListDiscovered", "(aa{sv})", &code);
 
-  list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl discovery list\n", EH_CTL_MP_PATH, EH_CTL_MP_IFACE,
-                       "ListDiscovered", "(aa{sv})", &code);
-  if (list == NULL)
-    return code;
-  g_print ("%-6s %-36s %-36s %-20s %s\n", "KIND", "TENANT", "ID", "IMPORTED", "NAME");
-  g_variant_iter_init (&iter, list);
-  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
-    const char *kind = "", *tenant = "", *id = "", *name = "";
-    gint64 imported = 0;
-    g_autofree char *when = NULL;
-
-    g_variant_lookup (row, "kind", "&s", &kind);
-    g_variant_lookup (row, "tenant-id", "&s", &tenant);
-    g_variant_lookup (row, "id", "&s", &id);
-    g_variant_lookup (row, "name", "&s", &name);
-    g_variant_lookup (row, "imported-at", "x", &imported);
-    when = eh_ctl_format_time (imported);
-    g_print ("%-6s %-36s %-36s %-20s %s\n", kind, tenant, id, when, name);
-    g_variant_unref (row);
-  }
+  if (list != NULL)
+    eh_ctl_print_table (list, columns);
   return code;
 }
 
