@@ -108,29 +108,12 @@ eh_ctl_ca_show (EhCtl *ctl, int argc, char **argv)
 static void
 eh_ctl_ca_print_certificates (GVariant *list)
 {
-  GVariantIter iter;
-  GVariant *row;
+  static const EhCtlColumn columns[] = {
+    { "SERIAL", "serial", 40 }, { "KIND", "kind", 13 }, { "STATE", "state", 9 }, { "EXPIRES", "not-after", 20 },
+    { "SUBJECT", "subject", 24 }, { "ROLES", "roles", 0 }, { NULL },
+  };
 
-  g_print ("%-40s %-13s %-9s %-20s %-24s %s\n", "SERIAL", "KIND", "STATE", "EXPIRES", "SUBJECT", "ROLES");
-  g_variant_iter_init (&iter, list);
-  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
-    const char *serial = "", *kind = "", *state = "", *subject = "";
-    g_autofree const char **roles = NULL;
-    g_autofree char *roles_text = NULL;
-    g_autofree char *expires = NULL;
-    gint64 not_after = 0;
-
-    g_variant_lookup (row, "serial", "&s", &serial);
-    g_variant_lookup (row, "kind", "&s", &kind);
-    g_variant_lookup (row, "state", "&s", &state);
-    g_variant_lookup (row, "subject", "&s", &subject);
-    g_variant_lookup (row, "roles", "^a&s", &roles);
-    g_variant_lookup (row, "not-after", "x", &not_after);
-    roles_text = roles != NULL ? g_strjoinv (",", (char **) roles) : g_strdup ("");
-    expires = eh_ctl_format_time (not_after);
-    g_print ("%-40s %-13s %-9s %-20s %-24s %s\n", serial, kind, state, expires, subject, roles_text);
-    g_variant_unref (row);
-  }
+  eh_ctl_print_table (list, columns);
 }
 
 static int
@@ -295,37 +278,16 @@ eh_ctl_join_create (EhCtl *ctl, int argc, char **argv)
 static int
 eh_ctl_join_list (EhCtl *ctl, int argc, char **argv)
 {
+  static const EhCtlColumn columns[] = {
+    { "ID", "id", 16 }, { "STATE", "state", 8 }, { "EXPIRES", "expires-at", 20 }, { "ROLES", "roles", 16 },
+    { "USED BY", "used-by", 0 }, { NULL },
+  };
   int code = EH_CTL_EXIT_OK;
-  g_autoptr (GVariant) list = eh_ctl_call_value (ctl, EH_CTL_CA_PATH, EH_CTL_CA_IFACE,
-                                                 "ListJoinTokens", NULL, "(aa{sv})", &code);
-  GVariantIter iter;
-  GVariant *row;
+  g_autoptr (GVariant) list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl join-token list\n", EH_CTL_CA_PATH,
+                                            EH_CTL_CA_IFACE, "ListJoinTokens", "(aa{sv})", &code);
 
-  if (list == NULL)
-    return code;
-  if (ctl->json) {
-    eh_ctl_print_variant_json (list);
-    return code;
-  }
-  g_print ("%-16s %-8s %-20s %-16s %s\n", "ID", "STATE", "EXPIRES", "ROLES", "USED BY");
-  g_variant_iter_init (&iter, list);
-  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
-    const char *id = "", *state = "", *used_by = "";
-    g_autofree const char **roles = NULL;
-    g_autofree char *roles_text = NULL;
-    g_autofree char *expires = NULL;
-    gint64 expires_at = 0;
-
-    g_variant_lookup (row, "id", "&s", &id);
-    g_variant_lookup (row, "state", "&s", &state);
-    g_variant_lookup (row, "used-by", "&s", &used_by);
-    g_variant_lookup (row, "roles", "^a&s", &roles);
-    g_variant_lookup (row, "expires-at", "x", &expires_at);
-    roles_text = roles != NULL ? g_strjoinv (",", (char **) roles) : g_strdup ("");
-    expires = eh_ctl_format_time (expires_at);
-    g_print ("%-16s %-8s %-20s %-16s %s\n", id, state, expires, roles_text, used_by);
-    g_variant_unref (row);
-  }
+  if (list != NULL)
+    eh_ctl_print_table (list, columns);
   return code;
 }
 

@@ -102,34 +102,16 @@ eh_ctl_content_add (EhCtl *ctl, int argc, char **argv)
 static int
 eh_ctl_content_list (EhCtl *ctl, int argc, char **argv)
 {
+  static const EhCtlColumn columns[] = {
+    { "ID", "id", 9 }, { "VERSION", "version", 10 }, { "FILES", "files", 6 }, { "BYTES", "size", 14 },
+    { "CREATED", "created", 20 }, { "NAME", "name", 0 }, { NULL },
+  };
   int code = EH_CTL_EXIT_OK;
-  g_autoptr (GVariant) list = NULL;
-  GVariantIter iter;
-  GVariant *row;
+  g_autoptr (GVariant) list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl content list\n", EH_CTL_DP_PATH,
+                                            EH_CTL_DP_IFACE, "ListContent", "(aa{sv})", &code);
 
-  list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl content list\n", EH_CTL_DP_PATH, EH_CTL_DP_IFACE,
-                        "ListContent", "(aa{sv})", &code);
-  if (list == NULL)
-    return code;
-  g_print ("%-9s %-10s %6s %14s  %-20s %s\n", "ID", "VERSION", "FILES", "BYTES", "CREATED", "NAME");
-  g_variant_iter_init (&iter, list);
-  while ((row = g_variant_iter_next_value (&iter)) != NULL) {
-    const char *id = "", *name = "", *version = "";
-    g_autofree char *created_text = NULL;
-    gint64 created = 0;
-    guint64 size = 0;
-    guint files = 0;
-
-    g_variant_lookup (row, "id", "&s", &id);
-    g_variant_lookup (row, "name", "&s", &name);
-    g_variant_lookup (row, "version", "&s", &version);
-    g_variant_lookup (row, "created", "x", &created);
-    g_variant_lookup (row, "size", "t", &size);
-    g_variant_lookup (row, "files", "u", &files);
-    created_text = eh_ctl_format_time (created);
-    g_print ("%-9s %-10s %6u %14" G_GUINT64_FORMAT "  %-20s %s\n", id, version, files, size, created_text, name);
-    g_variant_unref (row);
-  }
+  if (list != NULL)
+    eh_ctl_print_table (list, columns);
   return code;
 }
 
