@@ -65,6 +65,11 @@ eh_client_locate (EhClient *client, const char *id, char **token, char **manifes
     }
     g_ptr_array_add (list, dp);
   }
+  /* internet mode: the DPs are behind the gateway, which streams the content from the site's DP */
+  if (eh_client_gateway (client) != NULL) {
+    g_ptr_array_set_size (list, 0);
+    g_ptr_array_add (list, eh_client_dp_new_gateway (client));
+  }
   *token = g_strdup (got_token);
   *manifest_sha256 = g_strdup (sha);
   *dps = g_steal_pointer (&list);

@@ -62,6 +62,29 @@ eh_client_dp_new (const char *name, const char *url, GError **error)
   return dp;
 }
 
+/* internet mode: the gateway's content path stands for the site's DPs (one content token names them) */
+EhClientDp *
+eh_client_dp_new_gateway (EhClient *client)
+{
+  g_autofree char *host = NULL;
+  EhClientDp *dp;
+
+  if (!eh_client_url_parse_https (eh_client_gateway (client), NULL, &host, NULL))
+    return NULL;
+  dp = g_new0 (EhClientDp, 1);
+  dp->name = g_strdup_printf ("gateway %s", host);
+  dp->url = eh_client_gateway_url (client, client->site->gateway_dp_id);
+  dp->gateway = TRUE;
+  return dp;
+}
+
+static SoupMessage *
+eh_client_dp_message (EhClientDownload *download, EhClientDp *dp, const char *url, GError **error)
+{
+  return eh_client_message_new (download->client, dp->gateway ? EH_CLIENT_PEER_GATEWAY : EH_CLIENT_PEER_DP, "GET",
+                                url, download->token, error);
+}
+
 /* ── one failure ─────────────────────────────────────────────────────── */
 
 static void
@@ -198,7 +221,7 @@ eh_client_download_transfer (EhClientDownload *download, EhClientDp *dp, const E
                              goffset *have, GError **error)
 {
   g_autofree char *url = eh_client_file_url (download, dp, file->path);
-  g_autoptr (SoupMessage) msg = eh_client_message_new (download->client, "GET", url, download->token, error);
+  g_autoptr (SoupMessage) msg = eh_client_dp_message (download, dp, url, error);
   g_autoptr (GInputStream) stream = NULL;
   g_autoptr (GError) local = NULL;
   gsize chunk = download->max_rate > 0 ? CLAMP (download->max_rate / 20, 16384, EH_CLIENT_SINK_BUFFER_SIZE)
@@ -213,16 +236,9 @@ eh_client_download_transfer (EhClientDownload *download, EhClientDp *dp, const E
     soup_message_headers_set_range (soup_message_get_request_headers (msg), *have, -1);
     soup_message_headers_replace (soup_message_get_request_headers (msg), "If-Range", etag);
   }
-  stream = soup_session_send (download->client->session, msg, NULL, &local);
-  if (stream == NULL) {
-    GError *pin = g_object_get_data (G_OBJECT (msg), "eh-client-pin-error");
-
-    if (pin != NULL)
-      g_set_error (error, EH_ERROR, EH_ERROR_TLS, "TLS: %s", pin->message);
-    else
-      g_propagate_error (error, g_steal_pointer (&local));
+  stream = eh_client_http_open (download->client, msg, error);
+  if (stream == NULL)
     return FALSE;
-  }
   status = soup_message_get_status (msg);
   if (status == SOUP_STATUS_PARTIAL_CONTENT && *have > 0) {
     if (!eh_client_check_content_range (msg, *have, file->size, error))
@@ -444,7 +460,7 @@ static EhDpManifest *
 eh_client_manifest_from (EhClientDownload *download, EhClientDp *dp, GError **error)
 {
   g_autofree char *url = g_strconcat (dp->url, EH_CLIENT_SIG_PATH, download->content_id, NULL);
-  g_autoptr (SoupMessage) msg = eh_client_message_new (download->client, "GET", url, download->token, error);
+  g_autoptr (SoupMessage) msg = eh_client_dp_message (download, dp, url, error);
   g_autoptr (GBytes) answer = NULL;
   g_autofree char *jws = NULL;
   g_autofree char *actual = NULL;

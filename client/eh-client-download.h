@@ -14,13 +14,15 @@ G_BEGIN_DECLS
 /* one DP of a content's location list, and how it fared */
 typedef struct {
   char *name;
-  char *url;   /* https://HOST:PORT */
+  char *url;   /* https://HOST:PORT, or a gateway's https://HOST:PORT/CCM_Proxy_ServerAuth/<dp id> */
   char *error; /* (nullable) why it failed */
+  gboolean gateway; /* the content comes through a cloud management gateway */
   gboolean failed;
   guint64 bytes; /* bytes it sent */
 } EhClientDp;
 
 EhClientDp *eh_client_dp_new (const char *name, const char *url, GError **error);
+EhClientDp *eh_client_dp_new_gateway (EhClient *client);
 void eh_client_dp_free (EhClientDp *dp);
 
 typedef struct _EhClientDownload EhClientDownload;

@@ -176,7 +176,76 @@ typedef struct {
   char *hardware_id;
   char *mp;
   char *gateway;
+  char *gateway_ca;
+  char *gateway_mp_id;
+  char *gateway_dp_id;
 } EhClientJoinOptions;
+
+/* internet mode's settings: the gateway, its mapping ids, and the anchors of a public certificate */
+static gboolean
+eh_client_join_gateway (EhClient *client, EhClientJoinOptions *options, EhClientSite *site, GError **error)
+{
+  g_autofree char *path = g_build_filename (client->state_dir, EH_CLIENT_GATEWAY_CA_FILE, NULL);
+  g_autofree char *pem = NULL;
+  gsize len = 0;
+  GList *anchors;
+
+  if (options->gateway == NULL) {
+    if (options->gateway_ca != NULL || options->gateway_mp_id != NULL || options->gateway_dp_id != NULL) {
+      g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "the --gateway-… options go with --gateway");
+      return FALSE;
+    }
+    unlink (path);
+    return TRUE;
+  }
+  if (!eh_client_url_parse_https (options->gateway, &site->gateway, NULL, error))
+    return FALSE;
+  site->gateway_mp_id = g_strdup (options->gateway_mp_id != NULL ? options->gateway_mp_id : EH_CLIENT_GATEWAY_MP_ID);
+  site->gateway_dp_id = g_strdup (options->gateway_dp_id != NULL ? options->gateway_dp_id : EH_CLIENT_GATEWAY_DP_ID);
+  if (!eh_client_gateway_id_is_valid (site->gateway_mp_id) || !eh_client_gateway_id_is_valid (site->gateway_dp_id)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "a gateway mapping id is 1 to 32 letters or digits");
+    return FALSE;
+  }
+  if (options->gateway_ca == NULL) {
+    unlink (path);
+    return TRUE;
+  }
+  /* the anchors must be certificates; they are kept as given */
+  anchors = g_file_get_contents (options->gateway_ca, &pem, &len, NULL)
+                ? g_tls_certificate_list_new_from_file (options->gateway_ca, NULL)
+                : NULL;
+  if (anchors == NULL) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "--gateway-ca: %s holds no PEM certificate",
+                 options->gateway_ca);
+    return FALSE;
+  }
+  g_list_free_full (anchors, g_object_unref);
+  site->gateway_ca = TRUE;
+  return eh_file_replace (path, pem, len, 0644, error);
+}
+
+/* internet mode: the gateway's certificate passes, and it relays the MP's site information of this site */
+static gboolean
+eh_client_join_check_gateway (EhClient *client, GError **error)
+{
+  g_autoptr (GBytes) bytes = NULL;
+  g_auto (EhClientSiteInfo) info = { 0 };
+
+  if (client->site->gateway == NULL)
+    return TRUE;
+  bytes = eh_client_http_get_bytes (client, EH_CLIENT_SITE_INFO_PATH, NULL, error);
+  if (bytes == NULL || !eh_client_site_info_parse (bytes, &info, error)) {
+    g_prefix_error (error, "the gateway %s: ", client->site->gateway);
+    return FALSE;
+  }
+  if (g_strcmp0 (info.site, client->site->site) != 0 ||
+      g_strcmp0 (info.root_fingerprint, client->site->root_fingerprint) != 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_TLS, "the gateway %s relays site %s (root %s), not this one",
+                 client->site->gateway, info.site, info.root_fingerprint);
+    return FALSE;
+  }
+  return TRUE;
+}
 
 static gboolean
 eh_client_join_run (EhClient *client, EhClientJoinOptions *options, GError **error)
@@ -222,8 +291,10 @@ eh_client_join_run (EhClient *client, EhClientJoinOptions *options, GError **err
                 fingerprint, info.site, site_url);
   if (!eh_client_url_parse_https (options->mp != NULL ? options->mp : info.mp_url, &mp_base, NULL, error))
     return FALSE;
-  if (options->gateway != NULL && !eh_client_url_parse_https (options->gateway, NULL, NULL, error))
+  if (options->gateway != NULL && !eh_client_url_parse_https (options->gateway, NULL, NULL, error)) {
+    (*error)->code = EH_ERROR_INVALID_ARGUMENT;
     return FALSE;
+  }
 
   /* the root checks out: from here on, this client's own state */
   if (!eh_client_state_prepare (client->state_dir, error))
@@ -237,7 +308,8 @@ eh_client_join_run (EhClient *client, EhClientJoinOptions *options, GError **err
   eh_crypto_parse_fingerprint (fingerprint, site->root, NULL);
   site->trust_on_first_use = options->tofu;
   site->mp_url = g_strdup (mp_base);
-  site->gateway = g_strdup (options->gateway);
+  if (!eh_client_join_gateway (client, options, site, error))
+    return FALSE;
   site->pkcs11_module = g_strdup (options->pkcs11_module);
   site->host_name = g_ascii_strdown (options->host_name != NULL ? options->host_name : g_get_host_name (), -1);
   site->hardware_id = options->hardware_id != NULL ? g_strdup (options->hardware_id)
@@ -256,10 +328,9 @@ eh_client_join_run (EhClient *client, EhClientJoinOptions *options, GError **err
   }
   eh_client_join_forget (client->state_dir, fingerprint);
   client->site = g_steal_pointer (&site);
-  /* the key opens, and the MP is reachable over HTTPS chaining to the root */
-  if (!eh_client_key_open (client, error))
-    return FALSE;
-  if (client->site->gateway == NULL && !eh_client_bundle_refresh (client, error))
+  /* the key opens, the MP is reachable over HTTPS chaining to the root, and so is the gateway */
+  if (!eh_client_key_open (client, error) || !eh_client_bundle_refresh (client, error) ||
+      !eh_client_join_check_gateway (client, error))
     return FALSE;
   return eh_client_site_save (client->state_dir, client->site, error);
 }
@@ -285,7 +356,14 @@ eh_client_join (EhClient *client, int argc, char **argv)
     { "mp", 0, 0, G_OPTION_ARG_STRING, &options.mp,
       "the MP's https:// URL, when the one the site announces is not reachable from here", "URL" },
     { "gateway", 0, 0, G_OPTION_ARG_STRING, &options.gateway,
-      "internet mode: reach the site through this cloud management gateway", "URL" },
+      "internet mode: reach the site through this cloud management gateway", "https://HOST:PORT" },
+    { "gateway-ca", 0, 0, G_OPTION_ARG_FILENAME, &options.gateway_ca,
+      "the gateway has a public certificate: these PEM anchors verify it (default: the pinned root, cmg role)",
+      "FILE" },
+    { "gateway-mp-id", 0, 0, G_OPTION_ARG_STRING, &options.gateway_mp_id,
+      "the MP's id at the gateway (default " EH_CLIENT_GATEWAY_MP_ID ")", "ID" },
+    { "gateway-dp-id", 0, 0, G_OPTION_ARG_STRING, &options.gateway_dp_id,
+      "the content DP's id at the gateway (default " EH_CLIENT_GATEWAY_DP_ID ")", "ID" },
     { NULL }
   };
   g_autoptr (GError) error = NULL;
@@ -309,12 +387,16 @@ eh_client_join (EhClient *client, int argc, char **argv)
     json_object_set_string_member (object, "root_fingerprint", client->site->root_fingerprint);
     json_object_set_boolean_member (object, "trust_on_first_use", client->site->trust_on_first_use);
     json_object_set_string_member (object, "management_point", client->site->mp_url);
+    if (client->site->gateway != NULL)
+      json_object_set_string_member (object, "gateway", client->site->gateway);
     json_object_set_string_member (object, "state_dir", client->state_dir);
     eh_client_print_json (node);
   } else {
-    g_print ("joined site %s\n  root %s%s\n  management point %s\n  state %s\n", client->site->site,
+    g_print ("joined site %s\n  root %s%s\n  management point %s\n%s%s%s  state %s\n", client->site->site,
              client->site->root_fingerprint, client->site->trust_on_first_use ? " (trusted on first use)" : "",
-             client->site->mp_url, client->state_dir);
+             client->site->mp_url, client->site->gateway != NULL ? "  gateway " : "",
+             client->site->gateway != NULL ? client->site->gateway : "", client->site->gateway != NULL ? "\n" : "",
+             client->state_dir);
   }
   g_free (options.site_url);
   g_free (options.fingerprint);
@@ -325,6 +407,9 @@ eh_client_join (EhClient *client, int argc, char **argv)
   g_free (options.hardware_id);
   g_free (options.mp);
   g_free (options.gateway);
+  g_free (options.gateway_ca);
+  g_free (options.gateway_mp_id);
+  g_free (options.gateway_dp_id);
   return code;
 }
 
@@ -332,6 +417,7 @@ const EhClientCommand eh_client_site_commands[] = {
   { "join", "trust a site by its root fingerprint and make this client's key", eh_client_join },
   { "register", "register this client with the site (optionally wait for approval)", eh_client_register_command },
   { "status", "the site, this client's approval state and its token", eh_client_status_command },
+  { "token", "show or renew the client token; exchange an Entra ID token for one", eh_client_token_command },
   { "policy", "fetch and verify this client's signed policy; list its deployments", eh_client_policy_command },
   { "run", "do what the policy says: download the deployed content", eh_client_run_command },
   { NULL, NULL, NULL }

@@ -28,7 +28,7 @@ static const char eh_client_exit_text[] =
   "  2 usage\n"
   "  3 not joined (run join first)\n"
   "  4 trust: the site or a peer is not the pinned one\n"
-  "  5 refused by the site (pending, blocked, token)\n"
+  "  5 refused by the site or its gateway (pending, blocked, a token, an Entra identity not discovered)\n"
   "  6 tampered: a signature or hash did not verify\n"
   "  7 unreachable: the MP, or every DP, failed\n"
   "  8 unsupported by the site or this build\n";
@@ -36,11 +36,14 @@ static const char eh_client_exit_text[] =
 static void
 eh_client_usage (void)
 {
-  g_printerr ("usage: ehttp-client [--state-dir DIR] [--json] [--quiet] COMMAND [OPTIONS] [ARGS]\n\n"
+  g_printerr ("usage: ehttp-client [--state-dir DIR] [--json] [--quiet] [--gateway URL [--gateway-ca FILE]]\n"
+              "                    COMMAND [OPTIONS] [ARGS]\n\n"
               "  --state-dir DIR   key, site and tokens (default $XDG_STATE_HOME/ehttp-client;\n"
               "                    /var/lib/ehttp-client for root)\n"
               "  --json            one JSON object on standard output, for scripts\n"
               "  --quiet           no progress output\n"
+              "  --gateway URL     internet mode for this command: through this cloud management gateway\n"
+              "  --gateway-ca FILE the anchors of a gateway with a public certificate\n"
               "  --version         the version\n\ncommands:\n");
   for (guint t = 0; eh_client_tables[t] != NULL; t++) {
     for (const EhClientCommand *c = eh_client_tables[t]; c->name != NULL; c++)
@@ -112,6 +115,8 @@ eh_client_fail (EhClient *client, const GError *error)
 
     json_object_set_boolean_member (report, "ok", FALSE);
     json_object_set_string_member (report, "error", error->message);
+    if (client->refusal != NULL)
+      json_object_set_object_member (report, "refusal", json_object_ref (client->refusal));
     json_object_set_int_member (report, "exit_code", code);
     json_node_take_object (node, report);
     eh_client_print_json (node);
@@ -183,6 +188,8 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *state_dir = NULL;
+  g_autofree char *gateway = NULL;
+  g_autofree char *gateway_ca = NULL;
   gboolean json = FALSE, quiet = FALSE, version = FALSE, help = FALSE;
   const GOptionEntry entries[] = {
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
@@ -190,6 +197,10 @@ main (int argc, char **argv)
       "or /var/lib/ehttp-client for root)", "DIR" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print one JSON object for scripts", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no progress output", NULL },
+    { "gateway", 0, 0, G_OPTION_ARG_STRING, &gateway,
+      "internet mode for this command: through this cloud management gateway", "https://HOST:PORT" },
+    { "gateway-ca", 0, 0, G_OPTION_ARG_FILENAME, &gateway_ca, "the anchors of a gateway with a public certificate",
+      "FILE" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "print the version", NULL },
     { "help", 'h', 0, G_OPTION_ARG_NONE, &help, "the commands and exit codes", NULL },
     { NULL }
@@ -226,6 +237,15 @@ main (int argc, char **argv)
     eh_client_usage ();
     return EH_CLIENT_EXIT_USAGE;
   }
+  if (gateway != NULL && !eh_client_url_parse_https (gateway, &client.gateway, NULL, &error)) {
+    g_printerr ("ehttp-client: --gateway: %s\n", error->message);
+    return EH_CLIENT_EXIT_USAGE;
+  }
+  if (gateway_ca != NULL && gateway == NULL) {
+    g_printerr ("ehttp-client: --gateway-ca goes with --gateway\n");
+    return EH_CLIENT_EXIT_USAGE;
+  }
+  client.gateway_ca = g_steal_pointer (&gateway_ca);
   client.state_dir = state_dir != NULL ? g_steal_pointer (&state_dir) : eh_client_default_state_dir ();
   client.json = json;
   client.quiet = quiet;
@@ -239,6 +259,10 @@ main (int argc, char **argv)
   g_clear_pointer (&client.key, gnutls_privkey_deinit);
   eh_client_bundle_free (&client);
   g_clear_pointer (&client.report, json_object_unref);
+  g_clear_pointer (&client.refusal, json_object_unref);
+  g_clear_object (&client.gateway_anchors);
+  g_free (client.gateway);
+  g_free (client.gateway_ca);
   g_free (client.client_guid);
   g_free (client.client_state);
   g_free (client.state_dir);

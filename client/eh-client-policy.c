@@ -78,16 +78,17 @@ eh_client_bundle_kept (EhClient *client, GError **error)
 static EhDpBundle *
 eh_client_bundle_fetch (EhClient *client, GError **error)
 {
-  g_autofree char *url = eh_client_mp_url (client, EH_CLIENT_BUNDLE_PATH);
+  /* at the MP itself: no gateway relays the bundle */
+  g_autofree char *url = g_strconcat (client->site->mp_url, EH_CLIENT_BUNDLE_PATH, NULL);
   g_autofree char *path = g_build_filename (client->state_dir, EH_CLIENT_BUNDLE_FILE, NULL);
-  g_autoptr (SoupMessage) msg = eh_client_message_new (client, "GET", url, NULL, error);
+  g_autoptr (SoupMessage) msg = eh_client_message_new (client, EH_CLIENT_PEER_MP, "GET", url, NULL, error);
   g_autoptr (GBytes) answer = NULL;
   EhDpBundle *bundle;
 
   if (msg == NULL || (answer = eh_client_http_send (client, msg, EH_DP_BUNDLE_MAX_BYTES, error)) == NULL)
     return NULL;
   if (soup_message_get_status (msg) != SOUP_STATUS_OK) {
-    eh_client_http_refused ("trust bundle", soup_message_get_status (msg), NULL, error);
+    eh_client_http_refused (client, "trust bundle", soup_message_get_status (msg), NULL, error);
     return NULL;
   }
   bundle = eh_client_bundle_check (client, g_bytes_get_data (answer, NULL), g_bytes_get_size (answer), error);
@@ -99,7 +100,9 @@ eh_client_bundle_fetch (EhClient *client, GError **error)
 /*
  * The trust bundle: fetched from the MP host over pinned HTTPS and kept;
  * the kept one when the MP cannot be reached, and first of all when a
- * download runs without the MP (a handed-over content token).
+ * download runs without the MP (a handed-over content token) or through a
+ * gateway (internet mode: the MP is not reachable, and a gateway relays no
+ * bundle — the one join fetched is used).
  */
 gboolean
 eh_client_bundle_refresh (EhClient *client, GError **error)
@@ -108,7 +111,8 @@ eh_client_bundle_refresh (EhClient *client, GError **error)
 
   if (client->bundle != NULL)
     return TRUE;
-  if (client->without_mp && (client->bundle = eh_client_bundle_kept (client, NULL)) != NULL)
+  if ((client->without_mp || eh_client_gateway (client) != NULL) &&
+      (client->bundle = eh_client_bundle_kept (client, NULL)) != NULL)
     return TRUE;
   client->bundle = eh_client_bundle_fetch (client, &local);
   if (client->bundle == NULL && !g_error_matches (local, EH_ERROR, EH_ERROR_TLS))

@@ -9,13 +9,14 @@
 #include "eh-client.h"
 
 /*
- * register and status. A registration sends the client's public key with a
- * proof of possession; approval is automatic with a bulk token, otherwise
- * the admin's. --wait asks for a token (the MP's answer says pending or
- * approved) until approval or the bound.
+ * register, status and token. A registration sends the client's public key
+ * with a proof of possession; approval is automatic with a bulk token or a
+ * discovered Entra ID token, otherwise the admin's. --wait asks for a token
+ * (the MP's answer says pending or approved) until approval or the bound.
+ * token shows the client token, renews it, or exchanges an Entra ID token
+ * for one carrying that identity.
  */
 
-#define EH_CLIENT_MAX_ENTRA_BYTES (16 * 1024)
 #define EH_CLIENT_WAIT_STEP_MAX 10
 
 gboolean
@@ -40,28 +41,6 @@ eh_client_finish (EhClient *client, JsonObject *report, const GError *error)
     eh_client_print_json (node);
   }
   return EH_CLIENT_EXIT_OK;
-}
-
-/* an Entra token file: read and shaped like a JWS, or a usage error */
-static gboolean
-eh_client_check_entra (const char *path, GError **error)
-{
-  g_autofree char *text = NULL;
-  gsize len = 0;
-
-  if (!g_file_get_contents (path, &text, &len, error))
-    return FALSE;
-  g_strstrip (text);
-  if (len > EH_CLIENT_MAX_ENTRA_BYTES || strlen (text) == 0 ||
-      strspn (text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen (text)) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "%s does not hold a compact JWS", path);
-    return FALSE;
-  }
-  /* the MP's Entra exchange (CCM_STS) is the next MP increment */
-  g_set_error (error, EH_ERROR, EH_ERROR_PLUGIN,
-               "registration with an Entra token needs the MP's Entra exchange (CCM_STS), which this site does "
-               "not offer yet; register with a bulk token or wait for approval");
-  return FALSE;
 }
 
 /* asks for a token until the MP stops saying pending, at most @seconds */
@@ -101,7 +80,8 @@ eh_client_register_command (EhClient *client, int argc, char **argv)
   const GOptionEntry entries[] = {
     { "bulk-token", 0, 0, G_OPTION_ARG_STRING, &bulk_token, "a bulk registration token: approved at once",
       "TOKEN" },
-    { "entra-token", 0, 0, G_OPTION_ARG_FILENAME, &entra, "a file holding an Entra ID token", "FILE" },
+    { "entra-token", 0, 0, G_OPTION_ARG_FILENAME, &entra,
+      "a file holding an Entra ID token of a discovered device or user: approved at once", "FILE" },
     { "wait", 0, 0, G_OPTION_ARG_INT, &wait, "wait at most SECONDS for an admin's approval", "SECONDS" },
     { NULL }
   };
@@ -109,20 +89,25 @@ eh_client_register_command (EhClient *client, int argc, char **argv)
   g_autoptr (JsonObject) report = json_object_new ();
   g_autofree char *guid = NULL;
   g_autofree char *state = NULL;
+  g_autofree char *entra_token = NULL;
   int code = 0;
 
   if (!eh_client_parse_options ("register", NULL,
                                 "Registers this client's key with the site's MP, with a proof of possession. "
-                                "A bulk token approves it at once; otherwise an admin approves it.",
+                                "A bulk token, or an Entra ID token of a device or user the site discovered, "
+                                "approves it at once; otherwise an admin approves it.",
                                 entries, &argc, &argv, 0, 0, &code))
     return code;
-  if (wait < -1 || wait > 7 * 24 * 3600) {
-    g_printerr ("ehttp-client register: --wait takes 0 to 604800 seconds\n");
+  if (wait < -1 || wait > 7 * 24 * 3600 || (bulk_token != NULL && entra != NULL)) {
+    g_printerr ("ehttp-client register: %s\n", bulk_token != NULL && entra != NULL
+                                                  ? "--bulk-token and --entra-token exclude each other"
+                                                  : "--wait takes 0 to 604800 seconds");
     return EH_CLIENT_EXIT_USAGE;
   }
-  if (entra != NULL && !eh_client_check_entra (entra, &error))
+  if (entra != NULL && (entra_token = eh_client_entra_read (entra, &error)) == NULL)
     return eh_client_finish (client, report, error);
-  if (!eh_client_open (client, &error) || !eh_client_register (client, bulk_token, &guid, &state, &error))
+  if (!eh_client_open (client, &error) ||
+      !eh_client_register (client, bulk_token, entra_token, &guid, &state, &error))
     return eh_client_finish (client, report, error);
   if (g_strcmp0 (state, "pending") == 0 && wait > 0 && eh_client_wait_approval (client, wait, &error)) {
     g_free (state);
@@ -172,6 +157,8 @@ eh_client_status_command (EhClient *client, int argc, char **argv)
   json_object_set_string_member (report, "root_fingerprint", client->site->root_fingerprint);
   json_object_set_boolean_member (report, "trust_on_first_use", client->site->trust_on_first_use);
   json_object_set_string_member (report, "management_point", client->site->mp_url);
+  if (eh_client_gateway (client) != NULL)
+    json_object_set_string_member (report, "gateway", eh_client_gateway (client));
   json_object_set_string_member (report, "key", eh_crypto_location_is_pkcs11 (client->site->key) ? "pkcs11"
                                                                                                  : "file");
   if (client->client_guid != NULL && (g_strcmp0 (client->client_state, "approved") == 0 ||
@@ -187,10 +174,65 @@ eh_client_status_command (EhClient *client, int argc, char **argv)
   if (!client->json)
     g_print ("site              %s%s\nroot              %s%s\nmanagement point   %s\nclient            %s\n"
              "state             %s\ntoken expires     %s%s%s\n",
-             client->site->site, client->site->gateway != NULL ? " (internet mode)" : "",
+             client->site->site, eh_client_gateway (client) != NULL ? " (internet mode)" : "",
              client->site->root_fingerprint, client->site->trust_on_first_use ? " (trusted on first use)" : "",
              client->site->mp_url, client->client_guid != NULL ? client->client_guid : "(not registered)",
              client->client_state != NULL ? client->client_state : "unregistered", expiry,
              token_error != NULL ? "\ntoken             " : "", token_error != NULL ? token_error->message : "");
+  return eh_client_finish (client, report, NULL);
+}
+
+/* the kept token's Entra identity, in the report and as words */
+static char *
+eh_client_describe_entra (EhClient *client, JsonObject *report)
+{
+  g_autoptr (JsonObject) entra = eh_client_token_entra (client);
+
+  if (entra == NULL)
+    return g_strdup ("none (device-centric)");
+  json_object_set_object_member (report, "entra", json_object_ref (entra));
+  return g_strdup_printf ("%s %s/%s", json_object_get_string_member_with_default (entra, "kind", "?"),
+                          json_object_get_string_member_with_default (entra, "tid", "?"),
+                          json_object_get_string_member_with_default (entra, "id", "?"));
+}
+
+int
+eh_client_token_command (EhClient *client, int argc, char **argv)
+{
+  g_autofree char *entra = NULL;
+  gboolean renew = FALSE;
+  const GOptionEntry entries[] = {
+    { "entra-token", 0, 0, G_OPTION_ARG_FILENAME, &entra,
+      "exchange the Entra ID token in FILE for a client token carrying that identity", "FILE" },
+    { "renew", 0, 0, G_OPTION_ARG_NONE, &renew, "get a new client token even if the kept one is good", NULL },
+    { NULL }
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) report = json_object_new ();
+  g_autofree char *entra_token = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *identity = NULL;
+  g_autofree char *expiry = NULL;
+  int code = 0;
+
+  if (!eh_client_parse_options ("token", NULL,
+                                "Shows this client's token, renewing it when it is due (or with --renew). With "
+                                "--entra-token, exchanges an Entra ID token of a discovered device or user for a "
+                                "client token carrying that identity: later commands use it until it is renewed, "
+                                "which by proof of possession alone drops the identity.",
+                                entries, &argc, &argv, 0, 0, &code))
+    return code;
+  if (entra != NULL && (entra_token = eh_client_entra_read (entra, &error)) == NULL)
+    return eh_client_finish (client, report, error);
+  if (!eh_client_open (client, &error) ||
+      !(entra_token != NULL ? eh_client_token_exchange (client, entra_token, &token, &error)
+                            : eh_client_token_ensure (client, renew, &token, &error)))
+    return eh_client_finish (client, report, error);
+  json_object_set_string_member (report, "client_guid", client->client_guid);
+  json_object_set_int_member (report, "token_expires_at", eh_client_token_expiry (client));
+  identity = eh_client_describe_entra (client, report);
+  expiry = eh_client_format_time (eh_client_token_expiry (client));
+  if (!client->json)
+    g_print ("client   %s\nexpires  %s\nentra    %s\n", client->client_guid, expiry, identity);
   return eh_client_finish (client, report, NULL);
 }

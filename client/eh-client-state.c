@@ -20,6 +20,7 @@
  *   client.json   the registration: client GUID and its last known state
  *   token.json    the client token (0600)
  *   trust-bundle.json  the last trust bundle fetched over pinned HTTPS
+ *   gateway-ca.pem     the anchors of a gateway with a public certificate (internet mode)
  * Every file is written whole with eh_file_replace, so none is ever half-written.
  */
 
@@ -90,6 +91,21 @@ eh_client_state_read_json (const char *dir, const char *name, GError **error)
   return eh_json_parse_strict (text, len, EH_CLIENT_MAX_JSON_BYTES, 8, error);
 }
 
+/* a mapping id at a gateway: 1–32 letters or digits */
+gboolean
+eh_client_gateway_id_is_valid (const char *id)
+{
+  gsize len = strlen (id);
+
+  if (len == 0 || len > 32)
+    return FALSE;
+  for (gsize i = 0; i < len; i++) {
+    if (!g_ascii_isalnum (id[i]))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 void
 eh_client_site_free (EhClientSite *site)
 {
@@ -100,6 +116,8 @@ eh_client_site_free (EhClientSite *site)
   g_free (site->root_fingerprint);
   g_free (site->mp_url);
   g_free (site->gateway);
+  g_free (site->gateway_mp_id);
+  g_free (site->gateway_dp_id);
   g_free (site->key);
   g_free (site->pkcs11_module);
   g_free (site->host_name);
@@ -129,6 +147,9 @@ eh_client_site_save (const char *dir, const EhClientSite *site, GError **error)
   json_object_set_boolean_member (object, "trust_on_first_use", site->trust_on_first_use);
   json_object_set_string_member (object, "management_point", site->mp_url);
   eh_client_set_nullable (object, "gateway", site->gateway);
+  json_object_set_string_member (object, "gateway_mp_id", site->gateway_mp_id);
+  json_object_set_string_member (object, "gateway_dp_id", site->gateway_dp_id);
+  json_object_set_boolean_member (object, "gateway_ca", site->gateway_ca);
   json_object_set_string_member (object, "key", site->key);
   eh_client_set_nullable (object, "pkcs11_module", site->pkcs11_module);
   json_object_set_string_member (object, "host_name", site->host_name);
@@ -184,6 +205,18 @@ eh_client_site_load (const char *dir, GError **error)
   site->host_name = g_strdup (text[5]);
   site->hardware_id = eh_client_get_nullable (object, "hardware_id");
   site->gateway = eh_client_get_nullable (object, "gateway");
+  site->gateway_mp_id = eh_client_get_nullable (object, "gateway_mp_id");
+  site->gateway_dp_id = eh_client_get_nullable (object, "gateway_dp_id");
+  site->gateway_ca = json_object_get_boolean_member_with_default (object, "gateway_ca", FALSE);
+  if (site->gateway_mp_id == NULL)
+    site->gateway_mp_id = g_strdup (EH_CLIENT_GATEWAY_MP_ID);
+  if (site->gateway_dp_id == NULL)
+    site->gateway_dp_id = g_strdup (EH_CLIENT_GATEWAY_DP_ID);
+  if (!eh_client_gateway_id_is_valid (site->gateway_mp_id) || !eh_client_gateway_id_is_valid (site->gateway_dp_id)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "%s/%s: a gateway mapping id is not 1 to 32 letters or digits",
+                 dir, EH_CLIENT_SITE_FILE);
+    return NULL;
+  }
   site->pkcs11_module = eh_client_get_nullable (object, "pkcs11_module");
   site->trust_on_first_use = json_object_get_boolean_member_with_default (object, "trust_on_first_use", FALSE);
   if (!eh_crypto_parse_fingerprint (site->root_fingerprint, site->root, error))

@@ -20,6 +20,9 @@
 #define EH_CLIENT_TOKEN_FILE "token.json"
 #define EH_CLIENT_REGISTER_TYP "mp-register+jwt"
 #define EH_CLIENT_TOKEN_TYP "mp-token+jwt"
+#define EH_CLIENT_TOKEN_PATH "/ehttpd/mp/token"
+#define EH_CLIENT_STS_PATH "/ehttpd/mp/sts"
+#define EH_CLIENT_MAX_ENTRA_BYTES (16 * 1024)
 
 static JsonNode *
 eh_client_object_node (JsonObject *object)
@@ -54,7 +57,7 @@ eh_client_nonce (EhClient *client, GError **error)
   if (answer == NULL)
     return NULL;
   if (status != SOUP_STATUS_OK) {
-    eh_client_http_refused ("nonce", status, answer, error);
+    eh_client_http_refused (client, "nonce", status, answer, error);
     return NULL;
   }
   if (!eh_json_object_get_string_checked (answer, "nonce", &nonce, error))
@@ -91,7 +94,8 @@ eh_client_public_jwk (EhClient *client, char **thumbprint, GError **error)
 }
 
 gboolean
-eh_client_register (EhClient *client, const char *bulk_token, char **guid, char **state, GError **error)
+eh_client_register (EhClient *client, const char *bulk_token, const char *entra_token, char **guid, char **state,
+                    GError **error)
 {
   g_autoptr (JsonObject) claims = json_object_new ();
   g_autoptr (JsonObject) jwk = NULL;
@@ -115,12 +119,14 @@ eh_client_register (EhClient *client, const char *bulk_token, char **guid, char 
   json_object_set_string_member (body, "proof", proof);
   if (bulk_token != NULL)
     json_object_set_string_member (body, "bulk_token", bulk_token);
+  if (entra_token != NULL)
+    json_object_set_string_member (body, "entra_token", entra_token);
   node = eh_client_object_node (json_object_ref (body));
   answer = eh_client_http_json (client, "POST", "/ehttpd/mp/register", node, NULL, &status, error);
   if (answer == NULL)
     return FALSE;
   if (status != SOUP_STATUS_OK && status != SOUP_STATUS_CREATED) {
-    eh_client_http_refused ("registration", status, answer, error);
+    eh_client_http_refused (client, "registration", status, answer, error);
     return FALSE;
   }
   if (!eh_json_object_get_string_checked (answer, "client_guid", &got_guid, error) ||
@@ -130,6 +136,16 @@ eh_client_register (EhClient *client, const char *bulk_token, char **guid, char 
   *guid = g_strdup (got_guid);
   *state = g_strdup (got_state);
   return TRUE;
+}
+
+static guint
+eh_client_count_dots (const char *text)
+{
+  guint dots = 0;
+
+  for (; *text != '\0'; text++)
+    dots += *text == '.';
+  return dots;
 }
 
 /* the claims of a compact JWS, unverified: only to learn a token's own lifetime */
@@ -213,9 +229,13 @@ eh_client_token_note_state (EhClient *client, JsonObject *answer)
     eh_client_save_registration (client, client->client_guid, state, NULL);
 }
 
-/* a new client token by proof of possession */
+/*
+ * A new client token by proof of possession; with @entra_token, by the
+ * MP's Entra exchange (the same proof and an Entra ID token: the token
+ * then carries that identity).
+ */
 static char *
-eh_client_token_obtain (EhClient *client, GError **error)
+eh_client_token_obtain (EhClient *client, const char *entra_token, GError **error)
 {
   g_autoptr (JsonObject) claims = json_object_new ();
   g_autoptr (JsonObject) header = json_object_new ();
@@ -237,13 +257,17 @@ eh_client_token_obtain (EhClient *client, GError **error)
   if (proof == NULL)
     return NULL;
   json_object_set_string_member (body, "proof", proof);
+  if (entra_token != NULL)
+    json_object_set_string_member (body, "entra_token", entra_token);
   node = eh_client_object_node (json_object_ref (body));
-  answer = eh_client_http_json (client, "POST", "/ehttpd/mp/token", node, NULL, &status, error);
+  answer = eh_client_http_json (client, "POST", entra_token != NULL ? EH_CLIENT_STS_PATH : EH_CLIENT_TOKEN_PATH,
+                                node, NULL, &status, error);
   if (answer == NULL)
     return NULL;
   if (status != SOUP_STATUS_OK) {
     eh_client_token_note_state (client, answer);
-    eh_client_http_refused ("client token", status, answer, error);
+    eh_client_http_refused (client, entra_token != NULL ? "Entra exchange" : "client token", status, answer,
+                            error);
     return NULL;
   }
   if (!eh_json_object_get_string_checked (answer, "token", &token, error) ||
@@ -280,8 +304,66 @@ eh_client_token_ensure (EhClient *client, gboolean force, char **token, GError *
   }
   if (!force && (*token = eh_client_token_kept (client, &expires_at)) != NULL)
     return TRUE;
-  *token = eh_client_token_obtain (client, error);
+  *token = eh_client_token_obtain (client, NULL, error);
   return *token != NULL;
+}
+
+/* a client token carrying the identity of @entra_token (kept like any client token) */
+gboolean
+eh_client_token_exchange (EhClient *client, const char *entra_token, char **token, GError **error)
+{
+  if (client->client_guid == NULL) {
+    g_set_error (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED, "this client is not registered: run "
+                 "'ehttp-client register' first");
+    return FALSE;
+  }
+  *token = eh_client_token_obtain (client, entra_token, error);
+  return *token != NULL;
+}
+
+/* (nullable) the `entra` claim of the kept token: whom it was exchanged for */
+JsonObject *
+eh_client_token_entra (EhClient *client)
+{
+  g_autoptr (JsonNode) node = eh_client_state_read_json (client->state_dir, EH_CLIENT_TOKEN_FILE, NULL);
+  g_autoptr (JsonObject) claims = NULL;
+  const char *token = NULL;
+  JsonNode *entra;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node) ||
+      !eh_json_object_get_string_checked (json_node_get_object (node), "token", &token, NULL) ||
+      (claims = eh_client_peek_claims (token, NULL)) == NULL)
+    return NULL;
+  entra = json_object_get_member (claims, "entra");
+  if (entra == NULL || !JSON_NODE_HOLDS_OBJECT (entra))
+    return NULL;
+  return json_object_ref (json_node_get_object (entra));
+}
+
+/* an Entra ID token from a file: shaped like a compact JWS, or a usage error */
+char *
+eh_client_entra_read (const char *path, GError **error)
+{
+  g_autofree char *text = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &text, &len, error)) {
+    g_prefix_error (error, "--entra-token: ");
+    if (error != NULL && *error != NULL) {
+      (*error)->domain = EH_ERROR;
+      (*error)->code = EH_ERROR_INVALID_ARGUMENT;
+    }
+    return NULL;
+  }
+  g_strstrip (text);
+  if (len > EH_CLIENT_MAX_ENTRA_BYTES || strlen (text) == 0 ||
+      strspn (text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen (text) ||
+      eh_client_count_dots (text) != 2) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "%s does not hold a compact JWS (an Entra ID token)",
+                 path);
+    return NULL;
+  }
+  return g_steal_pointer (&text);
 }
 
 /* the token's expiry as kept (0 when none) */

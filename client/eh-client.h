@@ -39,7 +39,10 @@ typedef struct {
   guint8 root[32];
   gboolean trust_on_first_use;
   char *mp_url;           /* https://HOST:PORT of the management point */
-  char *gateway;          /* (nullable) a CMG URL: internet mode */
+  char *gateway;          /* (nullable) a CMG's https://HOST:PORT: internet mode */
+  char *gateway_mp_id;    /* the MP's id at the gateway (/CCM_Proxy_ServerAuth/<id>/…) */
+  char *gateway_dp_id;    /* the DP's id at the gateway (content) */
+  gboolean gateway_ca;    /* gateway-ca.pem in the state dir: the gateway has a public certificate */
   char *key;              /* key.pem (in the state dir) or a pkcs11: URI */
   char *pkcs11_module;    /* (nullable) */
   char *host_name;
@@ -60,7 +63,23 @@ typedef struct {
   JsonObject *report;          /* what --json prints for commands that report */
   struct _EhDpBundle *bundle;  /* (nullable) the trust bundle, fetched over pinned HTTPS */
   gboolean without_mp;         /* a handed-over content token: the MP is not asked */
+  char *gateway;               /* (nullable) --gateway for this run: wins over the site's */
+  char *gateway_ca;            /* (nullable) --gateway-ca for this run */
+  GTlsDatabase *gateway_anchors; /* (nullable) the anchors of a gateway with a public certificate */
+  JsonObject *refusal;         /* (nullable) the last refusal of the MP or gateway, for --json */
 } EhClient;
+
+/* who a request goes to: what its server's certificate must be */
+typedef enum {
+  EH_CLIENT_PEER_MP,      /* chains to the pinned root */
+  EH_CLIENT_PEER_DP,      /* chains to the pinned root, names the dp role, not revoked */
+  EH_CLIENT_PEER_GATEWAY, /* names the cmg role like a DP, or verifies against --gateway-ca */
+} EhClientPeer;
+
+#define EH_CLIENT_GATEWAY_MP_ID "72057594037927937"
+#define EH_CLIENT_GATEWAY_DP_ID "72057594037927938"
+#define EH_CLIENT_GATEWAY_PREFIX "/CCM_Proxy_ServerAuth/"
+#define EH_CLIENT_GATEWAY_CA_FILE "gateway-ca.pem"
 
 typedef int (*EhClientCommandFunc) (EhClient *client, int argc, char **argv);
 
@@ -83,6 +102,7 @@ char *eh_client_default_state_dir (void);
 gboolean eh_client_state_prepare (const char *dir, GError **error);
 gboolean eh_client_state_write_json (const char *dir, const char *name, JsonNode *node, GError **error);
 JsonNode *eh_client_state_read_json (const char *dir, const char *name, GError **error);
+gboolean eh_client_gateway_id_is_valid (const char *id);
 void eh_client_site_free (EhClientSite *site);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhClientSite, eh_client_site_free)
 gboolean eh_client_site_save (const char *dir, const EhClientSite *site, GError **error);
@@ -96,23 +116,29 @@ gboolean eh_client_save_registration (EhClient *client, const char *guid, const 
 #define EH_CLIENT_ERROR_HTTP (eh_client_http_error_quark ())
 GQuark eh_client_http_error_quark (void);
 SoupSession *eh_client_session_new (guint stall_seconds);
-SoupMessage *eh_client_message_new (EhClient *client, const char *method, const char *url,
+SoupMessage *eh_client_message_new (EhClient *client, EhClientPeer peer, const char *method, const char *url,
                                     const char *bearer, GError **error);
+GInputStream *eh_client_http_open (EhClient *client, SoupMessage *msg, GError **error);
 GBytes *eh_client_http_plain_get (SoupSession *session, const char *url, gsize max, GError **error);
 GBytes *eh_client_http_send (EhClient *client, SoupMessage *msg, gsize max, GError **error);
 JsonObject *eh_client_http_json (EhClient *client, const char *method, const char *path, JsonNode *body,
                                  const char *bearer, guint *status, GError **error);
 GBytes *eh_client_http_get_bytes (EhClient *client, const char *path, const char *bearer, GError **error);
 char *eh_client_mp_url (EhClient *client, const char *path);
-void eh_client_http_refused (const char *what, guint status, JsonObject *object, GError **error);
+const char *eh_client_gateway (EhClient *client);
+char *eh_client_gateway_url (EhClient *client, const char *id);
+void eh_client_http_refused (EhClient *client, const char *what, guint status, JsonObject *object, GError **error);
 gboolean eh_client_url_parse_https (const char *url, char **base, char **host, GError **error);
 
 /* eh-client-token.c */
 gboolean eh_client_token_ensure (EhClient *client, gboolean force, char **token, GError **error);
 gint64 eh_client_token_expiry (EhClient *client);
 GBytes *eh_client_mp_get (EhClient *client, const char *path, GError **error);
-gboolean eh_client_register (EhClient *client, const char *bulk_token, char **guid, char **state,
-                             GError **error);
+gboolean eh_client_register (EhClient *client, const char *bulk_token, const char *entra_token, char **guid,
+                             char **state, GError **error);
+gboolean eh_client_token_exchange (EhClient *client, const char *entra_token, char **token, GError **error);
+JsonObject *eh_client_token_entra (EhClient *client);
+char *eh_client_entra_read (const char *path, GError **error);
 
 /* eh-client-policy.c */
 typedef struct {
@@ -150,6 +176,7 @@ void eh_client_progress_done (EhClientProgress *progress);
 /* commands */
 int eh_client_register_command (EhClient *client, int argc, char **argv);
 int eh_client_status_command (EhClient *client, int argc, char **argv);
+int eh_client_token_command (EhClient *client, int argc, char **argv);
 int eh_client_policy_command (EhClient *client, int argc, char **argv);
 int eh_client_run_command (EhClient *client, int argc, char **argv);
 void eh_client_bundle_free (EhClient *client);

@@ -131,7 +131,9 @@ eh_cmgc_stream_send_refusal (EhCmgcStream *stream)
   gsize len = 0;
   char *text;
 
-  if (object == NULL || !eh_json_object_get_string_checked (object, "error", &reason, NULL))
+  /* the MP's reason code (its `error` is the generic Un-authorizedrequest); an older MP's `error` */
+  if (object == NULL || (!eh_json_object_get_string_checked (object, "reason", &reason, NULL) &&
+                         !eh_json_object_get_string_checked (object, "error", &reason, NULL)))
     reason = "Un-authorizedrequest";
   if (object == NULL || !eh_json_object_get_string_checked (object, "message", &message, NULL))
     message = "the management point refused the identity";

@@ -533,6 +533,50 @@ class HandOverTest(ClientTestCase):
             self.assertEqual(got["bytes_transferred"], len(files["big.bin"]))
 
 
+    def test_a_dp_whose_certificate_names_another_role_is_refused(self):
+        site = self.start_site()
+        self.approved_client(site)
+        files = {"app.bin": os.urandom(512 * 1024 + 3)}
+        content_id = self.add_content(site, files)
+        self.restart(site)
+        located = self.located(content_id, [SITE_DP])
+        fronts = {}
+        for role in ("mp", "dp"):
+            csr = self.csr(f"{role}-front.example")
+            chain = pathlib.Path(self.workdir) / f"{role}-front.pem"
+            chain.write_text(self.issue(site, csr, roles=(role,), names=("127.0.0.1",)).stdout)
+            fronts[role] = TamperingProxy(located["dps"][0]["url"], chain,
+                                          pathlib.Path(self.workdir) / f"{role}-front.example.key", self.root_pem(site))
+            self.addCleanup(fronts[role].stop)
+        # a site-issued certificate of the mp role serving content: refused at the handshake, the next DP serves
+        dest = pathlib.Path(self.workdir) / "dest-mp"
+        got = self.client("content", "get", content_id, "--dest", str(dest), "--content-token", located["token"],
+                          "--dp", fronts["mp"].url, "--dp", fronts["dp"].url).json
+        self.assertEqual([d["state"] for d in got["dps"]], ["failed", "used"], got)
+        self.assertIn("is not a dp of the site", got["dps"][0]["error"])
+        self.assertIn("has no dp role", got["dps"][0]["error"])
+        self.assertEqual(got["dps"][0]["bytes"], 0)
+        self.assert_tree(dest, files)
+        # alone, it is a trust failure and nothing lands
+        dest = pathlib.Path(self.workdir) / "dest-mp-only"
+        result = self.client("content", "get", content_id, "--dest", str(dest), "--content-token", located["token"],
+                             "--dp", fronts["mp"].url, check=False)
+        self.assertEqual(result.returncode, 7, result.stderr)
+        self.assertIn("is not a dp of the site", result.stderr)
+        self.assertFalse([p for p in dest.rglob("*") if p.is_file()] if dest.exists() else [])
+        # a revoked dp certificate is refused the same way (the trust bundle lists it)
+        issued = run(["openssl", "x509", "-noout", "-serial", "-in", str(pathlib.Path(self.workdir) / "dp-front.pem")])
+        wanted = issued.stdout.strip().split("=")[1].lower().lstrip("0")
+        serial = next(c["serial"] for c in self.certificates(site) if c["serial"].lower().lstrip("0") == wanted)
+        site.ctl("cert", "revoke", serial)
+        (self.state / "trust-bundle.json").unlink()
+        dest = pathlib.Path(self.workdir) / "dest-revoked"
+        got = self.client("content", "get", content_id, "--dest", str(dest), "--content-token", located["token"],
+                          "--dp", fronts["dp"].url, "--dp", located["dps"][0]["url"], check=False)
+        self.assertEqual(got.returncode, 0, got.stderr)
+        self.assertIn("is revoked", got.json["dps"][0]["error"])
+        self.assert_tree(dest, files)
+
 class CommandLineTest(ClientTestCase):
     def test_help_exit_codes_and_hostile_arguments(self):
         self.state = pathlib.Path(self.workdir) / "client-state"
@@ -554,24 +598,41 @@ class CommandLineTest(ClientTestCase):
                      ["content", "get", "PS100001", "--dest", "d", "--stall-timeout", "0"],
                      ["content", "locate", "ps100001"], ["register", "--wait", "-5"]):
             self.assertEqual(self.client(*args, check=False).returncode, 2, args)
-        # an Entra token the site cannot take yet: said plainly (exit 8), nothing registered
+        # an Entra token at a site without Entra: the MP's reason, exit 5, nothing registered
         entra = pathlib.Path(self.workdir) / "entra.jwt"
         entra.write_text("eyJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiJ4In0.c2ln\n")
         result = self.client("register", "--entra-token", str(entra), check=False)
-        self.assertEqual(result.returncode, 8, result.stderr)
-        self.assertIn("CCM_STS", result.stderr)
-        entra.write_text("not a token at all {}")
-        self.assertEqual(self.client("register", "--entra-token", str(entra), check=False).returncode, 2)
+        self.assertEqual(result.returncode, 5, result.stderr)
+        self.assertIn("reason entra_not_configured", result.stderr)
+        self.assertEqual(result.json["refusal"]["reason"], "entra_not_configured")
+        self.assertTrue(result.json["refusal"]["request_id"])
+        for text in ("not a token at all {}", "a.b", "a.b.c.d", "x" * 20000 + ".b.c"):
+            entra.write_text(text)
+            self.assertEqual(self.client("register", "--entra-token", str(entra), check=False).returncode, 2, text)
+        self.assertEqual(self.client("register", "--entra-token", str(entra) + ".missing", check=False).returncode, 2)
+        self.assertEqual(self.client("register", "--entra-token", str(entra), "--bulk-token", "ehbulk.x",
+                                     check=False).returncode, 2)
+        self.assertEqual(self.client("token", "--entra-token", str(entra), check=False).returncode, 2)
         self.assertEqual(site.ctl_json("client", "list"), [])
 
-    def test_internet_mode_is_recorded_and_refused_plainly_until_the_gateway_exists(self):
+    def test_a_gateway_is_checked_at_join_and_its_options_are_hostile_input(self):
         site = self.start_site()
         self.state = pathlib.Path(self.workdir) / "client-state"
-        self.join(site, gateway="https://cmg.example.com")
-        self.assertEqual(json.loads((self.state / "site.json").read_text())["gateway"], "https://cmg.example.com")
-        self.assertIn("internet mode", self.client("status", json_out=False).stdout)
-        result = self.client("register", check=False)
-        self.assertEqual(result.returncode, 8, result.stderr)
-        self.assertIn("cloud management gateway", result.stderr)
-        self.assertEqual(self.client("join", "--site", site.url("http"), "--root-fingerprint", self.fingerprint,
-                                     "--gateway", "http://cmg.example.com", check=False).returncode, 1)
+        base = ["join", "--site", site.url("http"), "--root-fingerprint", self.fingerprint]
+        # nothing answers there: unreachable (7), and nothing is recorded
+        result = self.client(*base, "--gateway", f"https://127.0.0.1:{free_port()}", check=False)
+        self.assertEqual(result.returncode, 7, result.stderr)
+        self.assertFalse((self.state / "site.json").exists())
+        # the site's own MP host is no gateway: its certificate has no cmg role (4)
+        result = self.client(*base, "--gateway", site.url("https"), check=False)
+        self.assertEqual(result.returncode, 4, result.stderr)
+        self.assertIn("is not a cmg of the site", result.stderr)
+        self.assertFalse((self.state / "site.json").exists())
+        for args in (["--gateway", "http://cmg.example.com"], ["--gateway", "https://u@cmg.example.com"],
+                     ["--gateway-ca", "/etc/hostname"], ["--gateway", "https://cmg.example", "--gateway-mp-id", "a/b"],
+                     ["--gateway", "https://cmg.example", "--gateway-dp-id", "x" * 33],
+                     ["--gateway", "https://cmg.example", "--gateway-ca", "/etc/hostname"]):
+            self.assertEqual(self.client(*base, *args, check=False).returncode, 2, args)
+        self.client(*base)
+        for args in (["--gateway", "ftp://x"], ["--gateway-ca", "/etc/hostname"]):
+            self.assertEqual(self.client(*args, "status", check=False).returncode, 2, args)

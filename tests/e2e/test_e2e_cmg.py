@@ -61,10 +61,10 @@ class CmgTestCase(PolicyTestCase):
     add_content = ContentLocationTest.add_content
     curl = ContentLocationTest.curl
 
-    def bring_up(self, connector=None, contents=None):
+    def bring_up(self, connector=None, contents=None, mp=None):
         plugins = ("ca", "mp", "dp", "cmg-connector")
         site = self.host(plugins=plugins[:3], with_certificate=False, plugin_dir=plugin_dir_with(self.workdir, *plugins),
-                         groups={"dp": {"names": "dp1.example,localhost"}})
+                         groups={"mp": mp or {}, "dp": {"names": "dp1.example,localhost"}})
         site.start()
         wait_for(lambda: site.ctl_json("status")["certificate"], what="a site-issued certificate")
         self.root_pem = site.state / "plugins" / "ca" / "root.pem"
