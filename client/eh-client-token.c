@@ -6,11 +6,15 @@
 
 #include <string.h>
 
+#include <gnutls/crypto.h>
+
 #include "eh-client.h"
 
 /*
  * Proof of possession, registration and the client token. A proof is a
- * compact JWS signed with the client key over a fresh MP nonce. The token
+ * compact JWS signed with the client key over a fresh MP nonce, or, for a
+ * token, self-timed ({"jti", "iat"}: one request instead of two; a nonce
+ * is asked for when the MP refuses it, e.g. for a skewed clock). The token
  * is kept in token.json (0600) with the moment it arrived by this host's
  * clock and its lifetime by the MP's (exp - iat): it is renewed when it is
  * missing or in its last third, so a skewed clock on either side moves
@@ -65,19 +69,58 @@ eh_client_nonce (EhClient *client, GError **error)
   return g_strdup (nonce);
 }
 
+static char *
+eh_client_sign (EhClient *client, const char *typ, JsonObject *claims, JsonObject *header, GError **error)
+{
+  g_autoptr (GBytes) payload = NULL;
+  EhJwsAlg alg;
+
+  if (!eh_jws_alg_for_key (client->key, &alg, error))
+    return NULL;
+  payload = eh_client_compact_json (claims);
+  return eh_jws_sign (client->key, alg, typ, header, payload, error);
+}
+
 /* a proof over @claims (a nonce is added) with the client key */
 static char *
 eh_client_proof (EhClient *client, const char *typ, JsonObject *claims, JsonObject *header, GError **error)
 {
   g_autofree char *nonce = eh_client_nonce (client, error);
-  g_autoptr (GBytes) payload = NULL;
-  EhJwsAlg alg;
 
-  if (nonce == NULL || !eh_jws_alg_for_key (client->key, &alg, error))
+  if (nonce == NULL)
     return NULL;
   json_object_set_string_member (claims, "nonce", nonce);
-  payload = eh_client_compact_json (claims);
-  return eh_jws_sign (client->key, alg, typ, header, payload, error);
+  return eh_client_sign (client, typ, claims, header, error);
+}
+
+/* a self-timed token proof, {"jti", "iat"}: no nonce round trip */
+static char *
+eh_client_timed_proof (EhClient *client, JsonObject *header, GError **error)
+{
+  g_autoptr (JsonObject) claims = json_object_new ();
+  guint8 random[18];
+  g_autofree char *jti = NULL;
+
+  if (gnutls_rnd (GNUTLS_RND_NONCE, random, sizeof random) < 0) {
+    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "no random bytes for a proof");
+    return NULL;
+  }
+  jti = eh_base64url_encode (random, sizeof random);
+  json_object_set_string_member (claims, "jti", jti);
+  json_object_set_int_member (claims, "iat", g_get_real_time () / G_USEC_PER_SEC);
+  return eh_client_sign (client, EH_CLIENT_TOKEN_TYP, claims, header, error);
+}
+
+/* a refusal of a self-timed proof that a nonce may not get: another
+ * clock (proof_stale), a full replay guard (busy), or an MP that does not
+ * know self-timed proofs (invalid_proof) */
+static gboolean
+eh_client_timed_proof_refused (guint status, JsonObject *answer)
+{
+  const char *code = json_object_get_string_member_with_default (answer, "error", "");
+
+  return (status == SOUP_STATUS_BAD_REQUEST && (g_str_equal (code, "proof_stale") || g_str_equal (code, "invalid_proof"))) ||
+         (status == SOUP_STATUS_SERVICE_UNAVAILABLE && g_str_equal (code, "busy"));
 }
 
 static JsonObject *
@@ -253,17 +296,26 @@ eh_client_token_obtain (EhClient *client, const char *entra_token, GError **erro
   if (!eh_client_key_open (client, error) || (jwk = eh_client_public_jwk (client, &thumbprint, error)) == NULL)
     return NULL;
   json_object_set_string_member (header, "kid", thumbprint);
-  proof = eh_client_proof (client, EH_CLIENT_TOKEN_TYP, claims, header, error);
-  if (proof == NULL)
-    return NULL;
-  json_object_set_string_member (body, "proof", proof);
   if (entra_token != NULL)
     json_object_set_string_member (body, "entra_token", entra_token);
-  node = eh_client_object_node (json_object_ref (body));
-  answer = eh_client_http_json (client, "POST", entra_token != NULL ? EH_CLIENT_STS_PATH : EH_CLIENT_TOKEN_PATH,
-                                node, NULL, &status, error);
-  if (answer == NULL)
-    return NULL;
+  /* a self-timed proof first (one request); a nonce when the MP wants one */
+  for (guint attempt = 0; attempt < 2; attempt++) {
+    g_clear_pointer (&proof, g_free);
+    g_clear_pointer (&answer, json_object_unref);
+    g_clear_pointer (&node, json_node_unref);
+    proof = attempt == 0 ? eh_client_timed_proof (client, header, error)
+                         : eh_client_proof (client, EH_CLIENT_TOKEN_TYP, claims, header, error);
+    if (proof == NULL)
+      return NULL;
+    json_object_set_string_member (body, "proof", proof);
+    node = eh_client_object_node (json_object_ref (body));
+    answer = eh_client_http_json (client, "POST", entra_token != NULL ? EH_CLIENT_STS_PATH : EH_CLIENT_TOKEN_PATH,
+                                  node, NULL, &status, error);
+    if (answer == NULL)
+      return NULL;
+    if (!eh_client_timed_proof_refused (status, answer))
+      break;
+  }
   if (status != SOUP_STATUS_OK) {
     eh_client_token_note_state (client, answer);
     eh_client_http_refused (client, entra_token != NULL ? "Entra exchange" : "client token", status, answer,

@@ -67,8 +67,11 @@ static const EhMpReasonInfo eh_mp_reasons[] = {
     "an Entra user (tid + oid) must be discovered: imported with ehttpctl discovery import" },
   [EH_MP_REASON_DEVICE_NOT_DISCOVERED] = { "device_not_discovered", 403, EH_MP_STS_ERROR,
     "an Entra device (tid + device id) must be discovered: imported with ehttpctl discovery import" },
+  [EH_MP_REASON_PROOF_STALE] = { "proof_stale", 400, NULL,
+    "a self-timed proof's iat must be within proof-window seconds of the MP's clock; a client with another time "
+    "uses a nonce" },
   [EH_MP_REASON_BUSY] = { "busy", 503, NULL,
-    "at most max-nonces nonces are outstanding at once" },
+    "at most max-nonces nonces, and max-self-timed-proofs self-timed proofs, are outstanding at once" },
   [EH_MP_REASON_SITE_UNAVAILABLE] = { "site_unavailable", 503, NULL,
     "the MP answers once it has the site's trust bundle" },
   [EH_MP_REASON_STORE_FAILED] = { "store_failed", 500, NULL,

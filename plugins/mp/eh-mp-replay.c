@@ -120,7 +120,7 @@ eh_mp_replay_accept (EhMpReplay *replay, const char *jti, gint64 iat, GError **e
   gpointer key;
 
   if (iat < now - (gint64) replay->window || iat > now + (gint64) replay->window) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN,
+    g_set_error (error, EH_ERROR, EH_ERROR_TIMEOUT,
                  "the proof's iat is more than %u s from this MP's clock (%" G_GINT64_FORMAT
                  "); ask for a nonce (GET /ehttpd/mp/nonce) instead", replay->window, now);
     return FALSE;

@@ -123,10 +123,11 @@ eh_mp_token_proof_verified (GObject *source, GAsyncResult *result, gpointer user
 
   claims = eh_mp_proof_verify_finish (result, &error);
   if (claims == NULL || !eh_mp_token_proof_accept (mp, claims, &error)) {
-    gboolean busy = g_error_matches (error, EH_ERROR, EH_ERROR_UNAVAILABLE);
+    EhMpReason reason = g_error_matches (error, EH_ERROR, EH_ERROR_UNAVAILABLE) ? EH_MP_REASON_BUSY
+                        : g_error_matches (error, EH_ERROR, EH_ERROR_TIMEOUT) ? EH_MP_REASON_PROOF_STALE
+                                                                              : EH_MP_REASON_INVALID_PROOF;
 
-    eh_mp_http_message_refuse (mp, call->paused.msg, call->paused.request_id,
-                               busy ? EH_MP_REASON_BUSY : EH_MP_REASON_INVALID_PROOF, client->guid, error->message);
+    eh_mp_http_message_refuse (mp, call->paused.msg, call->paused.request_id, reason, client->guid, error->message);
     g_clear_pointer (&client, eh_mp_client_free);
   } else if (client->state != EH_MP_CLIENT_APPROVED) {
     eh_mp_token_message_refuse_state (mp, call->paused.msg, call->paused.request_id, client);

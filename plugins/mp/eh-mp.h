@@ -63,6 +63,7 @@ typedef enum {
   EH_MP_REASON_ENTRA_EXPIRED,
   EH_MP_REASON_USER_NOT_DISCOVERED,
   EH_MP_REASON_DEVICE_NOT_DISCOVERED,
+  EH_MP_REASON_PROOF_STALE,
   EH_MP_REASON_BUSY,
   EH_MP_REASON_SITE_UNAVAILABLE,
   EH_MP_REASON_STORE_FAILED,
@@ -150,7 +151,8 @@ EhMpReplay *eh_mp_replay_new (guint window_seconds, guint max_entries);
 void eh_mp_replay_free (EhMpReplay *replay);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhMpReplay, eh_mp_replay_free)
 /* TRUE exactly once for a jti whose iat is within the window of now;
- * EH_ERROR_INVALID_TOKEN (stale, or seen), EH_ERROR_UNAVAILABLE (full) */
+ * EH_ERROR_TIMEOUT (iat outside the window), EH_ERROR_INVALID_TOKEN (seen),
+ * EH_ERROR_UNAVAILABLE (full) */
 gboolean eh_mp_replay_accept (EhMpReplay *replay, const char *jti, gint64 iat, GError **error);
 guint eh_mp_replay_count (EhMpReplay *replay);
 /* the replay guard's clock (Unix seconds, with the tests' offset) */

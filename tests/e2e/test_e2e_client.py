@@ -411,14 +411,20 @@ class TokenTest(ClientTestCase):
         first = self.token()
         self.assertEqual(jwt.decode(first, options={"verify_signature": False})["exp"]
                          - jwt.decode(first, options={"verify_signature": False})["iat"], 60)
+
+        def nonces():
+            return site.read_log().count(" GET /ehttpd/mp/nonce 200 ")
+        asked = nonces()
         self.client("status")
         self.assertEqual(self.token(), first)  # in its first two thirds: kept
         self.client("status", prefix=("faketime", "-f", "+45s"))
         second = self.token()
         self.assertNotEqual(second, first)  # in its last third: renewed
+        self.assertEqual(nonces(), asked)  # by a self-timed proof: one request, no nonce
         self.client("policy", prefix=("faketime", "-f", "+200s"))
         third = self.token()
         self.assertNotEqual(third, second)  # expired: renewed before the call
+        self.assertEqual(nonces(), asked + 1)  # a clock 200 s off: proof_stale, then a nonce
         # a token the MP refuses is replaced once, on the spot
         kept = json.loads((self.state / "token.json").read_text())
         kept["token"] = third[:-6] + "AAAAAA"
