@@ -223,7 +223,7 @@ eh_websocket_frame_seal (EhWebsocket *ws, guint8 *payload, gsize len)
     eh_websocket_apply_mask (payload, len, payload - 4);
 }
 
-/* the peer may not leave more than this unread; a drain waiter hears when it got short */
+/* a sender waiting for the queue to drain hears of it once it is down to its mark */
 static void
 eh_websocket_check_drained (EhWebsocket *ws)
 {
