@@ -12,6 +12,10 @@
 #include "eh-websocket.h"
 
 #define EH_WS_READ_CHUNK 16384
+/* room for the longest frame head (2 + 8 + 4), rounded up so the payload is 8-aligned */
+#define EH_WS_MAX_HEAD 16
+/* a data frame at least this long is read into a buffer of its own */
+#define EH_WS_DIRECT_MIN 16384
 #define EH_WS_PING_INTERVAL_S 30
 #define EH_WS_SILENCE_LIMIT_S 90
 #define EH_WS_CLOSE_WAIT_MS 2000
@@ -45,6 +49,15 @@ struct _EhWebsocket {
   GByteArray *in;       /* received, not yet parsed */
   GByteArray *message;  /* fragments of the message being received */
   gboolean fragmenting;
+  /* a long data frame is read straight into a buffer of its own size
+   * (TLS decrypts into it; no copy on the way to the handler) */
+  guint8 *payload;
+  gsize payload_len;
+  gsize payload_have;
+  guint8 payload_opcode;
+  gboolean payload_fin;
+  gboolean payload_masked;
+  guint8 payload_mask[4];
   GQueue out;           /* GBytes frames to write */
   gsize out_offset;     /* bytes of the head frame already written */
   gsize out_queued;
@@ -52,6 +65,9 @@ struct _EhWebsocket {
   GSource *write_source;
   GSource *timer;
   GSource *close_wait;
+  gsize drain_below;    /* 0: nobody waits for the queue to drain */
+  EhWebsocketDrainedFunc drained_func;
+  gpointer drained_data;
   gint64 last_read;
   char *close_reason;
   EhWebsocketMessageFunc message_func;
@@ -96,6 +112,7 @@ eh_websocket_unref (EhWebsocket *ws)
   g_queue_clear_full (&ws->out, (GDestroyNotify) g_bytes_unref);
   g_byte_array_unref (ws->in);
   g_byte_array_unref (ws->message);
+  g_free (ws->payload);
   g_object_unref (ws->stream);
   g_free (ws->close_reason);
   g_free (ws);
@@ -166,44 +183,63 @@ eh_websocket_apply_mask (guint8 *data, gsize len, const guint8 mask[4])
     data[i] ^= mask[i % 4];
 }
 
+/* a frame of @len payload bytes with its head written; the caller fills
+ * *@payload — 8-aligned, so a GVariant can be serialized into it — and then
+ * seals it (masks it, on a client) */
 static GBytes *
-eh_websocket_frame (EhWebsocket *ws, guint8 opcode, const guint8 *data, gsize len)
+eh_websocket_frame_new (EhWebsocket *ws, guint8 opcode, gsize len, guint8 **payload)
 {
-  GByteArray *frame = g_byte_array_sized_new (len + 14);
-  guint8 head[14];
-  gsize n = 0;
-  guint8 mask[4];
+  guint8 *buffer = g_malloc (EH_WS_MAX_HEAD + len);
+  gsize n = len < 126 ? 2 : len <= 0xffff ? 4 : 10;
+  guint8 *frame;
 
-  head[n++] = 0x80 | opcode;
+  n += ws->is_server ? 0 : 4;
+  frame = buffer + EH_WS_MAX_HEAD - n;
+  frame[0] = 0x80 | opcode;
   if (len < 126) {
-    head[n++] = len;
+    frame[1] = len;
   } else if (len <= 0xffff) {
-    head[n++] = 126;
-    head[n++] = len >> 8;
-    head[n++] = len & 0xff;
+    frame[1] = 126;
+    frame[2] = len >> 8;
+    frame[3] = len & 0xff;
   } else {
-    head[n++] = 127;
-    for (int shift = 56; shift >= 0; shift -= 8)
-      head[n++] = ((guint64) len >> shift) & 0xff;
+    frame[1] = 127;
+    for (int i = 0; i < 8; i++)
+      frame[2 + i] = ((guint64) len >> (56 - 8 * i)) & 0xff;
   }
   if (!ws->is_server) {
-    head[1] |= 0x80;
-    gnutls_rnd (GNUTLS_RND_NONCE, mask, sizeof mask);
-    memcpy (head + n, mask, 4);
-    n += 4;
+    frame[1] |= 0x80;
+    gnutls_rnd (GNUTLS_RND_NONCE, buffer + EH_WS_MAX_HEAD - 4, 4);
   }
-  g_byte_array_append (frame, head, n);
-  g_byte_array_append (frame, data, len);
-  if (!ws->is_server)
-    eh_websocket_apply_mask (frame->data + n, len, mask);
-  return g_byte_array_free_to_bytes (frame);
+  *payload = buffer + EH_WS_MAX_HEAD;
+  return g_bytes_new_with_free_func (frame, n + len, g_free, buffer);
 }
 
 static void
-eh_websocket_queue (EhWebsocket *ws, guint8 opcode, const guint8 *data, gsize len)
+eh_websocket_frame_seal (EhWebsocket *ws, guint8 *payload, gsize len)
 {
-  GBytes *frame = eh_websocket_frame (ws, opcode, data, len);
+  /* RFC 6455 5.3: a client masks every frame, whatever carries it */
+  if (!ws->is_server)
+    eh_websocket_apply_mask (payload, len, payload - 4);
+}
 
+/* a sender waiting for the queue to drain hears of it once it is down to its mark */
+static void
+eh_websocket_check_drained (EhWebsocket *ws)
+{
+  EhWebsocketDrainedFunc func = ws->drained_func;
+
+  if (func == NULL || ws->drain_below == 0 || ws->out_queued > ws->drain_below || ws->state == EH_WS_CLOSED)
+    return;
+  ws->drain_below = 0;
+  eh_websocket_ref (ws);
+  func (ws, ws->drained_data);
+  eh_websocket_unref (ws);
+}
+
+static void
+eh_websocket_queue_frame (EhWebsocket *ws, GBytes *frame)
+{
   ws->out_queued += g_bytes_get_size (frame);
   g_queue_push_tail (&ws->out, frame);
   if (ws->out_queued > EH_WS_MAX_QUEUED_BYTES) {
@@ -211,6 +247,18 @@ eh_websocket_queue (EhWebsocket *ws, guint8 opcode, const guint8 *data, gsize le
     return;
   }
   eh_websocket_flush (ws);
+}
+
+static void
+eh_websocket_queue (EhWebsocket *ws, guint8 opcode, const guint8 *data, gsize len)
+{
+  guint8 *payload;
+  GBytes *frame = eh_websocket_frame_new (ws, opcode, len, &payload);
+
+  if (len > 0)
+    memcpy (payload, data, len);
+  eh_websocket_frame_seal (ws, payload, len);
+  eh_websocket_queue_frame (ws, frame);
 }
 
 static gboolean
@@ -242,6 +290,7 @@ eh_websocket_flush (EhWebsocket *ws)
       ws->write_source = g_pollable_output_stream_create_source (ws->output, NULL);
       g_source_set_callback (ws->write_source, G_SOURCE_FUNC (eh_websocket_writable), ws, NULL);
       g_source_attach (ws->write_source, g_main_context_get_thread_default ());
+      eh_websocket_check_drained (ws);
       return;
     }
     if (n < 0) {
@@ -258,6 +307,8 @@ eh_websocket_flush (EhWebsocket *ws)
   /* our close went out and the peer's came in: done */
   if (ws->state == EH_WS_CLOSING && ws->peer_closed)
     eh_websocket_finish (ws, ws->close_reason);
+  else
+    eh_websocket_check_drained (ws);
 }
 
 void
@@ -269,6 +320,31 @@ eh_websocket_send (EhWebsocket *ws, GBytes *message)
   if (ws->state != EH_WS_OPEN)
     return;
   eh_websocket_queue (ws, EH_WS_OP_BINARY, data, len);
+}
+
+void
+eh_websocket_send_variant (EhWebsocket *ws, GVariant *message)
+{
+  g_autoptr (GVariant) owned = g_variant_ref_sink (message);
+  gsize len = g_variant_get_size (owned);
+  guint8 *payload;
+  GBytes *frame;
+
+  if (ws->state != EH_WS_OPEN)
+    return;
+  /* serialized once, straight into the frame */
+  frame = eh_websocket_frame_new (ws, EH_WS_OP_BINARY, len, &payload);
+  g_variant_store (owned, payload);
+  eh_websocket_frame_seal (ws, payload, len);
+  eh_websocket_queue_frame (ws, frame);
+}
+
+void
+eh_websocket_notify_drained (EhWebsocket *ws, gsize below, EhWebsocketDrainedFunc func, gpointer user_data)
+{
+  ws->drain_below = MAX (below, 1);
+  ws->drained_func = func;
+  ws->drained_data = user_data;
 }
 
 static gboolean
@@ -347,10 +423,14 @@ eh_websocket_got_close (EhWebsocket *ws, const guint8 *data, gsize len)
   }
 }
 
+/* a whole frame came in; @payload is its unmasked data */
 static void
-eh_websocket_got_frame (EhWebsocket *ws, guint8 opcode, gboolean fin, const guint8 *data,
-                        gsize len)
+eh_websocket_got_frame (EhWebsocket *ws, guint8 opcode, gboolean fin, GBytes *payload)
 {
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (payload, &len);
+  g_autoptr (GBytes) message = NULL;
+
   switch (opcode) {
   case EH_WS_OP_PING:
     if (ws->state == EH_WS_OPEN)
@@ -364,18 +444,33 @@ eh_websocket_got_frame (EhWebsocket *ws, guint8 opcode, gboolean fin, const guin
   default:
     break;
   }
-  g_byte_array_append (ws->message, data, len);
   ws->fragmenting = !fin;
-  if (!fin || ws->state != EH_WS_OPEN)
-    return;
-  if (ws->message_func != NULL) {
-    g_autoptr (GBytes) message = g_bytes_new (ws->message->data, ws->message->len);
-
-    g_byte_array_set_size (ws->message, 0);
-    ws->message_func (ws, message, ws->user_data);
+  if (fin && ws->message->len == 0) {
+    /* the usual case, one frame: its payload is the message, as it is */
+    message = g_bytes_ref (payload);
   } else {
-    g_byte_array_set_size (ws->message, 0);
+    g_byte_array_append (ws->message, data, len);
+    if (!fin)
+      return;
+    message = g_byte_array_free_to_bytes (g_steal_pointer (&ws->message));
+    ws->message = g_byte_array_new ();
   }
+  if (ws->state == EH_WS_OPEN && ws->message_func != NULL)
+    ws->message_func (ws, message, ws->user_data);
+}
+
+/* the long frame being read straight into its buffer is complete */
+static gboolean
+eh_websocket_payload_done (EhWebsocket *ws)
+{
+  g_autoptr (GBytes) payload = NULL;
+
+  if (ws->payload_masked)
+    eh_websocket_apply_mask (ws->payload, ws->payload_len, ws->payload_mask);
+  payload = g_bytes_new_take (g_steal_pointer (&ws->payload), ws->payload_len);
+  ws->payload_len = ws->payload_have = 0;
+  eh_websocket_got_frame (ws, ws->payload_opcode, ws->payload_fin, payload);
+  return ws->state != EH_WS_CLOSED;
 }
 
 /* parses one frame from ws->in; FALSE when more bytes are needed or it failed */
@@ -449,36 +544,65 @@ eh_websocket_parse_one (EhWebsocket *ws)
     eh_websocket_fail (ws, 1009, "a message over the size cap");
     return FALSE;
   }
+  if (have < head)
+    return FALSE;
+  if (have < head + len && len >= EH_WS_DIRECT_MIN) {
+    /* a long data frame: the rest of it is read into its own buffer */
+    ws->payload = g_malloc (len);
+    ws->payload_len = len;
+    ws->payload_have = have - head;
+    ws->payload_opcode = opcode;
+    ws->payload_fin = fin;
+    ws->payload_masked = masked;
+    if (masked)
+      memcpy (ws->payload_mask, p + head - 4, 4);
+    memcpy (ws->payload, p + head, ws->payload_have);
+    g_byte_array_set_size (ws->in, 0);
+    return FALSE;
+  }
   if (have < head + len)
     return FALSE;
-  if (masked) {
-    guint8 *data = ws->in->data + head;
-    const guint8 *mask = ws->in->data + head - 4;
-
-    eh_websocket_apply_mask (data, len, mask);
-  }
+  if (masked)
+    eh_websocket_apply_mask (ws->in->data + head, len, ws->in->data + head - 4);
   {
     /* the frame leaves the buffer before the handler runs (it may send) */
     g_autoptr (GBytes) payload = g_bytes_new (ws->in->data + head, len);
 
     g_byte_array_remove_range (ws->in, 0, head + len);
-    eh_websocket_got_frame (ws, opcode, fin, g_bytes_get_data (payload, NULL), len);
+    eh_websocket_got_frame (ws, opcode, fin, payload);
   }
   return ws->state != EH_WS_CLOSED;
+}
+
+/* reads what is there: into the long frame's buffer, or after what is unparsed */
+static gssize
+eh_websocket_read_some (EhWebsocket *ws, GError **error)
+{
+  gsize old = ws->in->len;
+  gssize n;
+
+  if (ws->payload != NULL)
+    return g_pollable_input_stream_read_nonblocking (ws->input, ws->payload + ws->payload_have,
+                                                     ws->payload_len - ws->payload_have, NULL, error);
+  g_byte_array_set_size (ws->in, old + EH_WS_READ_CHUNK);
+  n = g_pollable_input_stream_read_nonblocking (ws->input, ws->in->data + old, EH_WS_READ_CHUNK, NULL, error);
+  g_byte_array_set_size (ws->in, old + MAX (n, 0));
+  return n;
 }
 
 static gboolean
 eh_websocket_readable (GObject *stream, gpointer data)
 {
   EhWebsocket *ws = data;
-  guint8 chunk[EH_WS_READ_CHUNK];
 
   g_clear_pointer (&ws->read_source, g_source_unref);
   eh_websocket_ref (ws);
+  /* bytes handed over with the upgrade come first */
+  while (ws->payload == NULL && eh_websocket_parse_one (ws))
+    ;
   while (ws->state != EH_WS_CLOSED) {
     g_autoptr (GError) error = NULL;
-    gssize n = g_pollable_input_stream_read_nonblocking (ws->input, chunk, sizeof chunk, NULL,
-                                                         &error);
+    gssize n = eh_websocket_read_some (ws, &error);
 
     if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
       eh_websocket_watch_input (ws);
@@ -489,8 +613,12 @@ eh_websocket_readable (GObject *stream, gpointer data)
       break;
     }
     ws->last_read = g_get_monotonic_time ();
-    g_byte_array_append (ws->in, chunk, n);
-    while (eh_websocket_parse_one (ws))
+    if (ws->payload != NULL) {
+      ws->payload_have += n;
+      if (ws->payload_have < ws->payload_len || !eh_websocket_payload_done (ws))
+        continue;
+    }
+    while (ws->payload == NULL && eh_websocket_parse_one (ws))
       ;
   }
   eh_websocket_unref (ws);

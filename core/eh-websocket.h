@@ -24,6 +24,12 @@ G_BEGIN_DECLS
  * 1009. Pings are answered; a ping goes out every 30 s and a peer silent
  * for 90 s is dropped. Sends queue without bound only up to a cap; a peer
  * that stops reading is dropped. Everything runs on the main context.
+ *
+ * Bulk data costs few copies: a message is serialized once, into its frame
+ * (eh_websocket_send_variant), masked in place when we are the client; a
+ * long incoming frame is read straight into a buffer of its own, which
+ * becomes the message. RFC 6455's masking is kept even over TLS (docs/cmg.md
+ * says why and what it costs).
  */
 
 typedef struct _EhWebsocket EhWebsocket;
@@ -31,6 +37,7 @@ typedef struct _EhWebsocket EhWebsocket;
 typedef void (*EhWebsocketMessageFunc) (EhWebsocket *ws, GBytes *message, gpointer user_data);
 /* called once, from the main loop, when the link is over; @reason says why */
 typedef void (*EhWebsocketClosedFunc) (EhWebsocket *ws, const char *reason, gpointer user_data);
+typedef void (*EhWebsocketDrainedFunc) (EhWebsocket *ws, gpointer user_data);
 
 #define EH_WEBSOCKET_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -52,12 +59,18 @@ void eh_websocket_free (EhWebsocket *ws);
 
 /* queues one binary message; ignored once closing */
 void eh_websocket_send (EhWebsocket *ws, GBytes *message);
+/* the same for a GVariant (transfer floating), serialized straight into its frame */
+void eh_websocket_send_variant (EhWebsocket *ws, GVariant *message);
 /* sends a close frame, waits briefly for the peer's, then reports closed */
 void eh_websocket_close (EhWebsocket *ws, guint16 code, const char *reason);
 gboolean eh_websocket_is_open (EhWebsocket *ws);
 /* bytes queued and not yet written: a sender streaming much data holds back
  * while this is high, long before the peer is dropped for not reading */
 gsize eh_websocket_get_queued (EhWebsocket *ws);
+/* once: @func runs as soon as what is queued is at or below @below bytes
+ * (a sender that held back resumes; no polling). A later call replaces it. */
+void eh_websocket_notify_drained (EhWebsocket *ws, gsize below, EhWebsocketDrainedFunc func,
+                                  gpointer user_data);
 
 /* (transfer full) a fresh Sec-WebSocket-Key */
 char *eh_websocket_make_key (void);

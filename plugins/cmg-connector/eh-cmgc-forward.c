@@ -20,8 +20,6 @@
  * short, so a slow client slows the read instead of filling memory.
  */
 
-#define EH_CMGC_HIGH_WATER (2 * 1024 * 1024)
-#define EH_CMGC_RESUME_MS 5
 #define EH_CMGC_MAX_REFUSAL (16 * 1024)
 #define EH_CMGC_STS_PATH "/ehttpd/mp/sts"
 
@@ -37,7 +35,7 @@ struct _EhCmgcStream {
   GCancellable *cancellable;
   guint64 credit;
   gboolean reading;
-  guint resume_id;
+  gboolean held; /* waits for the tunnel's send queue to drain */
   GByteArray *refusal; /* an Entra refusal being read, to be rewritten */
   guint8 *buffer;      /* the read in progress */
   GVariant *head;      /* (nullable) a small answer's head, sent with its whole body */
@@ -55,7 +53,6 @@ eh_cmgc_stream_unref (EhCmgcStream *stream)
 {
   if (!g_atomic_ref_count_dec (&stream->ref))
     return;
-  g_clear_handle_id (&stream->resume_id, g_source_remove);
   g_clear_object (&stream->msg);
   g_clear_object (&stream->input);
   g_clear_object (&stream->cancellable);
@@ -203,26 +200,17 @@ eh_cmgc_stream_read (GObject *source, GAsyncResult *result, gpointer user_data)
   eh_cmgc_stream_unref (stream);
 }
 
-static gboolean
-eh_cmgc_stream_resume (gpointer data)
-{
-  EhCmgcStream *stream = data;
-
-  stream->resume_id = 0;
-  eh_cmgc_stream_pump (stream);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 eh_cmgc_stream_pump (EhCmgcStream *stream)
 {
   gsize want = stream->refusal != NULL || stream->head != NULL ? EH_CMG_WIRE_CHUNK
                                                                 : MIN (stream->credit, EH_CMG_WIRE_CHUNK);
 
-  if (stream->reading || stream->tunnel == NULL || stream->input == NULL || want == 0 || stream->resume_id != 0)
+  if (stream->reading || stream->tunnel == NULL || stream->input == NULL || want == 0)
     return;
   if (eh_cmgc_tunnel_queued (stream->tunnel) > EH_CMGC_HIGH_WATER) {
-    stream->resume_id = g_timeout_add (EH_CMGC_RESUME_MS, eh_cmgc_stream_resume, stream);
+    stream->held = TRUE;
+    eh_cmgc_tunnel_hold (stream->tunnel);
     return;
   }
   stream->reading = TRUE;
@@ -234,8 +222,17 @@ eh_cmgc_stream_pump (EhCmgcStream *stream)
 void
 eh_cmgc_forward_credit (EhCmgcStream *stream, guint32 bytes)
 {
-  /* never more than a window outstanding, whatever the gateway says */
-  stream->credit = MIN (stream->credit + bytes, EH_CMG_WIRE_WINDOW);
+  /* never more than the largest window outstanding, whatever the gateway says */
+  stream->credit = MIN (stream->credit + bytes, EH_CMG_WIRE_MAX_WINDOW);
+  eh_cmgc_stream_pump (stream);
+}
+
+void
+eh_cmgc_forward_resume (EhCmgcStream *stream)
+{
+  if (!stream->held)
+    return;
+  stream->held = FALSE;
   eh_cmgc_stream_pump (stream);
 }
 

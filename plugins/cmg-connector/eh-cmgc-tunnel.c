@@ -125,19 +125,19 @@ gboolean
 eh_cmgc_tunnel_send (EhCmgcTunnel *tunnel, EhCmgKind kind, guint32 stream, GVariant *fields, GBytes *data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (GVariant) message = NULL;
 
   if (tunnel->state != EH_CMGC_UP || tunnel->ws == NULL || !eh_websocket_is_open (tunnel->ws)) {
     if (fields != NULL)
       g_variant_unref (g_variant_ref_sink (fields));
     return FALSE;
   }
-  bytes = eh_cmg_wire_encode (kind, stream, fields, data, &error);
-  if (bytes == NULL) {
+  message = eh_cmg_wire_build (kind, stream, fields, data, &error);
+  if (message == NULL) {
     g_warning ("tunnel to %s: cannot send %s: %s", tunnel->url, eh_cmg_kind_to_string (kind), error->message);
     return FALSE;
   }
-  eh_websocket_send (tunnel->ws, bytes);
+  eh_websocket_send_variant (tunnel->ws, message);
   return TRUE;
 }
 
@@ -145,6 +145,23 @@ gsize
 eh_cmgc_tunnel_queued (EhCmgcTunnel *tunnel)
 {
   return tunnel->ws != NULL ? eh_websocket_get_queued (tunnel->ws) : 0;
+}
+
+static void
+eh_cmgc_tunnel_drained (EhWebsocket *ws, gpointer user_data)
+{
+  EhCmgcTunnel *tunnel = user_data;
+  g_autoptr (GList) streams = g_hash_table_get_values (tunnel->streams);
+
+  for (GList *l = streams; l != NULL; l = l->next)
+    eh_cmgc_forward_resume (l->data);
+}
+
+void
+eh_cmgc_tunnel_hold (EhCmgcTunnel *tunnel)
+{
+  if (tunnel->ws != NULL)
+    eh_websocket_notify_drained (tunnel->ws, EH_CMGC_LOW_WATER, eh_cmgc_tunnel_drained, tunnel);
 }
 
 gboolean

@@ -73,8 +73,13 @@ void eh_cmgc_tunnel_restart (EhCmgcTunnel *tunnel);
 /* queues one message; FALSE when the tunnel is down */
 gboolean eh_cmgc_tunnel_send (EhCmgcTunnel *tunnel, EhCmgKind kind, guint32 stream, GVariant *fields,
                               GBytes *data);
-/* bytes sent and not yet written (the connector holds back above a mark) */
+/* bytes sent and not yet written: a stream reads no more from upstream
+ * while this is over the high mark, and resumes once it is down to the low */
+#define EH_CMGC_HIGH_WATER (4 * 1024 * 1024)
+#define EH_CMGC_LOW_WATER (2 * 1024 * 1024)
 gsize eh_cmgc_tunnel_queued (EhCmgcTunnel *tunnel);
+/* a stream held back: every held stream is resumed once the queue drained */
+void eh_cmgc_tunnel_hold (EhCmgcTunnel *tunnel);
 gboolean eh_cmgc_tunnel_is_up (EhCmgcTunnel *tunnel);
 /* a stream answered in full (or gave up): forget it */
 void eh_cmgc_tunnel_stream_done (EhCmgcTunnel *tunnel, guint32 stream);
@@ -85,6 +90,8 @@ typedef struct _EhCmgcStream EhCmgcStream;
 /* a REQUEST came: forwards it; the stream answers through @tunnel */
 EhCmgcStream *eh_cmgc_forward_start (EhCmgc *cmgc, EhCmgcTunnel *tunnel, EhCmgMessage *request);
 void eh_cmgc_forward_credit (EhCmgcStream *stream, guint32 bytes);
+/* the tunnel's send queue drained: a held stream reads on */
+void eh_cmgc_forward_resume (EhCmgcStream *stream);
 /* the client or the tunnel is gone: stop, and drop the stream */
 void eh_cmgc_forward_cancel (EhCmgcStream *stream);
 EhCmgcMapping *eh_cmgc_mapping_lookup (EhCmgc *cmgc, const char *id);

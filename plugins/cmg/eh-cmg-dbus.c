@@ -49,6 +49,7 @@ eh_cmg_dbus_status (EhCmg *cmg)
                          cmg->bundle != NULL ? eh_dp_bundle_get_version (cmg->bundle) : 0);
   g_variant_dict_insert (&dict, "relayed", "t", cmg->relayed);
   g_variant_dict_insert (&dict, "in-flight", "u", g_hash_table_size (cmg->relays));
+  g_variant_dict_insert (&dict, "window-grown", "t", (guint64) cmg->window_grown);
   g_variant_dict_insert (&dict, "refused-token", "t", cmg->refused_token);
   g_variant_dict_insert (&dict, "refused-unmapped", "t", cmg->refused_unmapped);
   g_variant_dict_insert (&dict, "not-connected", "t", cmg->not_connected);

@@ -38,6 +38,7 @@ struct _EhCmgRelay {
   gboolean ended;
   gboolean failed_over;
   gint64 remaining; /* body bytes the head announced and not yet received; -1: not announced */
+  gsize window;     /* what the connector may have in flight on this stream */
 };
 
 /* ── answers of the gateway itself ──────────────────────────────────── */
@@ -151,10 +152,19 @@ eh_cmg_request_headers_of (EhRequest *request)
   return g_variant_builder_end (&builder);
 }
 
+/* the window is back to where a stream starts */
+static void
+eh_cmg_relay_reset_window (EhCmgRelay *relay)
+{
+  relay->cmg->window_grown -= relay->window - EH_CMG_WIRE_WINDOW;
+  relay->window = EH_CMG_WIRE_WINDOW;
+}
+
 static void
 eh_cmg_relay_free (EhCmgRelay *relay)
 {
   g_hash_table_remove (relay->cmg->relays, relay);
+  eh_cmg_relay_reset_window (relay);
   if (relay->tunnel != NULL)
     eh_cmg_tunnel_remove_relay (relay->tunnel, relay->stream);
   g_signal_handlers_disconnect_by_data (relay->msg, relay);
@@ -186,20 +196,41 @@ eh_cmg_relay_finished (SoupServerMessage *msg, EhCmgRelay *relay)
   eh_cmg_relay_free (relay);
 }
 
+gsize
+eh_cmg_window_growth (gsize window, gsize taken, gboolean caught_up, gsize grown)
+{
+  gsize more;
+
+  /* a client with chunks still waiting here sets the pace itself: a larger
+   * window would only pile more up in the gateway */
+  if (!caught_up)
+    return 0;
+  more = MIN (taken, EH_CMG_WIRE_MAX_WINDOW - MIN (window, EH_CMG_WIRE_MAX_WINDOW));
+  return MIN (more, EH_CMG_WINDOW_BUDGET - MIN (grown, EH_CMG_WINDOW_BUDGET));
+}
+
 /* a chunk reached the client: the connector may send as much again */
 static void
 eh_cmg_relay_wrote_chunk (SoupServerMessage *msg, EhCmgRelay *relay)
 {
-  guint size = GPOINTER_TO_UINT (g_queue_pop_head (&relay->chunks));
+  EhCmg *cmg = relay->cmg;
+  gsize size = GPOINTER_TO_SIZE (g_queue_pop_head (&relay->chunks));
+  gsize more = 0;
 
-  if (size > 0 && !relay->ended && relay->tunnel != NULL)
-    eh_cmg_tunnel_send (relay->tunnel, EH_CMG_CREDIT, relay->stream,
-                        g_variant_new_parsed ("{'bytes': <%u>}", size), NULL);
+  if (size == 0 || relay->ended || relay->tunnel == NULL)
+    return;
+  more = eh_cmg_window_growth (relay->window, size, g_queue_is_empty (&relay->chunks), cmg->window_grown);
+  relay->window += more;
+  cmg->window_grown += more;
+  eh_cmg_tunnel_send (relay->tunnel, EH_CMG_CREDIT, relay->stream,
+                      g_variant_new_parsed ("{'bytes': <%u>}", (guint32) (size + more)), NULL);
 }
 
 static gboolean
 eh_cmg_relay_send (EhCmgRelay *relay, EhCmgTunnel *tunnel)
 {
+  /* a new stream: the connector starts at the first window */
+  eh_cmg_relay_reset_window (relay);
   relay->tunnel = tunnel;
   relay->stream = eh_cmg_tunnel_add_relay (tunnel, relay);
   eh_cmg_tunnel_count_request (tunnel);
@@ -269,6 +300,7 @@ eh_cmg_relay_handle (EhRequest *request, gpointer user_data)
   relay->mapping = g_steal_pointer (&id);
   relay->method = g_strdup (soup_server_message_get_method (msg));
   relay->body = g_steal_pointer (&body_bytes);
+  relay->window = EH_CMG_WIRE_WINDOW;
   relay->fields = g_variant_ref_sink (g_variant_new_parsed (
       "{'method': <%s>, 'path': <%s>, 'headers': <%@a(ss)>, 'correlation': <%s>, 'client': <%s>, "
       "'gateway': <%s>, 'mapping': <%s>}",
@@ -320,7 +352,7 @@ eh_cmg_relay_body (EhCmgRelay *relay, GBytes *data, gboolean complete, const cha
   if (len > 0) {
     if (relay->remaining >= 0)
       relay->remaining -= len;
-    g_queue_push_tail (&relay->chunks, GUINT_TO_POINTER (len));
+    g_queue_push_tail (&relay->chunks, GSIZE_TO_POINTER (len));
     soup_message_body_append_bytes (body, data);
   }
   if (complete) {

@@ -119,19 +119,19 @@ gboolean
 eh_cmg_tunnel_send (EhCmgTunnel *tunnel, EhCmgKind kind, guint32 stream, GVariant *fields, GBytes *data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (GVariant) message = NULL;
 
   if (tunnel->closing || tunnel->ws == NULL || !eh_websocket_is_open (tunnel->ws)) {
     if (fields != NULL)
       g_variant_unref (g_variant_ref_sink (fields));
     return FALSE;
   }
-  bytes = eh_cmg_wire_encode (kind, stream, fields, data, &error);
-  if (bytes == NULL) {
+  message = eh_cmg_wire_build (kind, stream, fields, data, &error);
+  if (message == NULL) {
     g_warning ("tunnel to %s: cannot send %s: %s", tunnel->name, eh_cmg_kind_to_string (kind), error->message);
     return FALSE;
   }
-  eh_websocket_send (tunnel->ws, bytes);
+  eh_websocket_send_variant (tunnel->ws, message);
   return TRUE;
 }
 

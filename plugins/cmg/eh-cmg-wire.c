@@ -162,30 +162,69 @@ eh_cmg_wire_check (EhCmgKind kind, guint32 stream, GVariant *fields, gsize data_
   return TRUE;
 }
 
-GBytes *
-eh_cmg_wire_encode (EhCmgKind kind, guint32 stream, GVariant *fields, GBytes *data, GError **error)
+GVariant *
+eh_cmg_wire_build (EhCmgKind kind, guint32 stream, GVariant *fields, GBytes *data, GError **error)
 {
-  g_autoptr (GVariant) message = NULL;
   g_autoptr (GVariant) dict = fields != NULL ? g_variant_ref_sink (fields)
                                              : g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
   gsize len = data != NULL ? g_bytes_get_size (data) : 0;
-  GBytes *bytes;
+  g_autoptr (GVariant) message = NULL;
 
   if (!eh_cmg_wire_check (kind, stream, dict, len, error))
     return NULL;
+  /* the body is referenced, not copied: it is copied once, when the message
+   * is serialized (into its WebSocket frame) */
   message = g_variant_ref_sink (g_variant_new ("(yu@a{sv}@ay)", (guchar) kind, stream, dict,
                                                g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING,
                                                                         len > 0 ? g_bytes_get_data (data, NULL) : "",
                                                                         len, TRUE,
                                                                         data != NULL ? (GDestroyNotify) g_bytes_unref : NULL,
                                                                         data != NULL ? g_bytes_ref (data) : NULL)));
-  bytes = g_variant_get_data_as_bytes (message);
-  if (g_bytes_get_size (bytes) > EH_CMG_WIRE_MAX_BYTES) {
-    g_bytes_unref (bytes);
+  /* the size is computed from the parts, without serializing */
+  if (g_variant_get_size (message) > EH_CMG_WIRE_MAX_BYTES) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "a message over %u bytes", EH_CMG_WIRE_MAX_BYTES);
     return NULL;
   }
-  return bytes;
+  return g_steal_pointer (&message);
+}
+
+GBytes *
+eh_cmg_wire_encode (EhCmgKind kind, guint32 stream, GVariant *fields, GBytes *data, GError **error)
+{
+  g_autoptr (GVariant) message = eh_cmg_wire_build (kind, stream, fields, data, error);
+
+  return message != NULL ? g_variant_get_data_as_bytes (message) : NULL;
+}
+
+/* is @message, read from @bytes, in normal form? Its parts are checked
+ * without walking the body byte by byte (GLib's check visits every element
+ * of an ay): the fields are in normal form, and the whole is exactly what
+ * they and the body serialize to — for a long body by where GLib found the
+ * parts (their places and the size fix the framing offset and padding), for
+ * a short one by serializing it again */
+static gboolean
+eh_cmg_wire_is_normal (GBytes *bytes, guchar kind, guint32 stream, GVariant *fields, GVariant *data)
+{
+  g_autoptr (GVariant) canonical = NULL;
+  const guint8 *base = g_bytes_get_data (bytes, NULL);
+  gsize size = g_bytes_get_size (bytes);
+  gsize fields_size = g_variant_get_size (fields);
+  gsize data_size = g_variant_get_size (data);
+
+  if (!g_variant_is_normal_form (fields))
+    return FALSE;
+  canonical = g_variant_ref_sink (g_variant_new ("(yu@a{sv}@ay)", kind, stream, fields, data));
+  if (g_variant_get_size (canonical) != size)
+    return FALSE;
+  if (data_size >= EH_CMG_WIRE_DIRECT_CHECK) {
+    guint8 head[8] = { kind, 0, 0, 0 };
+
+    memcpy (head + 4, &stream, 4);
+    return size >= 8 && memcmp (base, head, 8) == 0 &&
+           (fields_size == 0 || g_variant_get_data (fields) == (gconstpointer) (base + 8)) &&
+           g_variant_get_data (data) == (gconstpointer) (base + 8 + fields_size);
+  }
+  return memcmp (g_variant_get_data (canonical), base, size) == 0;
 }
 
 EhCmgMessage *
@@ -194,7 +233,6 @@ eh_cmg_wire_decode (GBytes *bytes, GError **error)
   g_autoptr (GVariant) message = NULL;
   g_autoptr (GVariant) fields = NULL;
   g_autoptr (GVariant) data = NULL;
-  g_autoptr (GVariant) canonical = NULL;
   EhCmgMessage *decoded;
   guchar kind = 0;
   guint32 stream = 0;
@@ -205,16 +243,7 @@ eh_cmg_wire_decode (GBytes *bytes, GError **error)
   }
   message = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (EH_CMG_WIRE_TYPE), bytes, FALSE));
   g_variant_get (message, "(yu@a{sv}@ay)", &kind, &stream, &fields, &data);
-  /* the normal form, checked without walking the body byte by byte (GLib's
-   * check visits every element of an ay): the fields are, and the whole
-   * message is exactly what its parts serialize to */
-  if (!g_variant_is_normal_form (fields)) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "not the normal form of " EH_CMG_WIRE_TYPE);
-    return NULL;
-  }
-  canonical = g_variant_ref_sink (g_variant_new ("(yu@a{sv}@ay)", kind, stream, fields, data));
-  if (g_variant_get_size (canonical) != g_bytes_get_size (bytes) ||
-      memcmp (g_variant_get_data (canonical), g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes)) != 0) {
+  if (!eh_cmg_wire_is_normal (bytes, kind, stream, fields, data)) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "not the normal form of " EH_CMG_WIRE_TYPE);
     return NULL;
   }

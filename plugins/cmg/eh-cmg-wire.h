@@ -29,10 +29,15 @@ G_BEGIN_DECLS
 #define EH_CMG_WIRE_CHUNK (128 * 1024)
 /* what a connector may send on a stream before the gateway grants more */
 #define EH_CMG_WIRE_WINDOW (512 * 1024)
+/* the most a gateway's credits may let it have in flight on one stream */
+#define EH_CMG_WIRE_MAX_WINDOW (8 * 1024 * 1024)
 /* relayed request bodies (registration, token, Entra exchange are a few KiB) */
 #define EH_CMG_WIRE_MAX_BODY (64 * 1024)
 #define EH_CMG_WIRE_MAX_HEADERS 32
 #define EH_CMG_WIRE_MAX_MAPPINGS 64
+/* a message whose body is at least this long has its normal form checked
+ * by where its parts lie rather than by serializing it again */
+#define EH_CMG_WIRE_DIRECT_CHECK 4096
 
 typedef enum {
   /* connector → gateway, stream 0: name (s), site (s), mappings a(sss): id, kind (mp|dp), dp name */
@@ -66,6 +71,16 @@ typedef struct {
 void eh_cmg_message_free (EhCmgMessage *message);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhCmgMessage, eh_cmg_message_free)
 
+/**
+ * eh_cmg_wire_build:
+ * @fields: (transfer floating) (nullable): NULL for none
+ * @data: (nullable): referenced, not copied
+ *
+ * Checked as the decoder checks, so a peer never gets what it must refuse.
+ * Returns: (transfer full) the message, not yet serialized (eh_websocket_send_variant
+ * serializes it into its frame), or NULL with EH_ERROR_INVALID_ARGUMENT
+ */
+GVariant *eh_cmg_wire_build (EhCmgKind kind, guint32 stream, GVariant *fields, GBytes *data, GError **error);
 /**
  * eh_cmg_wire_encode:
  * @fields: (transfer floating) (nullable): NULL for none

@@ -32,6 +32,9 @@ extern const EhPluginDesc eh_cmg_plugin;
 #define EH_CMG_HELLO_TIMEOUT_S 10
 /* garbage messages a tunnel survives */
 #define EH_CMG_MAX_GARBAGE 8
+/* what all streams' windows together may have grown past their first
+ * EH_CMG_WIRE_WINDOW: the most the gateway buffers beyond that for clients */
+#define EH_CMG_WINDOW_BUDGET (64 * 1024 * 1024)
 
 /* the documented error names (Configuration Manager's) */
 #define EH_CMG_E_NOT_CONNECTED "CMGConnector_NotConnected"
@@ -55,6 +58,7 @@ typedef struct {
   GHashTable *per_address;  /* peer → tunnels open or being opened */
   guint next_tunnel;        /* round robin */
   GHashTable *relays;       /* EhCmgRelay in flight (set) */
+  gsize window_grown;       /* the relays' windows past EH_CMG_WIRE_WINDOW, together */
   /* counters since start */
   guint64 relayed;
   guint64 refused_token;
@@ -125,6 +129,19 @@ void eh_cmg_relay_receive (EhCmgRelay *relay, EhCmgMessage *message);
 /* the relay's tunnel went away */
 void eh_cmg_relay_tunnel_lost (EhCmgRelay *relay);
 void eh_cmg_relay_stop_all (EhCmg *cmg);
+/*
+ * eh_cmg_window_growth:
+ * @window: the stream's window now
+ * @taken: what the client just took (a credit of as much goes back)
+ * @caught_up: the client has taken all the gateway had of the stream
+ * @grown: what all windows have grown past their first, together
+ *
+ * A stream's window grows only while its client keeps up — the tunnel, not
+ * the client, sets the pace — by what was taken (so it doubles per round
+ * trip), up to EH_CMG_WIRE_MAX_WINDOW and within EH_CMG_WINDOW_BUDGET.
+ * Returns: the credit to grant beyond @taken
+ */
+gsize eh_cmg_window_growth (gsize window, gsize taken, gboolean caught_up, gsize grown);
 
 /* ── D-Bus (eh-cmg-dbus.c) ────────────────────────────────────────────── */
 gboolean eh_cmg_dbus_export (EhCmg *cmg, GError **error);

@@ -202,7 +202,8 @@ class GatewayFlowTest(CmgTestCase):
                  len(re.findall(re.escape(correlation), site.read_log())) >= 2,
                  what="the correlation id in the connector's and the MP's log lines")
 
-        # admin views
+        # admin views; every download's window is given back once it is over
+        wait_for(lambda: gateway.ctl_json("cmg", "status")["window-grown"] == 0, what="the windows given back")
         status = gateway.ctl_json("cmg", "status")
         self.assertEqual((status["state"], status["connectors"]), ("connected", 1))
         self.assertGreater(status["relayed"], 8)
@@ -360,13 +361,17 @@ class HostileGatewayTest(CmgTestCase):
         return sock
 
     @staticmethod
-    def frame(payload, opcode=0x2):
+    def frame(payload, opcode=0x2, fin=True):
         mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        words = len(payload) // 4 + 1
+        key = int.from_bytes(mask * words, "big")
+        masked = (int.from_bytes(payload.ljust(words * 4, b"\0"), "big") ^ key).to_bytes(words * 4, "big")
         length = len(payload)
-        header = bytes([0x80 | opcode]) + (bytes([0x80 | length]) if length < 126
-                                           else bytes([0x80 | 126]) + struct.pack("!H", length))
-        return header + mask + masked
+        header = bytes([(0x80 if fin else 0) | opcode]) + (
+            bytes([0x80 | length]) if length < 126 else
+            bytes([0x80 | 126]) + struct.pack("!H", length) if length <= 0xffff else
+            bytes([0x80 | 127]) + struct.pack("!Q", length))
+        return header + mask + masked[:length]
 
     def upgrade(self, cert=None, path="/ehttpd/cmg/tunnel", protocol="ehttpd-cmg.v1"):
         context = ssl.create_default_context(cafile=str(self.root_pem))
@@ -402,8 +407,14 @@ class HostileGatewayTest(CmgTestCase):
         # a real connector certificate is let in; garbage on the tunnel closes it (1008)
         sock = self.open_tunnel(issued("c3.example", ("cmg-connector",)))
         garbage = (b"\x00" * 7, b"not a gvariant at all", os.urandom(300), b"\x63" + b"\x00" * 16)
-        for i in range(8):
+        for i in range(6):
             sock.sendall(self.frame(garbage[i % len(garbage)]))
+        # a long message in small pieces, and one in two fragments: each is one
+        # bad message (a frame boundary lost on the way would be a 1002)
+        long = self.frame(os.urandom(300 * 1024))
+        for offset in range(0, len(long), 5000):
+            sock.sendall(long[offset:offset + 5000])
+        sock.sendall(self.frame(os.urandom(20000), fin=False) + self.frame(b"tail", opcode=0x0))
         received = b""
         while True:
             chunk = sock.recv(4096)

@@ -48,13 +48,15 @@ eh_ctl_cmg_status (EhCtl *ctl, int argc, char **argv)
     return code;
   g_print ("gateway:          %s\nstate:            %s\nconnectors:       %" G_GUINT64_FORMAT
            "\nsite:             %s (trust bundle version %" G_GUINT64_FORMAT ")\n"
-           "relayed:          %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " in flight)\n"
+           "relayed:          %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " in flight, windows grown by %"
+           G_GUINT64_FORMAT " bytes)\n"
            "refused:          %" G_GUINT64_FORMAT " bad token, %" G_GUINT64_FORMAT " unmapped, %" G_GUINT64_FORMAT
            " not connected, %" G_GUINT64_FORMAT " upstream failures\n",
            eh_ctl_cmg_string (status, "gateway"), eh_ctl_cmg_string (status, "state"),
            eh_ctl_cmg_number (status, "connectors"), eh_ctl_cmg_string (status, "site"),
            eh_ctl_cmg_number (status, "trust-bundle-version"), eh_ctl_cmg_number (status, "relayed"),
-           eh_ctl_cmg_number (status, "in-flight"), eh_ctl_cmg_number (status, "refused-token"),
+           eh_ctl_cmg_number (status, "in-flight"), eh_ctl_cmg_number (status, "window-grown"),
+           eh_ctl_cmg_number (status, "refused-token"),
            eh_ctl_cmg_number (status, "refused-unmapped"), eh_ctl_cmg_number (status, "not-connected"),
            eh_ctl_cmg_number (status, "upstream-failed"));
   return code;

@@ -109,6 +109,75 @@ test_wire_hostile (void)
   assert_refused (raw (EH_CMG_HEAD, 3, headers, ""));
 }
 
+/* a copy of @bytes with the byte at @offset (from the end when negative) set to @value */
+static GBytes *
+tampered (GBytes *bytes, gssize offset, guint8 value)
+{
+  gsize len = g_bytes_get_size (bytes);
+  guint8 *data = g_memdup2 (g_bytes_get_data (bytes, NULL), len);
+
+  data[offset >= 0 ? (gsize) offset : len + offset] = value;
+  return g_bytes_new_take (data, len);
+}
+
+static void
+test_wire_long_bodies (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) body = g_bytes_new_take (g_malloc (200 * 1024), 200 * 1024);
+  g_autoptr (GBytes) data = NULL;
+  g_autoptr (GBytes) head = NULL;
+  g_autoptr (EhCmgMessage) message = NULL;
+  g_autoptr (GBytes) longer = NULL;
+  gsize len = 0;
+
+  memset ((guint8 *) g_bytes_get_data (body, NULL), 0x5a, 200 * 1024);
+  data = eh_cmg_wire_encode (EH_CMG_DATA, 3, NULL, body, &error);
+  g_assert_no_error (error);
+  message = eh_cmg_wire_decode (data, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (message->data, body));
+  g_clear_pointer (&message, eh_cmg_message_free);
+  head = eh_cmg_wire_encode (EH_CMG_HEAD, 3,
+                             g_variant_new_parsed ("{'status': <@u 200>, 'headers': <[('ETag', '\"x\"')]>, "
+                                                   "'complete': <true>}"),
+                             body, &error);
+  g_assert_no_error (error);
+  message = eh_cmg_wire_decode (head, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (message->data, body));
+
+  /* not the normal form, though GLib reads it: padding that is not zero, a
+   * framing offset (4 bytes, little-endian, at the end) that points into
+   * the body or past it, bytes past the end */
+  assert_refused (tampered (data, 1, 1));
+  assert_refused (tampered (head, 3, 0x80));
+  assert_refused (tampered (data, -4, 9));
+  assert_refused (tampered (data, -1, 0xff));
+  assert_refused (tampered (head, -4, 0x10));
+  g_bytes_get_data (data, &len);
+  longer = g_bytes_new_take (g_malloc0 (len + 3), len + 3);
+  memcpy ((guint8 *) g_bytes_get_data (longer, NULL), g_bytes_get_data (data, NULL), len);
+  assert_refused (g_bytes_ref (longer));
+}
+
+static void
+test_window_growth (void)
+{
+  const gsize first = EH_CMG_WIRE_WINDOW, chunk = EH_CMG_WIRE_CHUNK;
+
+  /* a client that has not taken all the gateway holds: no growth */
+  g_assert_cmpuint (eh_cmg_window_growth (first, chunk, FALSE, 0), ==, 0);
+  /* one that has: as much again as it took, up to the cap */
+  g_assert_cmpuint (eh_cmg_window_growth (first, chunk, TRUE, 0), ==, chunk);
+  g_assert_cmpuint (eh_cmg_window_growth (EH_CMG_WIRE_MAX_WINDOW - 10, chunk, TRUE, 0), ==, 10);
+  g_assert_cmpuint (eh_cmg_window_growth (EH_CMG_WIRE_MAX_WINDOW, chunk, TRUE, 0), ==, 0);
+  /* within what the gateway allows all streams together */
+  g_assert_cmpuint (eh_cmg_window_growth (first, chunk, TRUE, EH_CMG_WINDOW_BUDGET - 5), ==, 5);
+  g_assert_cmpuint (eh_cmg_window_growth (first, chunk, TRUE, EH_CMG_WINDOW_BUDGET), ==, 0);
+  g_assert_cmpuint (eh_cmg_window_growth (first, chunk, TRUE, EH_CMG_WINDOW_BUDGET + 1), ==, 0);
+}
+
 static void
 test_routes (void)
 {
@@ -162,6 +231,8 @@ main (int argc, char **argv)
   g_test_add_func ("/eh/cmg/wire/round-trip", test_wire_round_trip);
   g_test_add_func ("/eh/cmg/wire/encoder-refuses", test_wire_encoder_refuses_what_the_decoder_would);
   g_test_add_func ("/eh/cmg/wire/hostile", test_wire_hostile);
+  g_test_add_func ("/eh/cmg/wire/long-bodies", test_wire_long_bodies);
+  g_test_add_func ("/eh/cmg/relay/window-growth", test_window_growth);
   g_test_add_func ("/eh/cmg/route/routes", test_routes);
   g_test_add_func ("/eh/cmg/route/split-and-clean", test_split_and_clean);
   return g_test_run ();
