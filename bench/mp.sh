@@ -131,7 +131,8 @@ say "    MP after restart, idle: $(rss_mib "$eh_pid") MiB"
 grep '^result' "$work/after.txt" | sed 's/^/    /'
 rss=$(rss_mib "$eh_pid")
 peak=$(awk '$1 == "VmHWM:" { printf "%.1f", $2 / 1024 }' "/proc/$eh_pid/status")
-registered=$("$ehttpctl" --session --json client list 2>/dev/null | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))' || echo '?')
+registered=$("$ehttpctl" --session client list --limit 1 2>/dev/null | sed -n 's/.* of \([0-9]*\);.*/\1/p')
+[ -n "$registered" ] || registered='?'
 
 step "summary"
 value() { grep "phase=$1 " "$work/run.txt" | sed "s/.*$2=\([^ ]*\).*/\1/"; }

@@ -11,7 +11,11 @@ static const char eh_mp_dbus_xml[] =
   "<node>"
   "  <interface name='org.ehttpd.Mp'>"
   "    <method name='ListClients'>"
+  "      <arg name='state' type='s' direction='in'/>"
+  "      <arg name='offset' type='u' direction='in'/>"
+  "      <arg name='limit' type='u' direction='in'/>"
   "      <arg name='clients' type='aa{sv}' direction='out'/>"
+  "      <arg name='total' type='u' direction='out'/>"
   "    </method>"
   "    <method name='ShowClient'>"
   "      <arg name='guid' type='s' direction='in'/>"
@@ -145,18 +149,33 @@ eh_mp_dbus_client (const EhMpClient *client, gboolean full)
   return g_variant_dict_end (&dict);
 }
 
+/* one page of clients: a site of 250,000 clients answers in pieces a
+ * D-Bus message (and a terminal) can hold */
+#define EH_MP_LIST_DEFAULT 1000
+#define EH_MP_LIST_MAX 10000
+
 static GVariant *
-eh_mp_dbus_list (EhMp *mp, GError **error)
+eh_mp_dbus_list (EhMp *mp, GVariant *parameters, GError **error)
 {
-  g_autoptr (GPtrArray) clients = eh_mp_records_list (mp->store, error);
+  g_autoptr (GPtrArray) clients = NULL;
+  const char *state = NULL;
+  guint offset = 0, limit = 0, total = 0;
   GVariantBuilder list;
 
+  g_variant_get (parameters, "(&suu)", &state, &offset, &limit);
+  if (limit == 0)
+    limit = EH_MP_LIST_DEFAULT;
+  if (limit > EH_MP_LIST_MAX) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "at most %d clients at a time", EH_MP_LIST_MAX);
+    return NULL;
+  }
+  clients = eh_mp_records_list (mp->store, state[0] != '\0' ? state : NULL, offset, limit, &total, error);
   if (clients == NULL)
     return NULL;
   g_variant_builder_init (&list, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < clients->len; i++)
     g_variant_builder_add_value (&list, eh_mp_dbus_client (g_ptr_array_index (clients, i), FALSE));
-  return g_variant_new ("(@aa{sv})", g_variant_builder_end (&list));
+  return g_variant_new ("(@aa{sv}u)", g_variant_builder_end (&list), total);
 }
 
 static GVariant *
@@ -303,7 +322,7 @@ eh_mp_dbus_call (EhPlugin *plugin, const char *method, GVariant *parameters, gui
   GVariant *result = NULL;
 
   if (g_strcmp0 (method, "ListClients") == 0)
-    result = eh_mp_dbus_list (mp, &error);
+    result = eh_mp_dbus_list (mp, parameters, &error);
   else if (g_strcmp0 (method, "ShowClient") == 0 || g_strcmp0 (method, "ApproveClient") == 0 ||
            g_strcmp0 (method, "BlockClient") == 0 || g_strcmp0 (method, "UnblockClient") == 0)
     result = eh_mp_dbus_change (mp, method, parameters, caller_uid, &error);

@@ -225,16 +225,35 @@ eh_mp_records_get_by_thumbprint (EhStore *store, const char *thumbprint, GError 
 }
 
 GPtrArray *
-eh_mp_records_list (EhStore *store, GError **error)
+eh_mp_records_list (EhStore *store, const char *state, guint offset, guint limit, guint *total, GError **error)
 {
-  sqlite3_stmt *stmt = eh_store_prepare (
-      store, "SELECT " EH_MP_CLIENT_COLUMNS " FROM mp_clients ORDER BY registered_at DESC, guid",
+  sqlite3_stmt *count = eh_store_prepare (store, "SELECT count(*) FROM mp_clients WHERE ?1 IS NULL OR state = ?1",
+                                          error);
+  sqlite3_stmt *stmt = count == NULL ? NULL : eh_store_prepare (
+      store,
+      "SELECT " EH_MP_CLIENT_COLUMNS " FROM mp_clients WHERE ?1 IS NULL OR state = ?1 "
+      "ORDER BY registered_at DESC, guid LIMIT ?2 OFFSET ?3",
       error);
   g_autoptr (GPtrArray) clients = g_ptr_array_new_with_free_func ((GDestroyNotify) eh_mp_client_free);
   int rc;
 
   if (stmt == NULL)
     return NULL;
+  if (state != NULL && !g_strv_contains (eh_mp_state_names, state)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "a client state is pending, approved or blocked");
+    return NULL;
+  }
+  sqlite3_bind_text (count, 1, state, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (count) != SQLITE_ROW) {
+    sqlite3_reset (count);
+    eh_store_set_error (store, "counting clients", error);
+    return NULL;
+  }
+  *total = (guint) sqlite3_column_int64 (count, 0);
+  sqlite3_reset (count);
+  sqlite3_bind_text (stmt, 1, state, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 2, limit);
+  sqlite3_bind_int64 (stmt, 3, offset);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     g_ptr_array_add (clients, eh_mp_client_from_row (stmt));
   sqlite3_reset (stmt);

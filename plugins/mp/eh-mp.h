@@ -302,8 +302,10 @@ typedef struct {
 void eh_mp_records_register_batch (EhStore *store, EhMpRegisterItem *items, guint n_items);
 /* (transfer full) the client with this key thumbprint; NULL with EH_ERROR_NOT_FOUND */
 EhMpClient *eh_mp_records_get_by_thumbprint (EhStore *store, const char *thumbprint, GError **error);
-/* (transfer full) every client, newest first */
-GPtrArray *eh_mp_records_list (EhStore *store, GError **error);
+/* (transfer full) at most @limit clients from @offset, newest first, of
+ * @state (nullable: every state); *total: how many there are in all */
+GPtrArray *eh_mp_records_list (EhStore *store, const char *state, guint offset, guint limit, guint *total,
+                               GError **error);
 /* (transfer full) NULL with EH_ERROR_NOT_FOUND */
 EhMpClient *eh_mp_records_get (EhStore *store, const char *guid, GError **error);
 /* approve, block or unblock (back to the state it had before the block) */

@@ -181,6 +181,16 @@ class RegistrationTest(MpTestCase):
         status, back = self.register(host, client)
         self.assertEqual((status, back["state"]), (200, "approved"))
 
+        # a large site lists in pages, and by state; hostile arguments are refused
+        self.assertEqual([c["guid"] for c in host.ctl_json("client", "list", "--state", "pending")],
+                         [other["client_guid"]])
+        self.assertEqual(len(host.ctl_json("client", "list", "--limit", "1")), 1)
+        self.assertEqual(len(host.ctl_json("client", "list", "--offset", "1", "--limit", "5")), 1)
+        self.assertIn("of 2;", host.ctl("client", "list", "--limit", "1").stdout)
+        self.assertEqual(host.ctl("client", "list", "--state", "x' OR 1=1 --", check=False).returncode, 1)
+        for bad in (["--limit", "0"], ["--limit", "10001"], ["--offset", "-1"], ["--bogus"]):
+            self.assertEqual(host.ctl("client", "list", *bad, check=False).returncode, 2, bad)
+
     def test_registration_over_plain_http_names_the_https_url(self):
         host = self.site()
         client = Client()
@@ -444,8 +454,10 @@ class ClientTokenTest(TokenTestCase):
         # outside the window, and malformed: refused, nothing remembered
         fresh = lambda: base64.urlsafe_b64encode(os.urandom(18)).decode()
         for claims in ({"jti": fresh(), "iat": int(time.time()) - 31},
-                       {"jti": fresh(), "iat": int(time.time()) + 31},
-                       {"jti": fresh(), "iat": float(int(time.time()))},
+                       {"jti": fresh(), "iat": int(time.time()) + 31}):
+            status, refused = timed(claims)
+            self.assertEqual((status, refused["error"]), (400, "proof_stale"), claims)
+        for claims in ({"jti": fresh(), "iat": float(int(time.time()))},
                        {"jti": fresh(), "iat": str(int(time.time()))},
                        {"jti": fresh(), "iat": 10 ** 30},
                        {"jti": "short", "iat": int(time.time())},

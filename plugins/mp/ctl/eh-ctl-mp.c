@@ -17,33 +17,61 @@ static int
 eh_ctl_client_list (EhCtl *ctl, int argc, char **argv)
 {
   int code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) reply = NULL;
   g_autoptr (GVariant) list = NULL;
+  const char *state = "";
+  guint64 offset = 0, limit = 0;
+  guint total = 0;
   GVariantIter iter;
   GVariant *row;
 
-  list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl client list\n", EH_CTL_MP_PATH, EH_CTL_MP_IFACE,
-                        "ListClients", "(aa{sv})", &code);
-  if (list == NULL)
+  for (int i = 0; i < argc; i++) {
+    if (g_str_equal (argv[i], "--state") && i + 1 < argc)
+      state = argv[++i];
+    else if (g_str_equal (argv[i], "--offset") && i + 1 < argc &&
+             g_ascii_string_to_unsigned (argv[i + 1], 10, 0, G_MAXUINT32, &offset, NULL))
+      i++;
+    else if (g_str_equal (argv[i], "--limit") && i + 1 < argc &&
+             g_ascii_string_to_unsigned (argv[i + 1], 10, 1, 10000, &limit, NULL))
+      i++;
+    else {
+      g_printerr ("usage: ehttpctl client list [--state pending|approved|blocked] [--offset N] [--limit N (1000; "
+                  "at most 10000)]\n");
+      return EH_CTL_EXIT_USAGE;
+    }
+  }
+  reply = eh_ctl_call (ctl, EH_CTL_MP_PATH, EH_CTL_MP_IFACE, "ListClients",
+                       g_variant_new ("(suu)", state, (guint) offset, (guint) limit), G_VARIANT_TYPE ("(aa{sv}u)"),
+                       &code);
+  if (reply == NULL)
     return code;
+  g_variant_get (reply, "(@aa{sv}u)", &list, &total);
+  if (ctl->json) {
+    eh_ctl_print_variant_json (list);
+    return code;
+  }
   g_print ("%-36s %-8s %-20s %-28s %s\n", "GUID", "STATE", "REGISTERED", "HOST", "HARDWARE ID");
   g_variant_iter_init (&iter, list);
   while ((row = g_variant_iter_next_value (&iter)) != NULL) {
-    const char *guid = "", *state = "", *host = "", *hardware = "";
+    const char *guid = "", *row_state = "", *host = "", *hardware = "";
     gint64 registered = 0;
     guint same = 0;
     g_autofree char *when = NULL;
 
     g_variant_lookup (row, "guid", "&s", &guid);
-    g_variant_lookup (row, "state", "&s", &state);
+    g_variant_lookup (row, "state", "&s", &row_state);
     g_variant_lookup (row, "host-name", "&s", &host);
     g_variant_lookup (row, "hardware-id", "&s", &hardware);
     g_variant_lookup (row, "registered-at", "x", &registered);
     g_variant_lookup (row, "same-hardware", "u", &same);
     when = eh_ctl_format_time (registered);
-    g_print ("%-36s %-8s %-20s %-28s %s%s\n", guid, state, when, host, hardware,
+    g_print ("%-36s %-8s %-20s %-28s %s%s\n", guid, row_state, when, host, hardware,
              same > 0 ? " (has other keys)" : "");
     g_variant_unref (row);
   }
+  if (offset + g_variant_n_children (list) < total || offset > 0)
+    g_print ("(%" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT " of %u; --offset and --limit page through)\n",
+             g_variant_n_children (list) > 0 ? offset + 1 : offset, offset + g_variant_n_children (list), total);
   return code;
 }
 
@@ -512,7 +540,7 @@ eh_ctl_explain (EhCtl *ctl, int argc, char **argv)
 }
 
 const EhCtlCommand eh_ctl_mp_commands[] = {
-  { "client list", "", "registered clients and their approval state", eh_ctl_client_list },
+  { "client list", "[--state S] [--offset N] [--limit N]", "registered clients and their approval state, newest first", eh_ctl_client_list },
   { "client show", "GUID", "one client, with its key", eh_ctl_client_show },
   { "client approve", "GUID", "approve a pending client (admin)", eh_ctl_client_approve },
   { "client block", "GUID", "block a client: it gets nothing anywhere (admin)", eh_ctl_client_block },

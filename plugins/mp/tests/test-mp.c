@@ -361,6 +361,7 @@ test_records_life_cycle (Fixture *f, gconstpointer data)
   g_autoptr (EhMpClient) changed = NULL;
   g_autoptr (EhMpClient) second = NULL;
   g_autoptr (GPtrArray) all = NULL;
+  guint total = 0;
   g_autoptr (GError) error = NULL;
 
   g_assert_true (created);
@@ -401,9 +402,24 @@ test_records_life_cycle (Fixture *f, gconstpointer data)
   g_assert_cmpint (changed->state, ==, EH_MP_CLIENT_APPROVED);
   g_clear_pointer (&changed, eh_mp_client_free);
 
-  all = eh_mp_records_list (f->store, &error);
+  all = eh_mp_records_list (f->store, NULL, 0, 100, &total, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (all->len, ==, 2);
+  g_assert_cmpuint (total, ==, 2);
+  /* pages and states */
+  g_clear_pointer (&all, g_ptr_array_unref);
+  all = eh_mp_records_list (f->store, NULL, 1, 100, &total, &error);
+  g_assert_cmpuint (all->len, ==, 1);
+  g_assert_cmpuint (total, ==, 2);
+  g_clear_pointer (&all, g_ptr_array_unref);
+  all = eh_mp_records_list (f->store, "blocked", 0, 100, &total, &error);
+  g_assert_cmpuint (all->len, ==, 0);
+  g_assert_cmpuint (total, ==, 0);
+  g_clear_pointer (&all, g_ptr_array_unref);
+  all = eh_mp_records_list (f->store, "x' OR 1=1 --", 0, 100, &total, &error);
+  g_assert_null (all);
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
   changed = eh_mp_records_get (f->store, "0f8fad5b-d9cb-469f-a165-70867728950e", &error);
   g_assert_null (changed);
   g_assert_error (error, EH_ERROR, EH_ERROR_NOT_FOUND);
