@@ -124,24 +124,6 @@ eh_cmg_trust_stop (EhCmg *cmg)
 
 /* ── client tokens ──────────────────────────────────────────────────── */
 
-typedef struct {
-  const EhDpBundle *bundle;
-  gint64 now;
-} EhCmgLookup;
-
-static gnutls_pubkey_t
-eh_cmg_token_lookup (JsonObject *header, EhJwsAlg *alg, gpointer user_data, GError **error)
-{
-  EhCmgLookup *lookup = user_data;
-  const char *x5t = NULL;
-
-  if (!eh_json_object_get_string_checked (header, "x5t#S256", &x5t, NULL)) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token names no x5t#S256");
-    return NULL;
-  }
-  return eh_dp_bundle_lookup_signer (lookup->bundle, x5t, lookup->now, alg, error);
-}
-
 static gboolean
 eh_cmg_token_claims (JsonObject *claims, const char *site, gint64 now, GError **error)
 {
@@ -176,14 +158,14 @@ gboolean
 eh_cmg_client_token_check (const EhDpBundle *bundle, const char *text, gint64 now, char **subject,
                            GError **error)
 {
-  EhCmgLookup lookup = { bundle, now };
+  EhDpBundleLookup lookup = { bundle, now };
   g_autoptr (GBytes) payload = NULL;
   g_autoptr (JsonNode) node = NULL;
   g_autoptr (GError) local = NULL;
   JsonObject *claims;
 
   if (!eh_jws_verify (text, EH_CMG_TOKEN_MAX_BYTES, EH_JWS_ALG_ES256 | EH_JWS_ALG_EDDSA,
-                      EH_CMG_CLIENT_TOKEN_TYP, eh_cmg_token_lookup, &lookup, NULL, &payload, &local)) {
+                      EH_CMG_CLIENT_TOKEN_TYP, eh_dp_bundle_token_lookup, &lookup, NULL, &payload, &local)) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "%s", local->message);
     return FALSE;
   }

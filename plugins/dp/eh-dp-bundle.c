@@ -482,3 +482,16 @@ eh_dp_bundle_check_role_cert (const EhDpBundle *bundle, GBytes *der, const char 
   }
   return TRUE;
 }
+
+gnutls_pubkey_t
+eh_dp_bundle_token_lookup (JsonObject *header, EhJwsAlg *alg, gpointer user_data, GError **error)
+{
+  EhDpBundleLookup *lookup = user_data;
+  const char *x5t = NULL;
+
+  if (!eh_json_object_get_string_checked (header, "x5t#S256", &x5t, NULL)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token names no x5t#S256");
+    return NULL;
+  }
+  return eh_dp_bundle_lookup_signer (lookup->bundle, x5t, lookup->now, alg, error);
+}

@@ -30,24 +30,6 @@ eh_dp_token_unref (EhDpToken *token)
   g_free (token);
 }
 
-typedef struct {
-  const EhDpBundle *bundle;
-  gint64 now;
-} EhDpTokenLookup;
-
-static gnutls_pubkey_t
-eh_dp_token_lookup (JsonObject *header, EhJwsAlg *alg, gpointer user_data, GError **error)
-{
-  EhDpTokenLookup *lookup = user_data;
-  const char *x5t = NULL;
-
-  if (!eh_json_object_get_string_checked (header, "x5t#S256", &x5t, NULL)) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "the token names no x5t#S256");
-    return NULL;
-  }
-  return eh_dp_bundle_lookup_signer (lookup->bundle, x5t, lookup->now, alg, error);
-}
-
 static gboolean
 eh_dp_token_string (JsonObject *claims, const char *name, gsize max, const char **out, GError **error)
 {
@@ -156,7 +138,7 @@ EhDpToken *
 eh_dp_token_verify (const EhDpBundle *bundle, const char *text, const char *const *names, gint64 now,
                     GError **error)
 {
-  EhDpTokenLookup lookup = { bundle, now };
+  EhDpBundleLookup lookup = { bundle, now };
   g_autoptr (GBytes) payload = NULL;
   g_autoptr (JsonNode) node = NULL;
   g_autoptr (EhDpToken) token = g_new0 (EhDpToken, 1);
@@ -166,7 +148,7 @@ eh_dp_token_verify (const EhDpBundle *bundle, const char *text, const char *cons
 
   g_atomic_ref_count_init (&token->ref);
   if (!eh_jws_verify (text, EH_DP_TOKEN_MAX_BYTES, EH_JWS_ALG_ES256 | EH_JWS_ALG_EDDSA, EH_DP_TOKEN_TYP,
-                      eh_dp_token_lookup, &lookup, NULL, &payload, &local)) {
+                      eh_dp_bundle_token_lookup, &lookup, NULL, &payload, &local)) {
     /* every failure to verify is the client's token, whatever the core's code says */
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "%s", local->message);
     return NULL;

@@ -287,6 +287,14 @@ guint eh_dp_bundle_count_signers (const EhDpBundle *bundle);
  * while it is in date at @now; NULL + EH_ERROR_INVALID_TOKEN */
 gnutls_pubkey_t eh_dp_bundle_lookup_signer (const EhDpBundle *bundle, const char *x5t, gint64 now,
                                             EhJwsAlg *alg, GError **error);
+/* what eh_dp_bundle_token_lookup() looks a token's signer up in */
+typedef struct {
+  const EhDpBundle *bundle;
+  gint64 now;
+} EhDpBundleLookup;
+/* an EhJwsKeyLookupFunc (user_data: an EhDpBundleLookup): the bundle's
+ * token signing key that the header's x5t#S256 names */
+gnutls_pubkey_t eh_dp_bundle_token_lookup (JsonObject *header, EhJwsAlg *alg, gpointer user_data, GError **error);
 
 /* (transfer full) the key of the site signing certificate named by @x5t (a manifest's
  * `x5t#S256`), while in date and not revoked; NULL + EH_ERROR_CRYPTO */
