@@ -23,6 +23,7 @@
 #include "eh-range.h"
 #include "eh-store.h"
 #include "eh-tls-pin.h"
+#include "eh-trust-follow.h"
 #include "eh-websocket.h"
 #include "eh-wss-dial.h"
 

@@ -9,6 +9,7 @@
 #include "eh-bus-private.h"
 #include "eh-error.h"
 #include "eh-test-util.h"
+#include "eh-trust-follow.h"
 
 typedef struct {
   EhBusHub *hub;
@@ -339,6 +340,119 @@ test_requests_from_the_link (Fixture *f, gconstpointer data)
   eh_bus_hub_set_link (f->hub, NULL, NULL);
 }
 
+/* ── following the site's trust bundle (eh-trust-follow.c) ─────────────── */
+
+typedef struct {
+  guint asked;
+  guint taken;
+  gboolean accept;
+  EhBusRequest *held;
+} Follow;
+
+static GVariant *
+bundle_payload (guint64 version)
+{
+  GVariantDict dict;
+
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert (&dict, EH_KEY_BUNDLE_JSON, "s", "{}");
+  g_variant_dict_insert (&dict, EH_KEY_BUNDLE_PEM, "s", "");
+  g_variant_dict_insert (&dict, EH_KEY_VERSION, "t", version);
+  return g_variant_dict_end (&dict);
+}
+
+static void
+bundle_responder (EhBusRequest *request, GVariant *payload, gpointer user_data)
+{
+  Follow *follow = user_data;
+
+  follow->asked++;
+  eh_bus_request_reply (request, bundle_payload (follow->asked));
+}
+
+static void
+holding_responder (EhBusRequest *request, GVariant *payload, gpointer user_data)
+{
+  Follow *follow = user_data;
+
+  follow->asked++;
+  follow->held = request;
+}
+
+static gboolean
+take_bundle (GVariant *payload, gpointer user_data)
+{
+  Follow *follow = user_data;
+
+  follow->taken++;
+  return follow->accept;
+}
+
+static void
+iterate_until (guint *counter, guint value)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (*counter < value && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (*counter, >=, value);
+}
+
+/* a refused bundle is asked for again; a taken one ends the asking; every
+ * change is handed over as it comes */
+static void
+test_trust_follow_retries_until_taken (Fixture *f, gconstpointer data)
+{
+  Follow follow = { 0 };
+  EhTrustFollow *follower;
+
+  eh_bus_respond (f->b, EH_TOPIC_CA_TRUST_BUNDLE_GET, bundle_responder, &follow, NULL, NULL);
+  follower = eh_trust_follow_new (f->a, take_bundle, &follow);
+  iterate_until (&follow.taken, 1);
+  g_assert_nonnull (eh_trust_follow_get_error (follower));
+  follow.accept = TRUE;
+  iterate_until (&follow.taken, 2); /* asked again after the backoff */
+  g_assert_cmpuint (follow.asked, ==, 2);
+  g_assert_null (eh_trust_follow_get_error (follower));
+  g_assert_true (eh_bus_publish (f->b, EH_TOPIC_CA_TRUST_BUNDLE_CHANGED, bundle_payload (9), NULL));
+  iterate_until (&follow.taken, 3);
+  g_assert_cmpuint (follow.asked, ==, 2);
+  eh_trust_follow_free (follower);
+}
+
+/* no responder yet (an edge before its link is up): asked again later */
+static void
+test_trust_follow_without_responder (Fixture *f, gconstpointer data)
+{
+  Follow follow = { .accept = TRUE };
+  EhTrustFollow *follower = eh_trust_follow_new (f->a, take_bundle, &follow);
+
+  iterate_until_idle ();
+  g_assert_cmpuint (follow.taken, ==, 0);
+  g_assert_nonnull (eh_trust_follow_get_error (follower));
+  eh_bus_respond (f->b, EH_TOPIC_CA_TRUST_BUNDLE_GET, bundle_responder, &follow, NULL, NULL);
+  eh_trust_follow_refresh (follower);
+  iterate_until (&follow.taken, 1);
+  eh_trust_follow_free (follower);
+}
+
+/* a role that stopped never hears the answer to what it asked */
+static void
+test_trust_follow_free_cancels (Fixture *f, gconstpointer data)
+{
+  Follow follow = { .accept = TRUE };
+  EhTrustFollow *follower;
+
+  eh_bus_respond (f->b, EH_TOPIC_CA_TRUST_BUNDLE_GET, holding_responder, &follow, NULL, NULL);
+  follower = eh_trust_follow_new (f->a, take_bundle, &follow);
+  iterate_until (&follow.asked, 1);
+  eh_trust_follow_free (follower);
+  eh_bus_request_reply (follow.held, bundle_payload (1));
+  eh_bus_publish (f->b, EH_TOPIC_CA_TRUST_BUNDLE_CHANGED, bundle_payload (2), NULL);
+  iterate_until_idle ();
+  g_assert_cmpuint (follow.taken, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -354,6 +468,9 @@ main (int argc, char **argv)
   ADD ("/eh/bus/forget-owner", test_forget_owner);
   ADD ("/eh/bus/linkable-topics-use-the-link", test_linkable_topics_use_the_link);
   ADD ("/eh/bus/requests-from-the-link", test_requests_from_the_link);
+  ADD ("/eh/bus/trust-follow/retries-until-taken", test_trust_follow_retries_until_taken);
+  ADD ("/eh/bus/trust-follow/without-responder", test_trust_follow_without_responder);
+  ADD ("/eh/bus/trust-follow/free-cancels", test_trust_follow_free_cancels);
 #undef ADD
   return g_test_run ();
 }

@@ -10,7 +10,6 @@
 
 #define EH_CMGC_DEFAULT_MP_ID "72057594037927937"
 #define EH_CMGC_DEFAULT_DP_ID "72057594037927938"
-#define EH_CMGC_BUNDLE_MAX_BACKOFF 60
 
 static const EhConfigKey eh_cmgc_keys[] = {
   { "gateways", EH_CONFIG_STRING_LIST, NULL, 0, 0, "the gateways to dial, each https://HOST:PORT (required)" },
@@ -44,7 +43,7 @@ eh_cmgc_free (gpointer data)
 {
   EhCmgc *cmgc = data;
 
-  g_clear_handle_id (&cmgc->bundle_retry, g_source_remove);
+  g_clear_pointer (&cmgc->trust, eh_trust_follow_free);
   g_clear_handle_id (&cmgc->report_timer, g_source_remove);
   g_ptr_array_unref (cmgc->tunnels);
   g_ptr_array_unref (cmgc->mappings);
@@ -163,11 +162,10 @@ eh_cmgc_configure (EhCmgc *cmgc, EhConfig *config, GError **error)
 
 /* ── the site's root: it pins the gateways and the upstreams ─────────── */
 
-static void eh_cmgc_fetch_bundle (EhCmgc *cmgc);
-
 static gboolean
-eh_cmgc_install_bundle (EhCmgc *cmgc, GVariant *payload)
+eh_cmgc_install_bundle (GVariant *payload, gpointer user_data)
 {
+  EhCmgc *cmgc = user_data;
   const char *json = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (EhDpBundle) bundle = NULL;
@@ -192,44 +190,6 @@ eh_cmgc_install_bundle (EhCmgc *cmgc, GVariant *payload)
       eh_cmgc_tunnel_connect (g_ptr_array_index (cmgc->tunnels, i));
   }
   return TRUE;
-}
-
-static gboolean
-eh_cmgc_bundle_retry (gpointer data)
-{
-  EhCmgc *cmgc = data;
-
-  cmgc->bundle_retry = 0;
-  eh_cmgc_fetch_bundle (cmgc);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-eh_cmgc_bundle_fetched (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  EhCmgc *cmgc = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) reply = eh_bus_request_finish (NULL, result, &error);
-
-  if (reply != NULL && eh_cmgc_install_bundle (cmgc, reply))
-    return;
-  g_info ("no trust bundle yet (%s); asking again in %u s", error != NULL ? error->message : "refused",
-          cmgc->bundle_backoff);
-  cmgc->bundle_retry = g_timeout_add_seconds (cmgc->bundle_backoff, eh_cmgc_bundle_retry, cmgc);
-  cmgc->bundle_backoff = MIN (cmgc->bundle_backoff * 2, EH_CMGC_BUNDLE_MAX_BACKOFF);
-}
-
-static void
-eh_cmgc_fetch_bundle (EhCmgc *cmgc)
-{
-  eh_bus_request (cmgc->bus, EH_TOPIC_CA_TRUST_BUNDLE_GET, g_variant_new ("a{sv}", NULL), 0, NULL,
-                  eh_cmgc_bundle_fetched, cmgc);
-}
-
-static void
-eh_cmgc_bundle_changed (const char *topic, GVariant *payload, gpointer user_data)
-{
-  eh_cmgc_install_bundle (user_data, payload);
 }
 
 /* a new role certificate: every tunnel presents it at once */
@@ -261,7 +221,6 @@ eh_cmgc_start (EhPlugin *plugin)
   cmgc->bus = eh_plugin_get_bus (plugin);
   cmgc->mappings = g_ptr_array_new_with_free_func ((GDestroyNotify) eh_cmgc_mapping_free);
   cmgc->tunnels = g_ptr_array_new_with_free_func ((GDestroyNotify) eh_cmgc_tunnel_free);
-  cmgc->bundle_backoff = 1;
   eh_plugin_set_data (plugin, cmgc, eh_cmgc_free);
   if (!eh_cmgc_configure (cmgc, eh_plugin_get_config (plugin), &error) || !eh_cmgc_dbus_export (cmgc, &error)) {
     eh_plugin_start_done (plugin, error);
@@ -270,9 +229,8 @@ eh_cmgc_start (EhPlugin *plugin)
   cmgc->session = eh_cmgc_session_new (cmgc);
   cmgc->last_report = g_get_real_time () / G_USEC_PER_SEC;
   cmgc->report_timer = g_timeout_add_seconds (cmgc->report_interval, eh_cmgc_report, cmgc);
-  eh_bus_subscribe (cmgc->bus, EH_TOPIC_CA_TRUST_BUNDLE_CHANGED, eh_cmgc_bundle_changed, cmgc, NULL);
   eh_bus_subscribe (cmgc->bus, EH_TOPIC_HOST_CERTIFICATE_CHANGED, eh_cmgc_certificate_changed, cmgc, NULL);
-  eh_cmgc_fetch_bundle (cmgc);
+  cmgc->trust = eh_trust_follow_new (cmgc->bus, eh_cmgc_install_bundle, cmgc);
   eh_plugin_start_done (plugin, NULL);
 }
 

@@ -55,8 +55,7 @@ typedef struct {
   guint8 root[32];        /* the site's root, which pins gateways and upstreams */
   char *root_text;
   gboolean have_root;
-  guint bundle_retry;
-  guint bundle_backoff;
+  EhTrustFollow *trust; /* the site's trust bundle */
   guint report_timer;
   gint64 last_report;
   SoupSession *session;   /* to the MP and DP */

@@ -16,109 +16,55 @@
  * tokens with it, offline.
  */
 
-#define EH_CMG_TRUST_MAX_BACKOFF 60
 #define EH_CMG_CLIENT_TOKEN_TYP "client+jwt"
 #define EH_CMG_TOKEN_MAX_BYTES (16 * 1024)
 #define EH_CMG_TOKEN_LEEWAY 60
 
-static void eh_cmg_trust_fetch (EhCmg *cmg);
-
-static void
-eh_cmg_trust_install (EhCmg *cmg, GVariant *payload)
+/* TRUE once a bundle of this site is held (a refused one is asked for again) */
+static gboolean
+eh_cmg_trust_install (GVariant *payload, gpointer user_data)
 {
+  EhCmg *cmg = user_data;
   const char *json = NULL;
   g_autoptr (GError) error = NULL;
   EhDpBundle *bundle;
 
   if (!g_variant_lookup (payload, EH_KEY_BUNDLE_JSON, "&s", &json))
-    return;
+    return FALSE;
   bundle = eh_dp_bundle_parse (json, strlen (json), g_get_real_time () / G_USEC_PER_SEC, &error);
   if (bundle == NULL) {
     g_warning ("the site's trust bundle is refused: %s", error->message);
-    return;
+    return FALSE;
   }
   if (cmg->bundle != NULL && g_strcmp0 (eh_dp_bundle_get_root_fingerprint (cmg->bundle),
                                         eh_dp_bundle_get_root_fingerprint (bundle)) != 0) {
     g_warning ("a trust bundle with another root (%s) is refused", eh_dp_bundle_get_root_fingerprint (bundle));
     eh_dp_bundle_free (bundle);
-    return;
+    return TRUE; /* this site's bundle is held; another site's is never taken */
   }
   if (cmg->bundle != NULL && eh_dp_bundle_get_version (bundle) < eh_dp_bundle_get_version (cmg->bundle)) {
     eh_dp_bundle_free (bundle);
-    return;
+    return TRUE;
   }
   g_message ("trust bundle of site %s, version %" G_GUINT64_FORMAT ": %u token signing key(s)",
              eh_dp_bundle_get_site (bundle), eh_dp_bundle_get_version (bundle),
              eh_dp_bundle_count_signers (bundle));
   eh_dp_bundle_free (cmg->bundle);
   cmg->bundle = bundle;
-  cmg->bundle_backoff = 1;
   eh_cmg_tunnel_recheck (cmg);
-}
-
-static gboolean
-eh_cmg_trust_retry (gpointer user_data)
-{
-  EhCmg *cmg = user_data;
-
-  cmg->bundle_retry = 0;
-  eh_cmg_trust_fetch (cmg);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-eh_cmg_trust_fetched (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  EhCmg *cmg = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) reply = eh_bus_request_finish (NULL, result, &error);
-
-  if (reply != NULL) {
-    eh_cmg_trust_install (cmg, reply);
-    return;
-  }
-  g_info ("no trust bundle yet (%s); asking again in %u s", error->message, cmg->bundle_backoff);
-  if (cmg->bundle_retry == 0)
-    cmg->bundle_retry = g_timeout_add_seconds (cmg->bundle_backoff, eh_cmg_trust_retry, cmg);
-  cmg->bundle_backoff = MIN (cmg->bundle_backoff * 2, EH_CMG_TRUST_MAX_BACKOFF);
-}
-
-static void
-eh_cmg_trust_fetch (EhCmg *cmg)
-{
-  eh_bus_request (cmg->bus, EH_TOPIC_CA_TRUST_BUNDLE_GET, g_variant_new ("a{sv}", NULL), 0,
-                  NULL, eh_cmg_trust_fetched, cmg);
-}
-
-static void
-eh_cmg_trust_changed (const char *topic, GVariant *payload, gpointer user_data)
-{
-  eh_cmg_trust_install (user_data, payload);
-}
-
-static void
-eh_cmg_trust_link_changed (const char *topic, GVariant *payload, gpointer user_data)
-{
-  EhCmg *cmg = user_data;
-  const char *state = NULL;
-
-  if (g_variant_lookup (payload, EH_KEY_STATE, "&s", &state) && strcmp (state, "up") == 0)
-    eh_cmg_trust_fetch (cmg);
+  return TRUE;
 }
 
 void
 eh_cmg_trust_start (EhCmg *cmg)
 {
-  cmg->bundle_backoff = 1;
-  eh_bus_subscribe (cmg->bus, EH_TOPIC_CA_TRUST_BUNDLE_CHANGED, eh_cmg_trust_changed, cmg, NULL);
-  eh_bus_subscribe (cmg->bus, EH_TOPIC_LINK_STATE, eh_cmg_trust_link_changed, cmg, NULL);
-  eh_cmg_trust_fetch (cmg);
+  cmg->trust = eh_trust_follow_new (cmg->bus, eh_cmg_trust_install, cmg);
 }
 
 void
 eh_cmg_trust_stop (EhCmg *cmg)
 {
-  g_clear_handle_id (&cmg->bundle_retry, g_source_remove);
+  g_clear_pointer (&cmg->trust, eh_trust_follow_free);
   g_clear_pointer (&cmg->bundle, eh_dp_bundle_free);
 }
 

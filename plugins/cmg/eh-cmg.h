@@ -52,8 +52,7 @@ typedef struct {
   EhBus *bus;
   char *name;            /* this gateway's name, attached to relayed requests */
   EhDpBundle *bundle;    /* (nullable) the site's trust bundle */
-  guint bundle_retry;
-  guint bundle_backoff;
+  EhTrustFollow *trust; /* the site's trust bundle */
   GPtrArray *tunnels;       /* EhCmgTunnel, open (hello or not) */
   GHashTable *per_address;  /* peer → tunnels open or being opened */
   guint next_tunnel;        /* round robin */

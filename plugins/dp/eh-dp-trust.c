@@ -20,9 +20,6 @@
  */
 
 #define EH_DP_TRUST_FILE "trust-bundle.json"
-#define EH_DP_TRUST_BACKOFF_MAX 60
-
-static void eh_dp_trust_fetch (EhDp *dp);
 
 char *
 eh_dp_trust_read_kept (const char *dir, gsize *len)
@@ -114,92 +111,33 @@ eh_dp_trust_load (EhDp *dp, const char *json, gsize len)
   eh_dp_trust_install (dp, bundle, FALSE);
 }
 
-static void
-eh_dp_trust_receive (EhDp *dp, GVariant *payload)
+/* TRUE once taken; a refused one is asked for again */
+static gboolean
+eh_dp_trust_receive (GVariant *payload, gpointer user_data)
 {
+  EhDp *dp = user_data;
   g_autoptr (GError) error = NULL;
   const char *json = NULL;
   EhDpBundle *bundle;
 
-  g_variant_lookup (payload, EH_KEY_BUNDLE_JSON, "&s", &json);
+  if (!g_variant_lookup (payload, EH_KEY_BUNDLE_JSON, "&s", &json))
+    return FALSE;
   bundle = eh_dp_bundle_parse (json, strlen (json), g_get_real_time () / G_USEC_PER_SEC, &error);
   if (bundle == NULL) {
     g_warning ("REFUSED a trust bundle: %s", error->message);
-    return;
+    return FALSE;
   }
-  eh_dp_trust_install (dp, bundle, TRUE);
-}
-
-static gboolean
-eh_dp_trust_retry (gpointer user_data)
-{
-  EhDp *dp = user_data;
-
-  dp->bundle_retry = 0;
-  eh_dp_trust_fetch (dp);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-eh_dp_trust_fetched (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (EhDp) dp = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) reply = eh_bus_request_finish (dp->bus, result, &error);
-
-  if (dp->plugin == NULL)
-    return;
-  if (reply != NULL) {
-    dp->bundle_backoff = 0;
-    eh_dp_trust_receive (dp, reply);
-    return;
-  }
-  dp->bundle_backoff = CLAMP (dp->bundle_backoff * 2, 1, EH_DP_TRUST_BACKOFF_MAX);
-  g_info ("no trust bundle yet (%s); asking again in %u s", error->message, dp->bundle_backoff);
-  if (dp->bundle_retry == 0)
-    dp->bundle_retry = g_timeout_add_seconds (dp->bundle_backoff, eh_dp_trust_retry, dp);
-}
-
-static void
-eh_dp_trust_fetch (EhDp *dp)
-{
-  g_clear_handle_id (&dp->bundle_retry, g_source_remove);
-  eh_bus_request (dp->bus, EH_TOPIC_CA_TRUST_BUNDLE_GET, g_variant_new ("a{sv}", NULL), 10000, NULL,
-                  eh_dp_trust_fetched, eh_dp_ref (dp));
-}
-
-static void
-eh_dp_trust_changed (const char *topic, GVariant *payload, gpointer user_data)
-{
-  eh_dp_trust_receive (user_data, payload);
-}
-
-static void
-eh_dp_trust_link_changed (const char *topic, GVariant *payload, gpointer user_data)
-{
-  const char *state = NULL;
-
-  g_variant_lookup (payload, EH_KEY_STATE, "&s", &state);
-  if (g_strcmp0 (state, "up") == 0)
-    eh_dp_trust_fetch (user_data);
+  return eh_dp_trust_install (dp, bundle, TRUE);
 }
 
 void
 eh_dp_trust_start (EhDp *dp)
 {
-  dp->subscriptions[0] = eh_bus_subscribe (dp->bus, EH_TOPIC_CA_TRUST_BUNDLE_CHANGED,
-                                           eh_dp_trust_changed, dp, NULL);
-  dp->subscriptions[1] = eh_bus_subscribe (dp->bus, EH_TOPIC_LINK_STATE, eh_dp_trust_link_changed, dp, NULL);
-  eh_dp_trust_fetch (dp);
+  dp->trust = eh_trust_follow_new (dp->bus, eh_dp_trust_receive, dp);
 }
 
 void
 eh_dp_trust_stop (EhDp *dp)
 {
-  g_clear_handle_id (&dp->bundle_retry, g_source_remove);
-  for (guint i = 0; i < G_N_ELEMENTS (dp->subscriptions); i++) {
-    if (dp->subscriptions[i] != 0)
-      eh_bus_unsubscribe (dp->bus, dp->subscriptions[i]);
-    dp->subscriptions[i] = 0;
-  }
+  g_clear_pointer (&dp->trust, eh_trust_follow_free);
 }

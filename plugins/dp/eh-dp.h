@@ -432,9 +432,7 @@ struct _EhDp {
   EhDpBundle *bundle;        /* (nullable) the last good trust bundle */
   char *pinned_root;         /* (nullable) the root fingerprint first seen */
   EhDpTokenCache *tokens;
-  guint bundle_retry;        /* source id of the next ca.trust-bundle.get */
-  guint bundle_backoff;      /* seconds */
-  guint subscriptions[2];
+  EhTrustFollow *trust;      /* the site's trust bundle */
   /* distribution (eh-dp-edge.c): set when [site] upstream= makes this an edge */
   char *upstream_dp;         /* (nullable) https://HOST:PORT of the DP pulled from */
   char *root_fingerprint;    /* (nullable) [site] root-fingerprint */

@@ -84,7 +84,6 @@ eh_mp_free (EhMp *mp)
   g_free (mp->site_code);
   g_free (mp->root_fingerprint);
   g_free (mp->site_signing_pem);
-  g_free (mp->bundle_error);
   g_free (mp);
 }
 

@@ -18,7 +18,6 @@
 
 #define EH_MP_BUNDLE_MAX_BYTES (1024 * 1024)
 #define EH_MP_BUNDLE_DEPTH 8
-#define EH_MP_RETRY_MAX_SECONDS 30
 
 /* the site signing certificate's PEM, from its JWKS entry's x5c */
 static char *
@@ -84,7 +83,6 @@ eh_mp_site_take_bundle (EhMp *mp, const char *bundle_json, guint64 version, GErr
   g_free (mp->site_signing_pem);
   mp->site_signing_pem = g_steal_pointer (&pem);
   mp->bundle_version = version;
-  g_clear_pointer (&mp->bundle_error, g_free);
   return TRUE;
 }
 
@@ -124,7 +122,9 @@ eh_mp_site_info_json (EhMp *mp, GError **error)
   if (mp->root_fingerprint == NULL) {
     g_set_error (error, EH_ERROR, EH_ERROR_UNAVAILABLE,
                  "site information is not available yet (%s)",
-                 mp->bundle_error != NULL ? mp->bundle_error : "waiting for the site's trust bundle");
+                 mp->trust != NULL && eh_trust_follow_get_error (mp->trust) != NULL
+                     ? eh_trust_follow_get_error (mp->trust)
+                     : "waiting for the site's trust bundle");
     return NULL;
   }
   urls = eh_mp_site_https_urls (mp);
@@ -182,92 +182,36 @@ eh_mp_site_info_json (EhMp *mp, GError **error)
   return json_to_string (root, TRUE);
 }
 
-static void eh_mp_site_fetch (EhMp *mp);
-
+/* a trust bundle from ca.trust-bundle.get or .changed: TRUE once taken */
 static gboolean
-eh_mp_site_retry (gpointer data)
+eh_mp_site_take (GVariant *payload, gpointer data)
 {
   EhMp *mp = data;
-
-  mp->retry_source = 0;
-  eh_mp_site_fetch (mp);
-  return G_SOURCE_REMOVE;
-}
-
-/* @data holds a reference on the cancellable of the mp that asked: after a
- * stop the reply is dropped without touching the freed mp */
-static void
-eh_mp_site_fetched (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (GCancellable) cancellable = data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) reply = NULL;
-  EhMp *mp;
   const char *json = NULL;
   guint64 version = 0;
 
-  if (g_cancellable_is_cancelled (cancellable))
-    return;
-  mp = g_object_get_data (G_OBJECT (cancellable), "eh-mp");
-  reply = eh_bus_request_finish (mp->bus, result, &error);
-  if (reply != NULL) {
-    g_variant_lookup (reply, EH_KEY_BUNDLE_JSON, "&s", &json);
-    g_variant_lookup (reply, EH_KEY_VERSION, "t", &version);
-    if (eh_mp_site_take_bundle (mp, json, version, &error)) {
-      g_message ("site %s: trust bundle version %" G_GUINT64_FORMAT, mp->site_code, version);
-      mp->retry_seconds = 1;
-      return;
-    }
+  if (!g_variant_lookup (payload, EH_KEY_BUNDLE_JSON, "&s", &json) ||
+      !g_variant_lookup (payload, EH_KEY_VERSION, "t", &version)) {
+    g_warning ("a trust bundle from the bus was refused: no bundle or version");
+    return FALSE;
   }
-  if (mp->root_fingerprint != NULL)
-    return; /* a changed event came first */
-  g_free (mp->bundle_error);
-  mp->bundle_error = g_strdup (error->message);
-  g_info ("no trust bundle yet (%s); asking again in %u s", error->message, mp->retry_seconds);
-  mp->retry_source = g_timeout_add_seconds (mp->retry_seconds, eh_mp_site_retry, mp);
-  mp->retry_seconds = MIN (mp->retry_seconds * 2, EH_MP_RETRY_MAX_SECONDS);
-}
-
-static void
-eh_mp_site_fetch (EhMp *mp)
-{
-  eh_bus_request (mp->bus, EH_TOPIC_CA_TRUST_BUNDLE_GET, g_variant_new ("a{sv}", NULL), 0,
-                  mp->cancellable, eh_mp_site_fetched, g_object_ref (mp->cancellable));
-}
-
-static void
-eh_mp_site_changed (const char *topic, GVariant *payload, gpointer data)
-{
-  EhMp *mp = data;
-  g_autoptr (GError) error = NULL;
-  const char *json = NULL;
-  guint64 version = 0;
-
-  g_variant_lookup (payload, EH_KEY_BUNDLE_JSON, "&s", &json);
-  g_variant_lookup (payload, EH_KEY_VERSION, "t", &version);
-  if (!eh_mp_site_take_bundle (mp, json, version, &error))
+  if (!eh_mp_site_take_bundle (mp, json, version, &error)) {
     g_warning ("a trust bundle from the bus was refused: %s", error->message);
+    return FALSE;
+  }
+  g_message ("site %s: trust bundle version %" G_GUINT64_FORMAT, mp->site_code, mp->bundle_version);
+  return TRUE;
 }
 
 void
 eh_mp_site_start (EhMp *mp)
 {
-  mp->cancellable = g_cancellable_new ();
-  g_object_set_data (G_OBJECT (mp->cancellable), "eh-mp", mp);
-  mp->retry_seconds = 1;
-  mp->subscription = eh_bus_subscribe (mp->bus, EH_TOPIC_CA_TRUST_BUNDLE_CHANGED,
-                                       eh_mp_site_changed, mp, NULL);
-  eh_mp_site_fetch (mp);
+  mp->trust = eh_trust_follow_new (mp->bus, eh_mp_site_take, mp);
 }
 
 void
 eh_mp_site_stop (EhMp *mp)
 {
-  if (mp->cancellable != NULL)
-    g_cancellable_cancel (mp->cancellable);
-  g_clear_object (&mp->cancellable);
-  if (mp->subscription != 0)
-    eh_bus_unsubscribe (mp->bus, mp->subscription);
-  mp->subscription = 0;
-  g_clear_handle_id (&mp->retry_source, g_source_remove);
+  g_clear_pointer (&mp->trust, eh_trust_follow_free);
 }

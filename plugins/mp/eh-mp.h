@@ -607,11 +607,7 @@ typedef struct {
   char *site_code;
   char *root_fingerprint;
   char *site_signing_pem;
-  char *bundle_error; /* why there is none yet */
-  guint subscription;
-  guint retry_source;
-  guint retry_seconds;
-  GCancellable *cancellable;
+  EhTrustFollow *trust; /* follows it; says why there is none yet */
   /* client tokens (eh-mp-token-key.c) */
   guint client_token_lifetime;
   guint token_key_announce;

@@ -510,7 +510,6 @@ test_site_info (void)
   g_free (mp.site_code);
   g_free (mp.root_fingerprint);
   g_free (mp.site_signing_pem);
-  g_free (mp.bundle_error);
 }
 
 static void
