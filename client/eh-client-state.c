@@ -95,15 +95,7 @@ eh_client_state_read_json (const char *dir, const char *name, GError **error)
 gboolean
 eh_client_gateway_id_is_valid (const char *id)
 {
-  gsize len = strlen (id);
-
-  if (len == 0 || len > 32)
-    return FALSE;
-  for (gsize i = 0; i < len; i++) {
-    if (!g_ascii_isalnum (id[i]))
-      return FALSE;
-  }
-  return TRUE;
+  return eh_text_is_word (id, 1, 32, NULL);
 }
 
 void

@@ -12,6 +12,7 @@
 #include "eh-error.h"
 #include "eh-json.h"
 #include "eh-jws.h"
+#include "eh-text.h"
 
 G_BEGIN_DECLS
 

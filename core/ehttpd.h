@@ -22,6 +22,7 @@
 #include "eh-plugin.h"
 #include "eh-range.h"
 #include "eh-store.h"
+#include "eh-text.h"
 #include "eh-tls-pin.h"
 #include "eh-trust-follow.h"
 #include "eh-websocket.h"

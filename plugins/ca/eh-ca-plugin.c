@@ -178,13 +178,7 @@ eh_ca_refresh (gpointer data)
 static gboolean
 eh_ca_site_code_is_valid (const char *code)
 {
-  if (code == NULL || strlen (code) != 3)
-    return FALSE;
-  for (guint i = 0; i < 3; i++) {
-    if (!g_ascii_isalnum (code[i]))
-      return FALSE;
-  }
-  return TRUE;
+  return eh_text_is_word (code, 3, 3, NULL);
 }
 
 static gboolean

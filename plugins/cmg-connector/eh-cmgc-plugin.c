@@ -78,13 +78,8 @@ eh_cmgc_add_mapping (EhCmgc *cmgc, const char *id, const char *kind, const char 
 {
   g_autoptr (GUri) uri = url != NULL ? g_uri_parse (url, G_URI_FLAGS_NONE, NULL) : NULL;
   EhCmgcMapping *mapping;
-  gsize len = strlen (id);
 
-  for (gsize i = 0; i < len; i++) {
-    if (!g_ascii_isalnum (id[i]))
-      len = 0;
-  }
-  if (len == 0 || len > 32) {
+  if (!eh_text_is_word (id, 1, 32, NULL)) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_CONFIG, "[cmg-connector] %s-id: 1 to 32 letters or digits", kind);
     return FALSE;
   }

@@ -140,15 +140,7 @@ eh_cmg_tunnel_send (EhCmgTunnel *tunnel, EhCmgKind kind, guint32 stream, GVarian
 static gboolean
 eh_cmg_mapping_id_valid (const char *id)
 {
-  gsize len = strlen (id);
-
-  if (len == 0 || len > EH_CMG_MAX_MAPPING_ID)
-    return FALSE;
-  for (gsize i = 0; i < len; i++) {
-    if (!g_ascii_isalnum (id[i]))
-      return FALSE;
-  }
-  return TRUE;
+  return eh_text_is_word (id, 1, EH_CMG_MAX_MAPPING_ID, NULL);
 }
 
 static gboolean

@@ -23,15 +23,7 @@ struct _EhDpAssignments {
 gboolean
 eh_dp_name_is_valid (const char *name)
 {
-  gsize len = name != NULL ? strlen (name) : 0;
-
-  if (len == 0 || len > EH_DP_NAME_MAX_BYTES)
-    return FALSE;
-  for (gsize i = 0; i < len; i++) {
-    if (!g_ascii_isalnum (name[i]) && strchr ("._:-", name[i]) == NULL)
-      return FALSE;
-  }
-  return TRUE;
+  return eh_text_is_word (name, 1, EH_DP_NAME_MAX_BYTES, "._:-");
 }
 
 gboolean

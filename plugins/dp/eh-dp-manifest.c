@@ -125,15 +125,7 @@ eh_dp_content_name_is_valid (const char *name)
 gboolean
 eh_dp_content_version_is_valid (const char *version)
 {
-  gsize len = version != NULL ? strlen (version) : 0;
-
-  if (len == 0 || len > EH_DP_MAX_VERSION_BYTES)
-    return FALSE;
-  for (gsize i = 0; i < len; i++) {
-    if (!g_ascii_isalnum (version[i]) && strchr ("._+-", version[i]) == NULL)
-      return FALSE;
-  }
-  return TRUE;
+  return eh_text_is_word (version, 1, EH_DP_MAX_VERSION_BYTES, "._+-");
 }
 
 static int

@@ -45,15 +45,7 @@ eh_mp_boundary_free (EhMpBoundary *boundary)
 gboolean
 eh_mp_boundary_name_is_valid (const char *name)
 {
-  gsize len = strlen (name);
-
-  if (len == 0 || len > EH_MP_BOUNDARY_NAME_MAX)
-    return FALSE;
-  for (gsize i = 0; i < len; i++) {
-    if (!g_ascii_isalnum (name[i]) && name[i] != '.' && name[i] != '_' && name[i] != '-')
-      return FALSE;
-  }
-  return TRUE;
+  return eh_text_is_word (name, 1, EH_MP_BOUNDARY_NAME_MAX, "._-");
 }
 
 /* a subnet in CIDR form, IPv4 or IPv6; its canonical text in @canonical */

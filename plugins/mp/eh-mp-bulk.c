@@ -34,15 +34,8 @@ eh_mp_bulk_token_free (EhMpBulkToken *token)
 gboolean
 eh_mp_bulk_token_is_well_formed (const char *token)
 {
-  gsize len = strlen (token);
-
-  if (!g_str_has_prefix (token, EH_MP_BULK_TOKEN_PREFIX) || len > 128)
-    return FALSE;
-  for (gsize i = strlen (EH_MP_BULK_TOKEN_PREFIX); i < len; i++) {
-    if (!g_ascii_isalnum (token[i]) && token[i] != '-' && token[i] != '_')
-      return FALSE;
-  }
-  return TRUE;
+  return g_str_has_prefix (token, EH_MP_BULK_TOKEN_PREFIX) &&
+         eh_text_is_word (token + strlen (EH_MP_BULK_TOKEN_PREFIX), 0, 128 - strlen (EH_MP_BULK_TOKEN_PREFIX), "-_");
 }
 
 static char *

@@ -57,15 +57,7 @@ eh_mp_action_is_valid (const char *action)
 gboolean
 eh_mp_collection_name_is_valid (const char *name)
 {
-  gsize len = name != NULL ? strlen (name) : 0;
-
-  if (len == 0 || len > EH_MP_COLLECTION_MAX)
-    return FALSE;
-  for (gsize i = 0; i < len; i++) {
-    if (!g_ascii_isalnum (name[i]) && name[i] != '.' && name[i] != '_' && name[i] != '-')
-      return FALSE;
-  }
-  return TRUE;
+  return eh_text_is_word (name, 1, EH_MP_COLLECTION_MAX, "._-");
 }
 
 static char *

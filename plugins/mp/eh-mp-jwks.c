@@ -45,15 +45,7 @@ eh_mp_jwks_free (EhMpJwks *jwks)
 gboolean
 eh_mp_entra_kid_is_valid (const char *kid)
 {
-  gsize len = strlen (kid);
-
-  if (len == 0 || len > EH_MP_JWKS_MAX_KID)
-    return FALSE;
-  for (gsize i = 0; i < len; i++) {
-    if (!g_ascii_isalnum (kid[i]) && strchr ("-_=", kid[i]) == NULL)
-      return FALSE;
-  }
-  return TRUE;
+  return eh_text_is_word (kid, 1, EH_MP_JWKS_MAX_KID, "-_=");
 }
 
 /* a base64url member of @min to @max bytes, the first one not zero */

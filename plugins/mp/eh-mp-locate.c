@@ -64,15 +64,7 @@ eh_mp_locator_free (EhMpLocator *locator)
 gboolean
 eh_mp_dp_name_is_valid (const char *name)
 {
-  gsize len = strlen (name);
-
-  if (len == 0 || len > EH_MP_DP_NAME_MAX)
-    return FALSE;
-  for (gsize i = 0; i < len; i++) {
-    if (!g_ascii_isalnum (name[i]) && name[i] != '-' && name[i] != '.' && name[i] != ':')
-      return FALSE;
-  }
-  return TRUE;
+  return eh_text_is_word (name, 1, EH_MP_DP_NAME_MAX, "-.:");
 }
 
 /* https://host[:port][/path]: printable ASCII, no spaces, quotes or backslashes */

@@ -31,15 +31,7 @@ static const char *const eh_mp_token_timed_members[] = { "jti", "iat", NULL };
 static gboolean
 eh_mp_thumbprint_is_valid (const char *text)
 {
-  gsize len = strlen (text);
-
-  if (len == 0 || len > EH_MP_THUMBPRINT_MAX)
-    return FALSE;
-  for (gsize i = 0; i < len; i++) {
-    if (!g_ascii_isalnum (text[i]) && text[i] != '-' && text[i] != '_')
-      return FALSE;
-  }
-  return TRUE;
+  return eh_text_is_word (text, 1, EH_MP_THUMBPRINT_MAX, "-_");
 }
 
 /* a client that is not approved: blocked or pending */
@@ -65,15 +57,7 @@ eh_mp_token_refuse_state (EhMp *mp, EhRequest *request, const EhMpClient *client
 static gboolean
 eh_mp_jti_is_valid (const char *jti)
 {
-  gsize len = strlen (jti);
-
-  if (len < EH_MP_JTI_MIN || len > EH_MP_JTI_MAX)
-    return FALSE;
-  for (gsize i = 0; i < len; i++) {
-    if (!g_ascii_isalnum (jti[i]) && jti[i] != '-' && jti[i] != '_')
-      return FALSE;
-  }
-  return TRUE;
+  return eh_text_is_word (jti, EH_MP_JTI_MIN, EH_MP_JTI_MAX, "-_");
 }
 
 /* the payload of a token proof whose signature holds: {"nonce"} from GET
