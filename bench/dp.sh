@@ -325,49 +325,11 @@ prepare_nginx_docroot() {
 # negotiated first ($eh_suite), so that both encrypt with the same cipher
 start_nginx() {
   local dir="$work/nginx-$1" suites
-  mkdir -p "$dir/temp"
-  ngx_port=$(free_port)
   suites="TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
   case "$eh_suite" in
     TLS_*) suites="$eh_suite:$(printf '%s' "$suites" | tr ':' '\n' | grep -vx "$eh_suite" | paste -sd:)" ;;
   esac
-  cat >"$dir/nginx.conf" <<CONF
-worker_processes $1;
-worker_rlimit_nofile $((many_conns * 2 + 1024));
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events {
-    worker_connections $((many_conns * 2 + 512));
-}
-http {
-    access_log off;
-    default_type application/octet-stream;
-    client_body_temp_path $dir/temp/body;
-    proxy_temp_path $dir/temp/proxy;
-    fastcgi_temp_path $dir/temp/fastcgi;
-    uwsgi_temp_path $dir/temp/uwsgi;
-    scgi_temp_path $dir/temp/scgi;
-    keepalive_timeout 60s;
-    keepalive_requests 10000000;
-    server {
-        listen 127.0.0.1:$ngx_port ssl;
-        server_name localhost;
-        root $work/www;
-        ssl_certificate $work/tls/cert.pem;
-        ssl_certificate_key $work/tls/key.pem;
-        ssl_protocols TLSv1.3;
-        ssl_prefer_server_ciphers on;
-        ssl_conf_command Ciphersuites $suites;
-        ssl_session_cache shared:bench:10m;
-    }
-}
-CONF
-  nginx -t -q -p "$dir" -c "$dir/nginx.conf" 2>"$dir/check.log" || {
-    cat "$dir/check.log" >&2
-    die "nginx refused its configuration (above)"
-  }
-  nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' >"$dir/stdout.log" 2>&1 &
-  ngx_pid=$!
+  nginx_start "$dir" "$1" "$((many_conns * 2 + 512))" "$suites"
   for _ in $(seq 1 100); do
     [ "$(https_code "$ngx_port" "$pkg/$content_id/1k.bin")" = 200 ] && return 0
     sleep 0.1

@@ -187,47 +187,8 @@ prepare_nginx_docroot() {
 # start_nginx WORKERS: nginx in the foreground of its own prefix; sets
 # ngx_pid, ngx_port
 start_nginx() {
-  local dir="$work/nginx-$1"
-  mkdir -p "$dir/temp"
-  ngx_port=$(free_port)
-  cat >"$dir/nginx.conf" <<CONF
-worker_processes $1;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events {
-    worker_connections $((concurrent > 4000 ? concurrent + 100 : 4096));
-}
-http {
-    access_log off;
-    default_type application/octet-stream;
-    client_body_temp_path $dir/temp/body;
-    proxy_temp_path $dir/temp/proxy;
-    fastcgi_temp_path $dir/temp/fastcgi;
-    uwsgi_temp_path $dir/temp/uwsgi;
-    scgi_temp_path $dir/temp/scgi;
-    keepalive_timeout 60s;
-    keepalive_requests 10000000;
-    server {
-        listen 127.0.0.1:$ngx_port ssl;
-        server_name localhost;
-        root $work/www;
-        ssl_certificate $work/tls/cert.pem;
-        ssl_certificate_key $work/tls/key.pem;
-        ssl_protocols TLSv1.3;
-        ssl_prefer_server_ciphers on;
-        ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256;
-        ssl_session_cache shared:bench:10m;
-        ssl_session_timeout 10m;
-        ssl_session_tickets on;
-    }
-}
-CONF
-  nginx -t -q -p "$dir" -c "$dir/nginx.conf" 2>"$dir/check.log" || {
-    cat "$dir/check.log" >&2
-    die "nginx refused its configuration (above)"
-  }
-  nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' >"$dir/stdout.log" 2>&1 &
-  ngx_pid=$!
+  nginx_start "$work/nginx-$1" "$1" "$((concurrent > 4000 ? concurrent + 100 : 4096))" \
+    TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
   wait_for_https "$ngx_port" /test/1k || die "nginx ($1 workers) did not answer on port $ngx_port"
 }
 

@@ -68,3 +68,53 @@ stop_pid() {
   wait "$1" 2>/dev/null || true
   return 0
 }
+
+# nginx_start DIR WORKERS CONNECTIONS SUITES: nginx serving $work/www over
+# HTTPS only (TLS 1.3, the TLS 1.3 suites in SUITES' order, the certificate
+# in $work/tls/cert.pem and key.pem) on a free port, no access log, long
+# keep-alive: the peer every benchmark compares with. Sets ngx_pid and
+# ngx_port; the caller waits for its first answer.
+nginx_start() {
+  local dir=$1 workers=$2 conns=$3 suites=$4
+  mkdir -p "$dir/temp"
+  ngx_port=$(free_port)
+  cat >"$dir/nginx.conf" <<CONF
+worker_processes $workers;
+worker_rlimit_nofile $((conns * 2 + 1024));
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events {
+    worker_connections $conns;
+}
+http {
+    access_log off;
+    default_type application/octet-stream;
+    client_body_temp_path $dir/temp/body;
+    proxy_temp_path $dir/temp/proxy;
+    fastcgi_temp_path $dir/temp/fastcgi;
+    uwsgi_temp_path $dir/temp/uwsgi;
+    scgi_temp_path $dir/temp/scgi;
+    keepalive_timeout 60s;
+    keepalive_requests 10000000;
+    server {
+        listen 127.0.0.1:$ngx_port ssl;
+        server_name localhost;
+        root $work/www;
+        ssl_certificate $work/tls/cert.pem;
+        ssl_certificate_key $work/tls/key.pem;
+        ssl_protocols TLSv1.3;
+        ssl_prefer_server_ciphers on;
+        ssl_conf_command Ciphersuites $suites;
+        ssl_session_cache shared:bench:10m;
+        ssl_session_timeout 10m;
+        ssl_session_tickets on;
+    }
+}
+CONF
+  nginx -t -q -p "$dir" -c "$dir/nginx.conf" 2>"$dir/check.log" || {
+    cat "$dir/check.log" >&2
+    die "nginx refused its configuration (above)"
+  }
+  nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' >"$dir/stdout.log" 2>&1 &
+  ngx_pid=$!
+}
