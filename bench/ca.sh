@@ -97,16 +97,7 @@ snapshot_build() {
   ehttpd="$work/bin/ehttpd"
   ehttpctl="$work/bin/ehttpctl"
   ca_bench="$work/bench/eh-ca-bench"
-  build_type=$(python3 - "$build/meson-info/intro-buildoptions.json" <<'PY' 2>/dev/null || echo unknown
-import json, sys
-options = {o["name"]: o["value"] for o in json.load(open(sys.argv[1]))}
-print("%s, -O%s, sanitize=%s" % (options["buildtype"], options["optimization"], options["b_sanitize"]))
-PY
-)
-  build_id=$(sha256sum "$ehttpd" "$work/bin/libehttpd-core.so" "$work/plugins-site/ehttpd-plugin-ca.so" |
-    sha256sum | cut -c1-12)
-  eh_version=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["version"])' \
-    "$build/meson-info/intro-projectinfo.json" 2>/dev/null || echo '?')
+  describe_build "$ehttpd" "$work/bin/libehttpd-core.so" "$work/plugins-site/ehttpd-plugin-ca.so"
 }
 
 # the peers' CA and nginx's provisioned certificate (ECDSA P-256, like the ca's root)

@@ -151,16 +151,7 @@ snapshot_build() {
     "$build/plugins/test/ehttpd-plugin-test-echo.so" "$work/plugins/"
   ehttpd="$work/bin/ehttpd"
   ehttpctl="$work/bin/ehttpctl"
-  build_type=$(python3 - "$build/meson-info/intro-buildoptions.json" <<'PY' 2>/dev/null || echo unknown
-import json, sys
-options = {o["name"]: o["value"] for o in json.load(open(sys.argv[1]))}
-print("%s, -O%s, sanitize=%s" % (options["buildtype"], options["optimization"], options["b_sanitize"]))
-PY
-)
-  build_id=$(sha256sum "$ehttpd" "$work/bin/libehttpd-core.so" "$work/plugins/ehttpd-plugin-dp.so" |
-    sha256sum | cut -c1-12)
-  eh_version=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["version"])' \
-    "$build/meson-info/intro-projectinfo.json" 2>/dev/null || echo '?')
+  describe_build "$ehttpd" "$work/bin/libehttpd-core.so" "$work/plugins/ehttpd-plugin-dp.so"
 }
 
 # nginx's certificate (and the idle hosts'): self-signed ECDSA P-256, like

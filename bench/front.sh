@@ -85,13 +85,7 @@ snapshot_build() {
   install -m 0644 "$build/plugins/test/ehttpd-plugin-test-echo.so" "$work/plugins/"
   ehttpd="$work/bin/ehttpd"
   ehttpctl="$work/bin/ehttpctl"
-  build_type=$(python3 - "$build/meson-info/intro-buildoptions.json" <<'PY' 2>/dev/null || echo unknown
-import json, sys
-options = {o["name"]: o["value"] for o in json.load(open(sys.argv[1]))}
-print("%s, -O%s, sanitize=%s" % (options["buildtype"], options["optimization"], options["b_sanitize"]))
-PY
-)
-  build_id=$(sha256sum "$work/bin/ehttpd" "$work/bin/libehttpd-core.so" | sha256sum | cut -c1-12)
+  describe_build "$work/bin/ehttpd" "$work/bin/libehttpd-core.so"
 }
 
 # one self-signed ECDSA P-256 certificate for both servers
@@ -151,7 +145,6 @@ if any(u.startswith("https://") for u in urls) and any(u.startswith("http://") f
   if [ -z "$eh_http_port" ] || [ -z "$eh_https_port" ]; then
     die "unexpected listeners: $listeners"
   fi
-  eh_version=$("$ehttpctl" --session --json status | python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
 }
 
 eh_open_connections() {

@@ -118,3 +118,18 @@ CONF
   nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' >"$dir/stdout.log" 2>&1 &
   ngx_pid=$!
 }
+
+# describe_build FILE...: what the figures were measured on: build_type
+# (buildtype, -O, sanitizers), build_id (a hash of the copied FILEs, so two
+# runs of the same binaries can be told apart) and eh_version
+describe_build() {
+  build_type=$(python3 - "$build/meson-info/intro-buildoptions.json" <<'PY' 2>/dev/null || echo unknown
+import json, sys
+options = {o["name"]: o["value"] for o in json.load(open(sys.argv[1]))}
+print("%s, -O%s, sanitize=%s" % (options["buildtype"], options["optimization"], options["b_sanitize"]))
+PY
+)
+  build_id=$(sha256sum "$@" | sha256sum | cut -c1-12)
+  eh_version=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["version"])' \
+    "$build/meson-info/intro-projectinfo.json" 2>/dev/null || echo '?')
+}
