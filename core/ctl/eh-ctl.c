@@ -150,6 +150,18 @@ eh_ctl_print_table (GVariant *rows, const EhCtlColumn *columns)
   }
 }
 
+int
+eh_ctl_list (EhCtl *ctl, int argc, char **argv, const char *usage, const char *path, const char *interface,
+             const char *method, const EhCtlColumn *columns)
+{
+  int code = EH_CTL_EXIT_OK;
+  g_autoptr (GVariant) list = eh_ctl_query (ctl, argc, argv, 0, usage, path, interface, method, "(aa{sv})", &code);
+
+  if (list != NULL)
+    eh_ctl_print_table (list, columns);
+  return code;
+}
+
 gboolean
 eh_ctl_parse_duration (const char *text, guint64 *seconds)
 {

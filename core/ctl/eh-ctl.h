@@ -89,6 +89,10 @@ typedef struct {
 } EhCtlColumn;
 /* prints @rows (aa{sv}) as a text table with a header line; @columns ends with a NULL header */
 void eh_ctl_print_table (GVariant *rows, const EhCtlColumn *columns);
+/* a list command of no arguments: @method answers (aa{sv}), printed as
+ * JSON with --json, else as a table of @columns; returns the exit code */
+int eh_ctl_list (EhCtl *ctl, int argc, char **argv, const char *usage, const char *path, const char *interface,
+                 const char *method, const EhCtlColumn *columns);
 
 /* "2026-11-30 23:45:38Z", or "?" */
 char *eh_ctl_format_time (gint64 unix_seconds);

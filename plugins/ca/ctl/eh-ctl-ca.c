@@ -282,13 +282,9 @@ eh_ctl_join_list (EhCtl *ctl, int argc, char **argv)
     { "ID", "id", 16 }, { "STATE", "state", 8 }, { "EXPIRES", "expires-at", 20 }, { "ROLES", "roles", 16 },
     { "USED BY", "used-by", 0 }, { NULL },
   };
-  int code = EH_CTL_EXIT_OK;
-  g_autoptr (GVariant) list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl join-token list\n", EH_CTL_CA_PATH,
-                                            EH_CTL_CA_IFACE, "ListJoinTokens", "(aa{sv})", &code);
 
-  if (list != NULL)
-    eh_ctl_print_table (list, columns);
-  return code;
+  return eh_ctl_list (ctl, argc, argv, "usage: ehttpctl join-token list\n", EH_CTL_CA_PATH, EH_CTL_CA_IFACE,
+                      "ListJoinTokens", columns);
 }
 
 static int

@@ -106,13 +106,9 @@ eh_ctl_content_list (EhCtl *ctl, int argc, char **argv)
     { "ID", "id", 9 }, { "VERSION", "version", 10 }, { "FILES", "files", 6 }, { "BYTES", "size", 14 },
     { "CREATED", "created", 20 }, { "NAME", "name", 0 }, { NULL },
   };
-  int code = EH_CTL_EXIT_OK;
-  g_autoptr (GVariant) list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl content list\n", EH_CTL_DP_PATH,
-                                            EH_CTL_DP_IFACE, "ListContent", "(aa{sv})", &code);
 
-  if (list != NULL)
-    eh_ctl_print_table (list, columns);
-  return code;
+  return eh_ctl_list (ctl, argc, argv, "usage: ehttpctl content list\n", EH_CTL_DP_PATH, EH_CTL_DP_IFACE,
+                      "ListContent", columns);
 }
 
 static int

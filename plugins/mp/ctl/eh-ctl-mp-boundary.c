@@ -66,13 +66,9 @@ eh_ctl_boundary_list (EhCtl *ctl, int argc, char **argv)
   static const EhCtlColumn columns[] = {
     { "BOUNDARY GROUP", "name", 20 }, { "SUBNETS", "subnets", 40 }, { "DPS", "dps", 0 }, { NULL },
   };
-  int code = EH_CTL_EXIT_OK;
-  g_autoptr (GVariant) list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl boundary list\n", EH_CTL_MP_PATH,
-                                            EH_CTL_MP_IFACE, "ListBoundaries", "(aa{sv})", &code);
 
-  if (list != NULL)
-    eh_ctl_print_table (list, columns);
-  return code;
+  return eh_ctl_list (ctl, argc, argv, "usage: ehttpctl boundary list\n", EH_CTL_MP_PATH, EH_CTL_MP_IFACE,
+                      "ListBoundaries", columns);
 }
 
 const EhCtlCommand eh_ctl_boundary_commands[] = {

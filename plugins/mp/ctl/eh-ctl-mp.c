@@ -166,13 +166,9 @@ eh_ctl_mp_token_keys (EhCtl *ctl, int argc, char **argv)
     { "STATE", "state", 8 }, { "X5T#S256", "x5t#S256", 44 }, { "SIGNS FROM", "activate-at", 20 },
     { "EXPIRES", "not-after", 0 }, { NULL },
   };
-  int code = EH_CTL_EXIT_OK;
-  g_autoptr (GVariant) list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl mp token-keys\n", EH_CTL_MP_PATH,
-                                            EH_CTL_MP_IFACE, "ListTokenKeys", "(aa{sv})", &code);
 
-  if (list != NULL)
-    eh_ctl_print_table (list, columns);
-  return code;
+  return eh_ctl_list (ctl, argc, argv, "usage: ehttpctl mp token-keys\n", EH_CTL_MP_PATH, EH_CTL_MP_IFACE,
+                      "ListTokenKeys", columns);
 }
 
 static int
@@ -344,13 +340,9 @@ eh_ctl_deployment_list (EhCtl *ctl, int argc, char **argv)
     { "ID", "id", 36 }, { "CONTENT", "content-id", 9 }, { "ACTION", "action", 9 },
     { "CREATED", "created-at", 20 }, { "TARGET", "collection", 0, "(all clients)" }, { NULL },
   };
-  int code = EH_CTL_EXIT_OK;
-  g_autoptr (GVariant) list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl deployment list\n", EH_CTL_MP_PATH,
-                                            EH_CTL_MP_IFACE, "ListDeployments", "(aa{sv})", &code);
 
-  if (list != NULL)
-    eh_ctl_print_table (list, columns);
-  return code;
+  return eh_ctl_list (ctl, argc, argv, "usage: ehttpctl deployment list\n", EH_CTL_MP_PATH, EH_CTL_MP_IFACE,
+                      "ListDeployments", columns);
 }
 
 static int
@@ -479,13 +471,9 @@ eh_ctl_discovery_list (EhCtl *ctl, int argc, char **argv)
     { "KIND", "kind", 6 }, { "TENANT", "tenant-id", 36 }, { "ID", "id", 36 },
     { "IMPORTED", "imported-at", 20 }, { "NAME", "name", 0 }, { NULL },
   };
-  int code = EH_CTL_EXIT_OK;
-  g_autoptr (GVariant) list = eh_ctl_query (ctl, argc, argv, 0, "usage: ehttpctl discovery list\n", EH_CTL_MP_PATH,
-                                            EH_CTL_MP_IFACE, "ListDiscovered", "(aa{sv})", &code);
 
-  if (list != NULL)
-    eh_ctl_print_table (list, columns);
-  return code;
+  return eh_ctl_list (ctl, argc, argv, "usage: ehttpctl discovery list\n", EH_CTL_MP_PATH, EH_CTL_MP_IFACE,
+                      "ListDiscovered", columns);
 }
 
 static int
