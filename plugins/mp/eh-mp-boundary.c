@@ -259,10 +259,31 @@ eh_mp_boundaries_describe (EhMp *mp)
   return g_variant_builder_end (&list);
 }
 
+/* a client on a dual-stack listener shows as ::ffff:10.1.2.3: its IPv4
+ * address is what the admin's subnets name */
+static GInetAddress *
+eh_mp_boundary_address (const char *text)
+{
+  GInetAddress *address = text != NULL ? g_inet_address_new_from_string (text) : NULL;
+  static const guint8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+  const guint8 *bytes;
+
+  if (address == NULL || g_inet_address_get_family (address) != G_SOCKET_FAMILY_IPV6)
+    return address;
+  bytes = g_inet_address_to_bytes (address);
+  if (memcmp (bytes, mapped, sizeof mapped) == 0) {
+    GInetAddress *v4 = g_inet_address_new_from_bytes (bytes + sizeof mapped, G_SOCKET_FAMILY_IPV4);
+
+    g_object_unref (address);
+    return v4;
+  }
+  return address;
+}
+
 GHashTable *
 eh_mp_boundary_dps_near (EhMp *mp, const char *peer_address)
 {
-  g_autoptr (GInetAddress) address = peer_address != NULL ? g_inet_address_new_from_string (peer_address) : NULL;
+  g_autoptr (GInetAddress) address = eh_mp_boundary_address (peer_address);
   GHashTable *near = NULL;
 
   if (address == NULL || mp->boundaries == NULL)

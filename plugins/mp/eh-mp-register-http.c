@@ -217,8 +217,7 @@ eh_mp_http_register (EhRequest *request, gpointer user_data)
   EhMpRegisterCall *call;
 
   registration = eh_mp_registration_read (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &error);
-  key = registration != NULL ? eh_mp_pubkey_copy (registration->key, &error) : NULL;
-  if (key == NULL) {
+  if (registration == NULL) {
     eh_mp_http_refuse (mp, request, EH_MP_REASON_INVALID_REQUEST, NULL, error->message);
     return;
   }
@@ -226,6 +225,8 @@ eh_mp_http_register (EhRequest *request, gpointer user_data)
   eh_mp_paused_init (&call->paused, mp, request);
   call->peer = g_strdup (eh_request_get_peer_address (request));
   call->registration = g_steal_pointer (&registration);
+  /* the worker checks the proof with the key itself: nothing here needs it any more */
+  key = g_steal_pointer (&call->registration->key);
   eh_mp_proof_verify_async (call->registration->proof, EH_MP_PROOF_TYP, key, call->registration->alg, NULL,
                             eh_mp_registration_proof_members, eh_mp_register_proved, call);
 }

@@ -208,7 +208,7 @@ typedef struct {
   char *bulk_token; /* nullable: the optional bulk registration token */
   char *entra_token; /* nullable: the optional Entra token (not with a bulk token) */
   char *proof;       /* the proof of possession, until it is checked */
-  gnutls_pubkey_t key;
+  gnutls_pubkey_t key; /* until the proof is checked (then NULL) */
   EhJwsAlg alg;
 } EhMpRegistration;
 
@@ -228,7 +228,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhMpRegistration, eh_mp_registration_free)
 EhMpRegistration *eh_mp_registration_parse (const char *body, gsize len, EhMpNonces *nonces,
                                             GError **error);
 /* the same in two steps, so that the signature can be checked elsewhere
- * (eh_mp_proof_verify_async with a copy of ->key, ->alg, ->proof and
+ * (eh_mp_proof_verify_async with ->key taken, ->alg, ->proof and
  * eh_mp_registration_proof_members) in between: everything but the proof … */
 EhMpRegistration *eh_mp_registration_read (const char *body, gsize len, GError **error);
 extern const char *const eh_mp_registration_proof_members[];

@@ -1285,6 +1285,12 @@ test_boundaries (Fixture *f, gconstpointer data)
   g_assert_true (g_hash_table_contains (near, "dp1.example"));
   g_assert_true (g_hash_table_contains (near, "dp3.example"));
   g_hash_table_unref (near);
+  /* the same client through a dual-stack listener */
+  near = eh_mp_boundary_dps_near (&mp, "::ffff:10.1.2.3");
+  g_assert_nonnull (near);
+  g_assert_cmpuint (g_hash_table_size (near), ==, 3);
+  g_hash_table_unref (near);
+  g_assert_null (eh_mp_boundary_dps_near (&mp, "::ffff:192.168.1.1"));
   near = eh_mp_boundary_dps_near (&mp, "fd00:1::5");
   g_assert_cmpuint (g_hash_table_size (near), ==, 2);
   g_hash_table_unref (near);
@@ -1348,6 +1354,44 @@ test_replay_guard (void)
   g_assert_cmpuint (eh_mp_replay_count (replay), ==, 1);
 }
 
+/* the kid read before any check: hostile headers give an error, never a crash or a guess */
+static void
+test_proof_peek_kid (void)
+{
+  const char *hostile[] = {
+    "{\"alg\":\"ES256\"}",                 /* no kid */
+    "{\"kid\":7}",                           /* not a string */
+    "[\"kid\"]",                             /* not an object */
+    "{\"kid\":\"a\",\"kid\":\"b\"}",   /* duplicated */
+    "{\"kid\":\"a\"",                      /* cut short */
+    "\xff\xfe{}",                           /* not UTF-8 */
+  };
+  g_autofree char *big_json = g_strdup_printf ("{\"kid\":\"%0*d\"}", EH_MP_PROOF_HEADER_MAX, 0);
+  g_autofree char *big = eh_base64url_encode (big_json, strlen (big_json));
+  g_autofree char *big_proof = g_strconcat (big, ".e30.sig", NULL);
+  g_autofree char *good = eh_base64url_encode ("{\"kid\":\"abc\"}", 13);
+  g_autofree char *good_proof = g_strconcat (good, ".e30.sig", NULL);
+  g_autofree char *kid = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (hostile); i++) {
+    g_autofree char *header = eh_base64url_encode (hostile[i], strlen (hostile[i]));
+    g_autofree char *proof = g_strconcat (header, ".e30.sig", NULL);
+    g_autoptr (GError) error = NULL;
+
+    g_assert_null (eh_mp_proof_peek_kid (proof, &error));
+    g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN);
+  }
+  for (guint i = 0; i < 4; i++) {
+    const char *bad[] = { "", "no-dot-at-all", "!!!.e30.sig", big_proof };
+    g_autoptr (GError) error = NULL;
+
+    g_assert_null (eh_mp_proof_peek_kid (bad[i], &error));
+    g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN);
+  }
+  kid = eh_mp_proof_peek_kid (good_proof, NULL);
+  g_assert_cmpstr (kid, ==, "abc");
+}
+
 #define ADD(name, func) \
   g_test_add ("/eh/mp/" name, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
@@ -1373,6 +1417,7 @@ main (int argc, char **argv)
   g_test_add_func ("/eh/mp/token/content", test_content_token);
   g_test_add_func ("/eh/mp/nonces/cap", test_nonce_cap);
   g_test_add_func ("/eh/mp/replay-guard", test_replay_guard);
+  g_test_add_func ("/eh/mp/proof-peek-kid", test_proof_peek_kid);
   g_test_add_func ("/eh/mp/guid-normalize", test_guid_normalize);
   g_test_add_func ("/eh/mp/host-names", test_host_names);
   g_test_add_func ("/eh/mp/site-info", test_site_info);
