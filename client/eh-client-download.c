@@ -399,7 +399,7 @@ eh_client_download_file (EhClientDownload *download, const EhDpManifestFile *fil
   g_autofree char *final = g_build_filename (download->dest, file->path, NULL);
   g_autofree char *name = g_strconcat (file->sha256, ".part", NULL);
   g_autofree char *partial = g_build_filename (download->partial_dir, name, NULL);
-  goffset have;
+  goffset have, kept;
   int fd;
   gboolean ok = FALSE;
 
@@ -417,6 +417,7 @@ eh_client_download_file (EhClientDownload *download, const EhDpManifestFile *fil
     return FALSE;
   }
   download->done += have;
+  kept = have;
   for (;;) {
     EhClientDp *dp = eh_client_download_current (download);
     g_autoptr (GError) local = NULL;
@@ -434,10 +435,19 @@ eh_client_download_file (EhClientDownload *download, const EhDpManifestFile *fil
     }
     hex = eh_client_hash_hex (download);
     if (strcmp (hex, file->sha256) != 0) {
-      /* which part was wrong cannot be told: the file starts over from the next DP */
-      g_set_error (&local, EH_ERROR, EH_ERROR_CRYPTO, "hash mismatch for %s (got %s, the manifest says %s)",
-                   file->path, hex, file->sha256);
-      eh_client_download_fail_dp (download, dp, local);
+      /*
+       * which part was wrong cannot be told: with bytes kept from an earlier
+       * run the file starts over once from this DP, else from the next one
+       */
+      if (kept > 0)
+        eh_client_progress_note (download->progress, "%s: hash mismatch with %" G_GINT64_FORMAT
+                                 " bytes kept from an earlier run: starting it over", file->path, (gint64) kept);
+      else {
+        g_set_error (&local, EH_ERROR, EH_ERROR_CRYPTO, "hash mismatch for %s (got %s, the manifest says %s)",
+                     file->path, hex, file->sha256);
+        eh_client_download_fail_dp (download, dp, local);
+      }
+      kept = 0;
       download->done -= have;
       have = 0;
       if (ftruncate (fd, 0) != 0) {

@@ -25,14 +25,34 @@
 
 G_DEFINE_QUARK (eh-client-http-error-quark, eh_client_http_error)
 
+/* a proxy named in the environment; without one the system's resolver (libproxy, desktop settings) is not loaded */
+static gboolean
+eh_client_proxy_named (void)
+{
+  static const char *const names[] = { "https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy",
+                                       "ALL_PROXY" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    const char *value = g_getenv (names[i]);
+
+    if (value != NULL && *value != '\0')
+      return TRUE;
+  }
+  return FALSE;
+}
+
 SoupSession *
 eh_client_session_new (guint stall_seconds)
 {
   g_autofree char *agent = g_strdup_printf ("ehttp-client/%s", EH_VERSION);
+  SoupSession *session;
 
   /* timeout: no byte for that long on a connection is a stall */
-  return soup_session_new_with_options ("timeout", stall_seconds, "idle-timeout", 60, "user-agent", agent,
-                                        "max-conns-per-host", 4, NULL);
+  session = soup_session_new_with_options ("timeout", stall_seconds, "idle-timeout", 60, "user-agent", agent,
+                                           "max-conns-per-host", 4, NULL);
+  if (!eh_client_proxy_named ())
+    soup_session_set_proxy_resolver (session, NULL);
+  return session;
 }
 
 gboolean
@@ -146,7 +166,11 @@ eh_client_session_pin (EhClient *client, EhClientPeer peer, GError **error)
   g_autofree char *kept = NULL;
 
   if (g_object_get_data (G_OBJECT (client->session), "eh-client-pinned") == NULL) {
-    soup_session_set_tls_database (client->session, NULL);
+    g_autoptr (GTlsDatabase) none = eh_client_tls_db_new ();
+
+    /* a TLS connection asks its backend's default database before libsoup gives it the session's */
+    g_tls_backend_set_default_database (g_tls_backend_get_default (), none);
+    soup_session_set_tls_database (client->session, none);
     g_object_set_data (G_OBJECT (client->session), "eh-client-pinned", GINT_TO_POINTER (1));
   }
   if (peer != EH_CLIENT_PEER_GATEWAY || client->gateway_anchors != NULL)

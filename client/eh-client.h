@@ -117,6 +117,10 @@ gboolean eh_client_save_registration (EhClient *client, const char *guid, const 
 #define EH_CLIENT_ERROR_HTTP (eh_client_http_error_quark ())
 GQuark eh_client_http_error_quark (void);
 SoupSession *eh_client_session_new (guint stall_seconds);
+/* a TLS database that trusts nothing: every chain goes to accept-certificate (eh-client-tls-db.c) */
+#define EH_CLIENT_TYPE_TLS_DB (eh_client_tls_db_get_type ())
+G_DECLARE_FINAL_TYPE (EhClientTlsDb, eh_client_tls_db, EH_CLIENT, TLS_DB, GTlsDatabase)
+GTlsDatabase *eh_client_tls_db_new (void);
 SoupMessage *eh_client_message_new (EhClient *client, EhClientPeer peer, const char *method, const char *url,
                                     const char *bearer, GError **error);
 GInputStream *eh_client_http_open (EhClient *client, SoupMessage *msg, GError **error);

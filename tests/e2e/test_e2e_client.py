@@ -228,6 +228,69 @@ class FailoverTest(ClientTestCase):
                          hashlib.sha256(files["big1.bin"]).digest())
 
 
+class InterruptTest(ClientTestCase):
+    """The client itself dies mid-transfer: nothing is trusted before its hash is checked, and the next run
+    resumes from the bytes kept, or starts over when they are not what the manifest says."""
+
+    def setUp(self):
+        super().setUp()
+        site = self.start_site()
+        self.approved_client(site)
+        self.files = {"image.wim": os.urandom(24 * MIB + 5)}
+        self.size = len(self.files["image.wim"])
+        self.content_id = self.add_content(site, self.files)
+        self.restart(site)
+        located = self.located(self.content_id, [SITE_DP])
+        self.by_hand = ["--content-token", located["token"], "--dp", located["dps"][0]["url"]]
+
+    def interrupted(self, dest):
+        """a download SIGKILLed after its first megabytes: the bytes its partial file holds"""
+        partial = dest / ".ehttp-client-partial" / (hashlib.sha256(self.files["image.wim"]).hexdigest() + ".part")
+        proc = subprocess.Popen([str(CLIENT), "--state-dir", str(self.state), "--json", "content", "get",
+                                 self.content_id, "--dest", str(dest), "--max-rate", "8M", *self.by_hand],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: partial.exists() and partial.stat().st_size >= 3 * MIB, timeout=30,
+                 what="the first megabytes")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        # nothing but the partial file: no file of the content is in place before its hash is checked
+        self.assertEqual([p.relative_to(dest) for p in dest.rglob("*") if p.is_file()],
+                         [partial.relative_to(dest)])
+        kept = partial.stat().st_size
+        self.assertGreater(kept, 0)
+        self.assertLess(kept, self.size)
+        return partial, kept
+
+    def test_a_killed_download_leaves_no_file_and_the_next_run_resumes_byte_exact(self):
+        dest = pathlib.Path(self.workdir) / "dest"
+        partial, kept = self.interrupted(dest)
+        got = self.client("content", "get", self.content_id, "--dest", str(dest), *self.by_hand).json
+        self.assertEqual(got["bytes_transferred"], self.size - kept)  # resumed, not restarted
+        self.assertEqual(got["dps"][0]["state"], "used")
+        self.assert_tree(dest, self.files)
+        self.assertFalse(partial.parent.exists())
+
+    def test_a_corrupt_byte_kept_from_a_killed_run_is_caught_and_the_file_starts_over(self):
+        dest = pathlib.Path(self.workdir) / "dest"
+        partial, kept = self.interrupted(dest)
+        raw = bytearray(partial.read_bytes())
+        raw[kept // 2] ^= 0x20
+        partial.write_bytes(bytes(raw))
+        result = self.client("content", "get", self.content_id, "--dest", str(dest), *self.by_hand, json_out=False)
+        self.assertIn("hash mismatch with %d bytes kept from an earlier run: starting it over" % kept, result.stderr)
+        self.assert_tree(dest, self.files)
+        self.assertFalse(partial.parent.exists())
+        # the DP is not blamed for the kept bytes; the MP is not asked
+        partial, kept = self.interrupted(pathlib.Path(self.workdir) / "dest2")
+        raw = bytearray(partial.read_bytes())
+        raw[0] ^= 0x01
+        partial.write_bytes(bytes(raw))
+        got = self.client("content", "get", self.content_id, "--dest", str(partial.parent.parent), *self.by_hand).json
+        self.assertEqual((got["dps"][0]["state"], got["located"], got["failovers"]), ("used", 0, []))
+        self.assertEqual(got["bytes_transferred"], self.size - kept + self.size)
+        self.assert_tree(partial.parent.parent, self.files)
+
+
 class TamperingProxy:
     """An HTTPS front for the MP or a DP with a certificate the site's CA
     issued (so a pinned client accepts it) that changes policy on its way
