@@ -6,8 +6,9 @@
 #   1. a 256 MiB content from one DP: ehttp-client (hashing, temp file,
 #      fsync, rename) next to curl fetching the same file with the same
 #      content token from the same DP (best of BENCH_RUNS each; target >= 0.9x)
+#      and the CPU seconds (user + system) each spends, per GiB
 #   2. the client's peak RSS while it downloads 1 GiB (4 files of 256 MiB),
-#      /usr/bin/time -v (target < 32 MiB)
+#      /usr/bin/time -v (target < 32 MiB), and its CPU seconds
 #   3. failover after a DP dies: an edge DP is SIGKILLed mid-transfer; the
 #      time from the kill to the first byte from the next DP (target < 2 s)
 # usage: bench/client.sh [BUILD_DIR]      (default: build)
@@ -116,23 +117,31 @@ root="$work/client/root.pem"
 step "1. 256 MiB from one DP: ehttp-client vs curl, same token, same DP (best of $runs)"
 best_client=""
 best_curl=""
+# the smaller of two numbers ("" is none yet)
+least() { awk -v a="$1" -v b="$2" 'BEGIN { print (b == "" || a < b) ? a : b }'; }
+# cpu FILE: user + system seconds of a `/usr/bin/time -f '%U %S'` output
+cpu() { awk '{ printf "%.2f", $1 + $2 }' "$1"; }
 for run in $(seq 1 "$runs"); do
   rm -rf "$work/dest"
-  client --json --quiet content get "$id256" --dest "$work/dest" >"$work/get.json"
+  /usr/bin/time -f '%U %S' -o "$work/client.cpu" "$build/client/ehttp-client" --state-dir "$work/client" \
+    --json --quiet content get "$id256" --dest "$work/dest" >"$work/get.json"
   s=$(json "$work/get.json" 'd["seconds"]')
-  best_client=$(awk -v a="$s" -v b="$best_client" 'BEGIN { print (b == "" || a < b) ? a : b }')
+  best_client=$(least "$s" "$best_client")
+  cpu_client=$(least "$(cpu "$work/client.cpu")" "${cpu_client:-}")
   rm -f "$work/curl.out"
-  s=$(curl -sS --cacert "$root" -H "Authorization: Bearer $token" -o "$work/curl.out" -w '%{time_total}' \
-    "$dp_url$pkg/$id256/256m.bin")
-  best_curl=$(awk -v a="$s" -v b="$best_curl" 'BEGIN { print (b == "" || a < b) ? a : b }')
+  s=$(/usr/bin/time -f '%U %S' -o "$work/curl.cpu" curl -sS --cacert "$root" -H "Authorization: Bearer $token" \
+    -o "$work/curl.out" -w '%{time_total}' "$dp_url$pkg/$id256/256m.bin")
+  best_curl=$(least "$s" "$best_curl")
+  cpu_curl=$(least "$(cpu "$work/curl.cpu")" "${cpu_curl:-}")
   # the client syncs each file before its rename: curl followed by the same sync, for the like with like
   rm -f "$work/curl.out"
   t0=$(date +%s.%N)
   curl -sS --cacert "$root" -H "Authorization: Bearer $token" -o "$work/curl.out" "$dp_url$pkg/$id256/256m.bin"
   sync --data "$work/curl.out"
   synced=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.6f", b - a }')
-  best_synced=$(awk -v a="$synced" -v b="${best_synced:-}" 'BEGIN { print (b == "" || a < b) ? a : b }')
-  say "  run $run: ehttp-client $(json "$work/get.json" 'd["seconds"]') s, curl $s s, curl + sync $synced s"
+  best_synced=$(least "$synced" "${best_synced:-}")
+  say "  run $run: ehttp-client $(json "$work/get.json" 'd["seconds"]') s ($(cpu "$work/client.cpu") s CPU)," \
+    "curl $s s ($(cpu "$work/curl.cpu") s CPU), curl + sync $synced s"
 done
 [ "$(sha256sum <"$work/curl.out")" = "$(sha256sum <"$work/dest/256m.bin")" ] || die "curl and the client differ"
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
@@ -146,8 +155,9 @@ step "2. peak RSS of ehttp-client during a 1 GiB download"
 /usr/bin/time -v "$build/client/ehttp-client" --state-dir "$work/client" --json --quiet content get "$id1g" \
   --dest "$work/dest1g" >"$work/get1g.json" 2>"$work/time.txt"
 rss_kib=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/time.txt")
+cpu_1g=$(awk -F': ' '/User time|System time/ { t += $2 } END { printf "%.2f", t }' "$work/time.txt")
 rate_1g=$(json "$work/get1g.json" 'round(d["bytes_per_second"] / 1048576)')
-say "  1 GiB in $(json "$work/get1g.json" 'round(d["seconds"], 2)') s ($rate_1g MiB/s), peak RSS $rss_kib KiB"
+say "  1 GiB in $(json "$work/get1g.json" 'round(d["seconds"], 2)') s ($rate_1g MiB/s), $cpu_1g s CPU, peak RSS $rss_kib KiB"
 rm -rf "$work/dest1g"
 
 step "3. failover: an edge DP dies mid-transfer (client limited to $failover_rate/s)"
@@ -179,5 +189,7 @@ say "  bytes transferred $transferred for $((256 * 1024 * 1024)) (resumed with R
 step "summary"
 say "1. 256 MiB from one DP: ehttp-client $client_rate MiB/s, curl $curl_rate MiB/s: $(ratio "$best_curl" "$best_client")x (target >= 0.9);"
 say "   against curl + sync of the file (the client syncs before its rename): $synced_rate MiB/s, $(ratio "$best_synced" "$best_client")x"
-say "2. peak RSS during 1 GiB: $(mib "$rss_kib") MiB (target < 32)"
+say "   CPU per GiB (the least of the runs, x4): ehttp-client $(awk -v c="$cpu_client" 'BEGIN { printf "%.2f", c * 4 }') s," \
+  "curl $(awk -v c="$cpu_curl" 'BEGIN { printf "%.2f", c * 4 }') s"
+say "2. peak RSS during 1 GiB: $(mib "$rss_kib") MiB (target < 32); $cpu_1g CPU seconds for the GiB"
 say "3. failover after a DP dies: $failover_s s (target < 2)"

@@ -291,6 +291,62 @@ class InterruptTest(ClientTestCase):
         self.assert_tree(partial.parent.parent, self.files)
 
 
+class ConnectProxy:
+    """an HTTP proxy that tunnels CONNECT requests and records where they went"""
+
+    def __init__(self):
+        self.targets = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_CONNECT(self):
+                host, _, port = self.path.rpartition(":")
+                proxy.targets.append(self.path)
+                upstream = socket.create_connection((host, int(port)), timeout=30)
+                self.send_response(200, "Connection established")
+                self.end_headers()
+                self.close_connection = True
+                done = threading.Event()
+
+                def pump(src, dst):
+                    try:
+                        while (data := src.recv(65536)):
+                            dst.sendall(data)
+                    except OSError:
+                        pass
+                    done.set()
+                threading.Thread(target=pump, args=(upstream, self.connection), daemon=True).start()
+                pump(self.connection, upstream)
+                done.wait(30)
+                upstream.close()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class ProxyTest(ClientTestCase):
+    def test_a_proxy_named_in_the_environment_is_used_and_none_otherwise(self):
+        site = self.start_site()
+        self.approved_client(site)
+        proxy = ConnectProxy()
+        self.addCleanup(proxy.stop)
+        no_proxy = {name: "" for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy",
+                                          "ALL_PROXY", "no_proxy", "NO_PROXY")}
+        self.client("token", "--renew", env=no_proxy)
+        self.assertEqual(proxy.targets, [])
+        self.client("token", "--renew", env={**no_proxy, "https_proxy": proxy.url})
+        mp = site.url("https").removeprefix("https://")
+        self.assertIn(mp, proxy.targets)
+
+
 class TamperingProxy:
     """An HTTPS front for the MP or a DP with a certificate the site's CA
     issued (so a pinned client accepts it) that changes policy on its way
