@@ -439,10 +439,10 @@ eh_client_download_file (EhClientDownload *download, const EhDpManifestFile *fil
        * which part was wrong cannot be told: with bytes kept from an earlier
        * run the file starts over once from this DP, else from the next one
        */
-      if (kept > 0)
+      if (kept > 0) {
         eh_client_progress_note (download->progress, "%s: hash mismatch with %" G_GINT64_FORMAT
                                  " bytes kept from an earlier run: starting it over", file->path, (gint64) kept);
-      else {
+      } else {
         g_set_error (&local, EH_ERROR, EH_ERROR_CRYPTO, "hash mismatch for %s (got %s, the manifest says %s)",
                      file->path, hex, file->sha256);
         eh_client_download_fail_dp (download, dp, local);
