@@ -227,12 +227,13 @@ eh_quick_request_write (EhQuickRequest *request, gboolean close, GByteArray *out
     eh_quick_append (out, "Connection: close\r\n");
   g_byte_array_append (out, (const guint8 *) request->scratch->headers->str,
                        request->scratch->headers->len);
-  if (request->content_type != NULL && !bodiless) {
+  if (request->content_type != NULL) {
     eh_quick_append (out, "Content-Type: ");
     eh_quick_append (out, request->content_type);
     eh_quick_append (out, "\r\n");
   }
-  if (request->status != SOUP_STATUS_NO_CONTENT && (!bodiless || length > 0)) {
+  /* as libsoup: a 304 says "Content-Length: 0", a 204 says nothing */
+  if (request->status != SOUP_STATUS_NO_CONTENT) {
     g_snprintf (line, sizeof line, "Content-Length: %" G_GSIZE_FORMAT "\r\n", length);
     eh_quick_append (out, line);
   }
