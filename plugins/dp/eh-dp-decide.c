@@ -191,6 +191,33 @@ eh_dp_decide_download (EhDp *dp, const EhDpAsk *ask, EhDpAnswer *answer)
 }
 
 void
+eh_dp_ask_init (EhDpAsk *ask, const char *subpath, gboolean anonymous, const char *range,
+                EhDpHeaderFunc header, gpointer request)
+{
+  ask->subpath = subpath;
+  ask->anonymous = anonymous;
+  ask->authorization = header (request, "Authorization");
+  ask->if_none_match = header (request, "If-None-Match");
+  ask->if_modified_since = header (request, "If-Modified-Since");
+  ask->if_range = header (request, "If-Range");
+  ask->range = range;
+}
+
+void
+eh_dp_answer_headers (const EhDpAnswer *answer, EhDpAddHeaderFunc add, gpointer target)
+{
+  if (answer->www_authenticate)
+    add (target, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+  if (answer->file != NULL) {
+    add (target, "ETag", answer->etag);
+    add (target, "Last-Modified", answer->last_modified);
+    add (target, "Accept-Ranges", "bytes");
+  }
+  if (answer->content_range != NULL)
+    add (target, "Content-Range", answer->content_range);
+}
+
+void
 eh_dp_answer_clear (EhDpAnswer *answer)
 {
   g_clear_pointer (&answer->content_range, g_free);

@@ -190,19 +190,25 @@ eh_dp_send_start (EhDp *dp, guint *active, SoupServerMessage *msg, int fd, goffs
 
 /* ── answering through libsoup ──────────────────────────────────────── */
 
+static const char *
+eh_dp_download_header (gpointer headers, const char *name)
+{
+  return soup_message_headers_get_one (headers, name);
+}
+
+static void
+eh_dp_download_add_header (gpointer headers, const char *name, const char *value)
+{
+  soup_message_headers_replace (headers, name, value);
+}
+
 /* the parts of @request that decide its answer */
 static void
 eh_dp_download_ask (EhRequest *request, gboolean anonymous, EhDpAsk *ask)
 {
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (eh_request_get_message (request));
-
-  ask->subpath = eh_request_get_subpath (request);
-  ask->anonymous = anonymous;
-  ask->authorization = soup_message_headers_get_one (headers, "Authorization");
-  ask->if_none_match = soup_message_headers_get_one (headers, "If-None-Match");
-  ask->if_modified_since = soup_message_headers_get_one (headers, "If-Modified-Since");
-  ask->if_range = soup_message_headers_get_one (headers, "If-Range");
-  ask->range = eh_request_get_range (request);
+  eh_dp_ask_init (ask, eh_request_get_subpath (request), anonymous, eh_request_get_range (request),
+                  eh_dp_download_header,
+                  soup_server_message_get_request_headers (eh_request_get_message (request)));
 }
 
 /* opens the body: a regular file of the manifest's size, never through a symlink */
@@ -281,15 +287,7 @@ eh_dp_download_answer (EhDp *dp, EhRequest *request, const EhDpAnswer *answer, g
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
 
   eh_dp_answer_log (answer, eh_request_get_id (request));
-  if (answer->www_authenticate)
-    soup_message_headers_replace (headers, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-  if (answer->file != NULL) {
-    soup_message_headers_replace (headers, "ETag", answer->etag);
-    soup_message_headers_replace (headers, "Last-Modified", answer->last_modified);
-    soup_message_headers_replace (headers, "Accept-Ranges", "bytes");
-  }
-  if (answer->content_range != NULL)
-    soup_message_headers_replace (headers, "Content-Range", answer->content_range);
+  eh_dp_answer_headers (answer, eh_dp_download_add_header, headers);
   switch (answer->kind) {
   case EH_DP_ANSWER_TEXT:
     eh_request_respond_text (request, answer->status, answer->text);

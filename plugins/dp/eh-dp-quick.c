@@ -15,16 +15,16 @@
  * succeed, so nothing is logged twice.
  */
 
-static void
-eh_dp_quick_ask (EhQuickRequest *request, gboolean anonymous, EhDpAsk *ask)
+static const char *
+eh_dp_quick_header (gpointer request, const char *name)
 {
-  ask->subpath = eh_quick_request_get_subpath (request);
-  ask->anonymous = anonymous;
-  ask->authorization = eh_quick_request_get_header (request, "Authorization");
-  ask->if_none_match = eh_quick_request_get_header (request, "If-None-Match");
-  ask->if_modified_since = eh_quick_request_get_header (request, "If-Modified-Since");
-  ask->if_range = eh_quick_request_get_header (request, "If-Range");
-  ask->range = eh_quick_request_get_range (request);
+  return eh_quick_request_get_header (request, name);
+}
+
+static void
+eh_dp_quick_add_header (gpointer request, const char *name, const char *value)
+{
+  eh_quick_request_add_header (request, name, value);
 }
 
 /* carries out @answer, unless its body is still on disk */
@@ -36,15 +36,7 @@ eh_dp_quick_answer (EhQuickRequest *request, const EhDpAnswer *answer)
   if (answer->kind == EH_DP_ANSWER_BODY && answer->cached == NULL)
     return FALSE;
   eh_dp_answer_log (answer, eh_quick_request_get_id (request));
-  if (answer->www_authenticate)
-    eh_quick_request_add_header (request, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-  if (answer->file != NULL) {
-    eh_quick_request_add_header (request, "ETag", answer->etag);
-    eh_quick_request_add_header (request, "Last-Modified", answer->last_modified);
-    eh_quick_request_add_header (request, "Accept-Ranges", "bytes");
-  }
-  if (answer->content_range != NULL)
-    eh_quick_request_add_header (request, "Content-Range", answer->content_range);
+  eh_dp_answer_headers (answer, eh_dp_quick_add_header, request);
   switch (answer->kind) {
   case EH_DP_ANSWER_TEXT:
     eh_quick_request_answer_text (request, answer->status, answer->text);
@@ -68,7 +60,8 @@ eh_dp_quick_download (EhDp *dp, EhQuickRequest *request, gboolean anonymous)
   EhDpAsk ask;
   gboolean answered;
 
-  eh_dp_quick_ask (request, anonymous, &ask);
+  eh_dp_ask_init (&ask, eh_quick_request_get_subpath (request), anonymous,
+                  eh_quick_request_get_range (request), eh_dp_quick_header, request);
   eh_dp_decide_download (dp, &ask, &answer);
   answered = eh_dp_quick_answer (request, &answer);
   eh_dp_answer_clear (&answer);

@@ -569,6 +569,16 @@ typedef struct {
   GBytes *cached;            /* (nullable) (transfer none) the body when it is in memory */
 } EhDpAnswer;
 
+/* a request header's value (nullable), from either way of answering */
+typedef const char *(*EhDpHeaderFunc) (gpointer request, const char *name);
+/* fills @ask from a request whose headers @header reads */
+void eh_dp_ask_init (EhDpAsk *ask, const char *subpath, gboolean anonymous, const char *range,
+                     EhDpHeaderFunc header, gpointer request);
+/* adds (replaces) a response header, in either way of answering */
+typedef void (*EhDpAddHeaderFunc) (gpointer answer, const char *name, const char *value);
+/* the response headers @answer carries (WWW-Authenticate, ETag, Last-Modified, Accept-Ranges, Content-Range) */
+void eh_dp_answer_headers (const EhDpAnswer *answer, EhDpAddHeaderFunc add, gpointer target);
+
 /* token → content → manifest path → body, then eh_dp_decide_file() */
 void eh_dp_decide_download (EhDp *dp, const EhDpAsk *ask, EhDpAnswer *answer);
 /* conditional requests and the strict Range for @file of @manifest (@answer zeroed by the caller) */

@@ -213,26 +213,24 @@ class QuickTest(HostTestCase):
         self.assertEqual(failures, [])
         self.assertGreaterEqual(self.counts(host)[1], 200 * 25)
 
-    def test_idle_deadline_after_quick_answers(self):
-        """the idle timeout runs again after a quick answer: the server ends a silent connection"""
-        host = self.start(core={"idle-timeout": "1"})
+    def assert_answered_then_ended(self, core, data):
+        """@data gets one quick answer, then the server ends the connection"""
+        host = self.start(core=core)
         sock = socket.create_connection(host.address("http"), timeout=30)
         try:
-            sock.sendall(b"GET /test/1k HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(data)
             self.assertTrue(read_response(sock).endswith(KIB))
             sock.settimeout(30)
             self.assertEqual(sock.recv(100), b"")
         finally:
             sock.close()
+        self.assertEqual(self.counts(host)[1], 1)
+
+    def test_idle_deadline_after_quick_answers(self):
+        """the idle timeout runs again after a quick answer: the server ends a silent connection"""
+        self.assert_answered_then_ended({"idle-timeout": "1"}, b"GET /test/1k HTTP/1.1\r\nHost: x\r\n\r\n")
 
     def test_header_deadline_on_a_cut_head(self):
         """a head that never ends after a quick answer meets the header deadline"""
-        host = self.start(core={"header-timeout": "1"})
-        sock = socket.create_connection(host.address("http"), timeout=30)
-        try:
-            sock.sendall(b"GET /test/1k HTTP/1.1\r\nHost: x\r\n\r\nGET /test/1k HTTP/1.1\r\nHo")
-            self.assertTrue(read_response(sock).endswith(KIB))
-            sock.settimeout(30)
-            self.assertEqual(sock.recv(100), b"")
-        finally:
-            sock.close()
+        self.assert_answered_then_ended({"header-timeout": "1"},
+                                        b"GET /test/1k HTTP/1.1\r\nHost: x\r\n\r\nGET /test/1k HTTP/1.1\r\nHo")
