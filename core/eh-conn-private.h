@@ -76,6 +76,8 @@ GIOStream *eh_conn_upgrade (EhConn *conn);
 /* answers requests quickly where it can (see EhConnQuickFunc); the data is
  * the one given to eh_conn_new() */
 void eh_conn_set_quick (EhConn *conn, EhConnQuickFunc quick);
+/* at shutdown: a connection busy only writing quick answers ends once they are written */
+void eh_conn_end_after_quick_answers (EhConn *conn);
 /* libsoup finished (or aborted) a request it read: the next may be quick again */
 void eh_conn_soup_request_finished (EhConn *conn);
 /* the front tells when a request is dispatched and when its answer is written */

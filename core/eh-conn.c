@@ -15,6 +15,10 @@
 #define EH_CONN_READ_CHUNK 16384
 #define EH_CONN_LINGER_MS 2000
 #define EH_CONN_LINGER_MAX_BYTES (256 * 1024)
+/* quick answers waiting to be written, at most (then libsoup takes the
+ * connection's further requests, one at a time): a client that pipelines
+ * many small requests and reads nothing never makes the server hold more */
+#define EH_CONN_QUICK_MAX_PENDING (256 * 1024)
 
 /* ── the checked input stream ───────────────────────────────────────── */
 
@@ -474,6 +478,14 @@ eh_conn_set_quick (EhConn *conn, EhConnQuickFunc quick)
 }
 
 void
+eh_conn_end_after_quick_answers (EhConn *conn)
+{
+  /* libsoup holds nothing of it: no request of its will be cut */
+  if (conn->out->len > 0 && conn->input->ready->len == 0 && conn->soup_heads == conn->soup_done)
+    conn->quick_closing = TRUE;
+}
+
+void
 eh_conn_soup_request_finished (EhConn *conn)
 {
   if (conn->soup_done < conn->soup_heads)
@@ -489,7 +501,8 @@ eh_conn_answer_quickly (EhConn *conn, const guint8 *data, gsize len, guint64 *he
   gsize used = 0;
 
   while (conn->quick != NULL && *heads > 0 && !conn->quick_closing && !conn->upgraded &&
-         conn->input->ready->len == 0 && conn->soup_heads == conn->soup_done) {
+         conn->input->ready->len == 0 && conn->soup_heads == conn->soup_done &&
+         conn->out->len < EH_CONN_QUICK_MAX_PENDING) {
     /* a checked head holds no NUL, and its first empty line ends it */
     const guint8 *end = (const guint8 *) g_strstr_len ((const char *) data + used, len - used,
                                                        "\r\n\r\n");

@@ -1061,6 +1061,8 @@ eh_front_begin_shutdown (EhFront *front)
   while (g_hash_table_iter_next (&iter, &conn, NULL)) {
     if (!eh_conn_is_busy (conn))
       eh_conn_abort (conn);
+    else
+      eh_conn_end_after_quick_answers (conn);
   }
 }
 
