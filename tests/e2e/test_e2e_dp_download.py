@@ -26,7 +26,7 @@ class DownloadTest(HostTestCase):
         host = self.host(plugins=plugins, with_certificate=False,
                          plugin_dir=plugin_dir_with(self.workdir, *plugins),
                          groups={"dp": dp or {"names": "dp1.example,localhost"},
-                                 "front": {"quick-answers": self.QUICK}})
+                                 "front": {"quick-answers": getattr(self, "QUICK", "true")}})
         host.start()
         wait_for(lambda: host.ctl_json("status")["certificate"], what="a site-issued certificate")
         self.root = host.state / "plugins" / "ca" / "root.pem"
