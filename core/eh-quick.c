@@ -38,29 +38,33 @@ eh_quick_method (const guint8 *head, gsize len)
 }
 
 /* cuts the copied head into the request line's pieces and the fields;
- * EhFraming checked the shape: one SP between the three parts, every line
- * CRLF-terminated, "name:value" fields without folding */
+ * EhFraming checked the shape (one SP between the three parts, every line
+ * CRLF-terminated, "name:value" fields without folding), and anything else
+ * is declined (NULL) rather than trusted */
 static char *
 eh_quick_split (EhQuickScratch *scratch, char **version)
 {
   char *line = scratch->head->str;
   char *end = strstr (line, "\r\n");
-  char *target = strchr (line, ' ') + 1;
+  char *target = strchr (line, ' ');
 
+  if (end == NULL || target == NULL || target > end || (*version = strchr (target + 1, ' ')) == NULL ||
+      *version > end)
+    return NULL;
   *end = '\0';
-  *version = strchr (target, ' ') + 1;
-  (*version)[-1] = '\0';
+  *(*version)++ = '\0';
   g_array_set_size (scratch->fields, 0);
   for (line = end + 2; line[0] != '\r'; line = end + 2) {
     EhQuickField field;
     char *colon = strchr (line, ':');
-    char *value = colon + 1;
-    char *tail;
+    char *value, *tail;
 
     end = strstr (line, "\r\n");
+    if (end == NULL || colon == NULL || colon > end)
+      return NULL;
     *colon = '\0';
-    while (*value == ' ' || *value == '\t')
-      value++;
+    for (value = colon + 1; *value == ' ' || *value == '\t'; value++)
+      ;
     for (tail = end; tail > value && (tail[-1] == ' ' || tail[-1] == '\t'); tail--)
       ;
     *tail = '\0';
@@ -68,7 +72,7 @@ eh_quick_split (EhQuickScratch *scratch, char **version)
     field.value = value;
     g_array_append_val (scratch->fields, field);
   }
-  return target;
+  return target + 1;
 }
 
 /* the field's value (the last when repeated), or NULL */
@@ -138,6 +142,8 @@ eh_quick_request_parse (EhQuickRequest *request, EhQuickScratch *scratch, const 
   g_string_truncate (scratch->head, 0);
   g_string_append_len (scratch->head, (const char *) head, len);
   target = eh_quick_split (scratch, &version);
+  if (target == NULL)
+    return FALSE;
   length = eh_quick_field (scratch, "Content-Length");
   /* a body, a continue to negotiate, a protocol switch: libsoup's business */
   if ((length != NULL && strcmp (length, "0") != 0) || eh_quick_field (scratch, "Transfer-Encoding") ||

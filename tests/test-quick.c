@@ -102,6 +102,12 @@ test_declines (Fixture *f, gconstpointer data)
     "GET /x%zz HTTP/1.1\r\nHost: h\r\n\r\n",
     "GET /x%2F..%2Fy HTTP/1.1\r\nHost: h\r\n\r\n",
     "GET /x%2F.. HTTP/1.1\r\nHost: h\r\n\r\n",
+    /* shapes EhFraming never passes: declined, not trusted */
+    "GET /x\r\nHost: h\r\n\r\n",
+    "GET /x HTTP/1.1\r\nHost h\r\n\r\n",
+    "GET /x HTTP/1.1\r\nHost: h\r\n",
+    "GET /x HTTP/1.1\r\nHost: h",
+    "GET  HTTP/1.1",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (declined); i++) {
