@@ -194,6 +194,7 @@ start_host() {
     printf '%s\n' "[core]" "state-dir=$dir/state" "plugin-dir=$work/plugins" "plugins=$plugins" \
       "http-listen=127.0.0.1:0" "https-listen=127.0.0.1:0" "access-log=false"
     [ $# -eq 0 ] || printf '%s\n' "$@"
+    front_config
   } >"$dir/ehttpd.conf"
   eh_log="$dir/ehttpd.log"
   "$ehttpd" --config "$dir/ehttpd.conf" --session --allow-test-plugins >>"$eh_log" 2>&1 &
@@ -343,10 +344,11 @@ describe_https() {
 
 # run_wrk NAME URL SECONDS CONNECTIONS [wrk options]: $work/wrk-NAME.txt
 run_wrk() {
-  local name=$1 url=$2 seconds=$3 c=$4 out t=$threads
+  local name=$1 url=$2 seconds=$3 c=$4 out t=$threads t0=""
   shift 4
   [ "$c" -lt "$t" ] && t=$c
   out="$work/wrk-$name.txt"
+  [ -z "${cpu_pid:-}" ] || t0=$(cpu_ticks "$cpu_pid")
   wrk -t"$t" -c"$c" -d"${seconds}s" --latency -s "$top/bench/wrk-report.lua" "$@" "$url" \
     >"$out" 2>&1 || {
     cat "$out" >&2
@@ -361,6 +363,10 @@ run_wrk() {
       printf "    %s req/s, %.1f MiB/s, p50 %s ms, p99 %s ms, errors c/r/w/t %s/%s/%s/%s, non-2xx %s\n",
         v["rps"], v["bytes"] / v["seconds"] / 1048576, v["p50_ms"], v["p99_ms"],
         v["connect"], v["read"], v["write"], v["timeout"], v["status"] }' "$out"
+  if [ -n "$t0" ]; then
+    note_cpu "$out" "$cpu_pid" "$t0"
+    say "    CPU of ehttpd: $(field "$out" cpu_us) us per request"
+  fi
 }
 
 mibps() {
@@ -440,7 +446,7 @@ throughput() {
   say "  ehttpd, token: $pkg/$content_id/$file"
   run_wrk "warm-eh-$tag" "https://127.0.0.1:$eh_https_port$pkg/$content_id/$file" "$warmup_secs" "$c" \
     "${auth[@]}" >/dev/null
-  run_wrk "eh-$tag" "https://127.0.0.1:$eh_https_port$pkg/$content_id/$file" "$secs" "$c" "${auth[@]}"
+  cpu_pid=$eh_pid run_wrk "eh-$tag" "https://127.0.0.1:$eh_https_port$pkg/$content_id/$file" "$secs" "$c" "${auth[@]}"
   check_alive "the $tag run"
   for workers in 1 auto; do
     start_nginx "$workers"
@@ -470,16 +476,16 @@ phase_small() {
     run_wrk warm-eh-anon "https://127.0.0.1:$eh_https_port$anon_pkg/$content_id/1k.bin" "$warmup_secs" \
       "$small_conns" "${auth[@]}" >/dev/null
     for round in $(seq 1 "$check_rounds"); do
-      run_wrk "check-token-$round" "https://127.0.0.1:$eh_https_port$pkg/$content_id/1k.bin" "$check_secs" \
-        "$small_conns" "${auth[@]}"
-      run_wrk "check-anon-$round" "https://127.0.0.1:$eh_https_port$anon_pkg/$content_id/1k.bin" "$check_secs" \
-        "$small_conns" "${auth[@]}"
+      cpu_pid=$eh_pid run_wrk "check-token-$round" "https://127.0.0.1:$eh_https_port$pkg/$content_id/1k.bin" \
+        "$check_secs" "$small_conns" "${auth[@]}"
+      cpu_pid=$eh_pid run_wrk "check-anon-$round" "https://127.0.0.1:$eh_https_port$anon_pkg/$content_id/1k.bin" \
+        "$check_secs" "$small_conns" "${auth[@]}"
     done
     check_alive "the token check runs"
   fi
   say "  ehttpd, no token: /test/1k of test-echo"
   run_wrk warm-eh-echo "https://127.0.0.1:$eh_https_port/test/1k" "$warmup_secs" "$small_conns" "${auth[@]}" >/dev/null
-  run_wrk eh-echo "https://127.0.0.1:$eh_https_port/test/1k" "$secs" "$small_conns" "${auth[@]}"
+  cpu_pid=$eh_pid run_wrk eh-echo "https://127.0.0.1:$eh_https_port/test/1k" "$secs" "$small_conns" "${auth[@]}"
   check_alive "the /test/1k run"
   if [ "$anon" = 1 ]; then
     say "  plain HTTP, ehttpd: the dp's anonymous path (no token, the file path) and /test/1k"
@@ -608,6 +614,8 @@ print_summary() {
   say "ratio ehttpd / nginx(1) = $(ratio "$eh1" "$n1")   (target >= 0.5)"
   say "ratio ehttpd / nginx(auto) = $(ratio "$eh1" "$na1")"
   say "token download vs /test/1k (test-echo, no dp): $(ratio "$eh1" "$echo1") ($cost % slower)"
+  say "ehttpd CPU per request: token download $(field "$work/wrk-eh-1k.txt" cpu_us) us, /test/1k $(field "$work/wrk-eh-echo.txt" cpu_us) us"
+  say "quick answers: $([ "${BENCH_QUICK:-1}" = 0 ] && echo "off (BENCH_QUICK=0)" || echo on)"
   if [ "$anon" = 1 ]; then
     # the alternating rounds, token vs the same DP with the check off: each
     # round's ratio, and their median (a round that load from elsewhere
@@ -629,6 +637,17 @@ print_summary() {
         printf "token check: %.0f req/s with it, %.0f without (the anonymous path, same DP, HTTPS), %d rounds\n", t0 / n, t1 / n, n
         printf "  it costs %.1f %% by the median round (%.1f %% over all rounds; %.1f us of %.1f us a request; target < 5 %%)\n",
           (1 - m) * 100, (1 - t0 / t1) * 100, 1e6 / t0 * n - 1e6 / t1 * n, 1e6 / t0 * n }'
+    # the same rounds by ehttpd's own CPU per request, which load elsewhere hardly moves
+    awk -v dir="$work" -v n="$check_rounds" 'BEGIN {
+        for (i = 1; i <= n; i++)
+          for (k = 0; k < 2; k++) {
+            f = dir "/wrk-check-" (k ? "anon" : "token") "-" i ".txt"
+            while ((getline line < f) > 0)
+              if (line ~ /^wrk-result /) { split(line, w, " "); for (j in w) if (w[j] ~ /^cpu_us=/) c[k] += substr(w[j], 8) }
+            close(f)
+          }
+        if (c[0] > 0 && c[1] > 0)
+          printf "  by ehttpd CPU per request: %.1f us with it, %.1f us without: %.1f %%\n", c[0] / n, c[1] / n, (c[0] / c[1] - 1) * 100 }'
   fi
   say ""
   say "3. $many_conns concurrent connections, wrk -t$threads -c$many_conns -d${many_secs}s --timeout 30s, keep-alive"

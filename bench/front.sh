@@ -121,6 +121,7 @@ access-log=false
 max-connections-per-address=100000
 CONF
   [ "$#" -eq 0 ] || printf '%s\n' "$@" >>"$dir/ehttpd.conf"
+  front_config >>"$dir/ehttpd.conf"
   eh_log="$dir/ehttpd.log"
   "$ehttpd" --config "$dir/ehttpd.conf" --session --allow-test-plugins >"$eh_log" 2>&1 &
   eh_pid=$!
@@ -228,9 +229,10 @@ describe_https() {
 
 # run_wrk NAME URL SECONDS [wrk options]: results in $work/wrk-NAME.txt
 run_wrk() {
-  local name=$1 url=$2 seconds=$3 out
+  local name=$1 url=$2 seconds=$3 out t0=""
   shift 3
   out="$work/wrk-$name.txt"
+  [ -z "${cpu_pid:-}" ] || t0=$(cpu_ticks "$cpu_pid")
   wrk -t"$threads" -c"$conns" -d"${seconds}s" --latency -s "$top/bench/wrk-report.lua" "$@" "$url" \
     >"$out" 2>&1 || {
     cat "$out" >&2
@@ -241,6 +243,10 @@ run_wrk() {
     die "wrk printed no result against $url"
   }
   sed -n 's/^/    /; /Requests\/sec\|Socket errors\|Non-2xx\|Latency  /p' "$out"
+  if [ -n "$t0" ]; then
+    note_cpu "$out" "$cpu_pid" "$t0"
+    say "    CPU of ehttpd: $(field "$out" cpu_us) us per request"
+  fi
 }
 
 # wrk_line NAME: a table row from $work/wrk-NAME.txt
@@ -298,7 +304,7 @@ phase_keepalive() {
   step "1. 1 KiB over HTTPS, keep-alive: wrk -t$threads -c$conns -d${keepalive_secs}s"
   say "  ehttpd https://127.0.0.1:$eh_https_port/test/1k"
   run_wrk warm-eh "https://127.0.0.1:$eh_https_port/test/1k" "$warmup_secs" >/dev/null
-  run_wrk ka-eh "https://127.0.0.1:$eh_https_port/test/1k" "$keepalive_secs"
+  cpu_pid=$eh_pid run_wrk ka-eh "https://127.0.0.1:$eh_https_port/test/1k" "$keepalive_secs"
   check_ehttpd_alive "the keep-alive run"
   for workers in 1 auto; do
     start_nginx "$workers"
@@ -510,6 +516,7 @@ print_summary() {
   wrk_line ka-ngx-auto "nginx worker_processes auto ($(nproc))"
   say "ratio ehttpd / nginx(1 worker) = $(ratio "$eh" "$n1")   <- headline: ehttpd is one process"
   say "ratio ehttpd / nginx(auto)     = $(ratio "$eh" "$na")"
+  say "ehttpd CPU per request: $(field "$work/wrk-ka-eh.txt" cpu_us) us; quick answers $([ "${BENCH_QUICK:-1}" = 0 ] && echo "off (BENCH_QUICK=0)" || echo on)"
   say ""
   say "2a. new TLS 1.3 connection per request (full handshake, no resumption), wrk -H 'Connection: close' -c$conns -d${close_secs}s"
   printf '%-32s %10s %9s %9s   %s\n' server "conn/s" "p50 ms" "p99 ms" "socket errors c/r/w/t  non-2xx"

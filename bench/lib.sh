@@ -40,6 +40,25 @@ field() {
   sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" "$1" | tail -n 1
 }
 
+# cpu_ticks PID: the user + system CPU the process has used, in clock ticks
+cpu_ticks() {
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# note_cpu FILE PID TICKS_BEFORE: adds cpu_us=, the CPU the process used per
+# request of the run (µs), to FILE's wrk-result line; robust to load elsewhere
+note_cpu() {
+  local us
+  us=$(awk -v a="$3" -v b="$(cpu_ticks "$2")" -v n="$(field "$1" requests)" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { if (n > 0) printf "%.1f", (b - a) * 1e6 / hz / n; else print "n/a" }')
+  sed -i "s/^wrk-result .*/& cpu_us=$us/" "$1"
+}
+
+# the [front] group of an ehttpd config: BENCH_QUICK=0 sends every request through libsoup
+front_config() {
+  printf '%s\n' "[front]" "quick-answers=$([ "${BENCH_QUICK:-1}" = 0 ] && echo false || echo true)"
+}
+
 ratio() {
   awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'
 }

@@ -35,6 +35,20 @@ typedef void (*EhConnClosedFunc) (EhConn *conn, gpointer user_data);
 typedef void (*EhConnEndedFunc) (EhConn *conn, gpointer user_data);
 
 /**
+ * EhConnQuickFunc:
+ * @head: a complete head the checker released, CRLF CRLF included
+ * @out: where the whole answer goes
+ * @close: (out): the connection ends after this answer
+ *
+ * Offered each complete GET or HEAD head while libsoup has nothing of this
+ * connection in flight (no request it read and has not answered, no
+ * checked byte it has not read).
+ * Returns: %TRUE when answered; %FALSE leaves the request to libsoup
+ */
+typedef gboolean (*EhConnQuickFunc) (EhConn *conn, const guint8 *head, gsize len, GByteArray *out,
+                                     gboolean *close, gpointer user_data);
+
+/**
  * eh_conn_new:
  * @socket_conn: the accepted TCP connection
  * @tls_stream: (nullable): the TLS stream on top of it, handshake done
@@ -59,6 +73,13 @@ gboolean eh_conn_is_busy (EhConn *conn);
  * Returns: (transfer full): the raw stream
  */
 GIOStream *eh_conn_upgrade (EhConn *conn);
+/* answers requests quickly where it can (see EhConnQuickFunc); the data is
+ * the one given to eh_conn_new() */
+void eh_conn_set_quick (EhConn *conn, EhConnQuickFunc quick);
+/* at shutdown: a connection busy only writing quick answers ends once they are written */
+void eh_conn_end_after_quick_answers (EhConn *conn);
+/* libsoup finished (or aborted) a request it read: the next may be quick again */
+void eh_conn_soup_request_finished (EhConn *conn);
 /* the front tells when a request is dispatched and when its answer is written */
 void eh_conn_request_began (EhConn *conn);
 void eh_conn_request_ended (EhConn *conn);

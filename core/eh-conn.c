@@ -15,6 +15,10 @@
 #define EH_CONN_READ_CHUNK 16384
 #define EH_CONN_LINGER_MS 2000
 #define EH_CONN_LINGER_MAX_BYTES (256 * 1024)
+/* quick answers waiting to be written, at most (then libsoup takes the
+ * connection's further requests, one at a time): a client that pipelines
+ * many small requests and reads nothing never makes the server hold more */
+#define EH_CONN_QUICK_MAX_PENDING (256 * 1024)
 
 /* ── the checked input stream ───────────────────────────────────────── */
 
@@ -33,6 +37,7 @@ struct _EhCheckedInput {
 };
 
 static void eh_checked_input_pollable_init (GPollableInputStreamInterface *iface);
+static gssize eh_checked_input_end (EhCheckedInput *self, GError **error);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (EhCheckedInput, eh_checked_input, G_TYPE_INPUT_STREAM,
                                G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_INPUT_STREAM,
@@ -55,6 +60,12 @@ struct _EhConn {
   EhConnClosedFunc closed_func;
   EhConnEndedFunc ended_func;
   gpointer closed_data;
+  EhConnQuickFunc quick;
+  GByteArray *out;     /* quick answers, written from out_sent on */
+  gsize out_sent;
+  gboolean quick_closing; /* the last quick answer ends the connection */
+  guint64 soup_heads;     /* heads handed to libsoup */
+  guint64 soup_done;      /* of them, answered (or aborted) */
 };
 
 G_DEFINE_FINAL_TYPE (EhConn, eh_conn, G_TYPE_IO_STREAM)
@@ -62,6 +73,8 @@ G_DEFINE_FINAL_TYPE (EhConn, eh_conn, G_TYPE_IO_STREAM)
 static void eh_conn_framing_advanced (EhConn *conn, EhFramingState state);
 static void eh_conn_refuse (EhConn *conn, guint status, const char *reason);
 static void eh_conn_ended (EhConn *conn);
+static gsize eh_conn_answer_quickly (EhConn *conn, const guint8 *data, gsize len, guint64 *heads);
+static void eh_conn_arm_deadline (EhConn *conn, guint ms);
 
 static void
 eh_checked_input_finalize (GObject *object)
@@ -87,12 +100,17 @@ eh_checked_input_take_ready (EhCheckedInput *self, void *buffer, gsize count)
   return n;
 }
 
-/* runs the checker over what is pending; %FALSE when it refused */
+/* runs the checker over what is pending; %FALSE when it refused. What it
+ * releases goes to libsoup, but for the requests answered quickly first */
 static gboolean
 eh_checked_input_check (EhCheckedInput *self, GError **error)
 {
+  EhConn *conn = self->conn;
+  EhFramingState before = eh_framing_get_state (self->framing);
+  guint64 heads = eh_framing_get_request_count (self->framing);
   g_autoptr (GError) refusal = NULL;
   guint status = 400;
+  gsize quick = 0;
   gssize n = eh_framing_feed (self->framing, self->pending->data, self->pending->len, &status,
                               &refusal);
 
@@ -104,11 +122,69 @@ eh_checked_input_check (EhCheckedInput *self, GError **error)
     return FALSE;
   }
   if (n > 0) {
-    g_byte_array_append (self->ready, self->pending->data, n);
+    heads = eh_framing_get_request_count (self->framing) - heads;
+    /* what was released starts with a head */
+    if (before == EH_FRAMING_STATE_IDLE || before == EH_FRAMING_STATE_HEAD)
+      quick = eh_conn_answer_quickly (conn, self->pending->data, n, &heads);
+    if (!conn->quick_closing) {
+      g_byte_array_append (self->ready, self->pending->data + quick, n - quick);
+      conn->soup_heads += heads;
+    }
     g_byte_array_remove_range (self->pending, 0, n);
   }
-  eh_conn_framing_advanced (self->conn, eh_framing_get_state (self->framing));
+  eh_conn_framing_advanced (conn, eh_framing_get_state (self->framing));
+  /* answered at once: the idle clock starts again */
+  if (quick > 0 && conn->last_state == EH_FRAMING_STATE_IDLE && self->ready->len == 0)
+    eh_conn_arm_deadline (conn, conn->timeouts.idle_timeout_ms);
   return TRUE;
+}
+
+/* writes what quick answers left; %FALSE with @error set (would block, or the peer is gone) */
+static gboolean
+eh_checked_input_flush (EhCheckedInput *self, gboolean blocking, GCancellable *cancellable,
+                        GError **error)
+{
+  EhConn *conn = self->conn;
+  GOutputStream *out = g_io_stream_get_output_stream (conn->stream);
+
+  while (conn->out_sent < conn->out->len) {
+    const guint8 *data = conn->out->data + conn->out_sent;
+    gsize len = conn->out->len - conn->out_sent;
+    gssize n = blocking ? g_output_stream_write (out, data, len, cancellable, error)
+                        : g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (out),
+                                                                      data, len, cancellable, error);
+
+    if (n < 0)
+      return FALSE;
+    conn->out_sent += n;
+  }
+  g_byte_array_set_size (conn->out, 0);
+  conn->out_sent = 0;
+  return TRUE;
+}
+
+/* before libsoup reads on: the quick answers go out first, and one that
+ * ends the connection ends it; -2 when libsoup may read on */
+static gssize
+eh_checked_input_settle (EhCheckedInput *self, gboolean blocking, GCancellable *cancellable,
+                         GError **error)
+{
+  EhConn *conn = self->conn;
+
+  if (conn->out->len > 0 && !eh_checked_input_flush (self, blocking, cancellable, error)) {
+    if (g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+      return -1;
+    /* the client went away before reading its answer */
+    g_debug ("connection lost while answering: %s", (*error)->message);
+    eh_conn_abort (conn);
+    conn->quick_closing = TRUE;
+    if (blocking)
+      return -1;
+    return eh_checked_input_end (self, error);
+  }
+  if (conn->quick_closing)
+    return blocking ? 0 : eh_checked_input_end (self, error);
+  return -2;
 }
 
 /* libsoup has nothing of the current request while the checker holds it back */
@@ -142,8 +218,10 @@ eh_checked_input_read_internal (EhCheckedInput *self, void *buffer, gsize count,
 
   for (;;) {
     EhFramingState before = eh_framing_get_state (self->framing);
-    gssize got;
+    gssize got = eh_checked_input_settle (self, blocking, cancellable, error);
 
+    if (got != -2)
+      return got;
     if (self->ready->len > 0)
       return eh_checked_input_take_ready (self, buffer, count);
     if (self->ended && !blocking)
@@ -195,7 +273,10 @@ eh_checked_input_is_readable (GPollableInputStream *stream)
 
   if (self->ended)
     return FALSE;
-  return self->ready->len > 0 || self->refusal != NULL ||
+  if (self->conn->out->len > 0)
+    return g_pollable_output_stream_is_writable (
+        G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (self->conn->stream)));
+  return self->ready->len > 0 || self->refusal != NULL || self->conn->quick_closing ||
          g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (self->base));
 }
 
@@ -207,7 +288,10 @@ eh_checked_input_create_source (GPollableInputStream *stream, GCancellable *canc
 
   if (self->ended)
     return g_pollable_source_new_full (stream, NULL, cancellable); /* never ready */
-  if (self->ready->len > 0 || self->refusal != NULL)
+  if (self->conn->out->len > 0)
+    child = g_pollable_output_stream_create_source (
+        G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (self->conn->stream)), NULL);
+  else if (self->ready->len > 0 || self->refusal != NULL || self->conn->quick_closing)
     child = g_timeout_source_new (0);
   else
     child = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (self->base), NULL);
@@ -384,7 +468,57 @@ eh_conn_is_busy (EhConn *conn)
   if (conn->upgraded)
     return FALSE;
   return conn->answering > 0 || conn->last_state != EH_FRAMING_STATE_IDLE ||
-         conn->input->ready->len > 0;
+         conn->input->ready->len > 0 || conn->out->len > 0;
+}
+
+void
+eh_conn_set_quick (EhConn *conn, EhConnQuickFunc quick)
+{
+  conn->quick = quick;
+}
+
+void
+eh_conn_end_after_quick_answers (EhConn *conn)
+{
+  /* libsoup holds nothing of it: no request of its will be cut */
+  if (conn->out->len > 0 && conn->input->ready->len == 0 && conn->soup_heads == conn->soup_done)
+    conn->quick_closing = TRUE;
+}
+
+void
+eh_conn_soup_request_finished (EhConn *conn)
+{
+  if (conn->soup_done < conn->soup_heads)
+    conn->soup_done++;
+}
+
+/* offers the leading heads of @data (released by the checker, starting
+ * with a head) for quick answers while libsoup has nothing in flight;
+ * returns the bytes answered, and counts them off @heads */
+static gsize
+eh_conn_answer_quickly (EhConn *conn, const guint8 *data, gsize len, guint64 *heads)
+{
+  gsize used = 0;
+
+  while (conn->quick != NULL && *heads > 0 && !conn->quick_closing && !conn->upgraded &&
+         conn->input->ready->len == 0 && conn->soup_heads == conn->soup_done &&
+         conn->out->len < EH_CONN_QUICK_MAX_PENDING) {
+    /* a checked head holds no NUL, and its first empty line ends it */
+    const guint8 *end = (const guint8 *) g_strstr_len ((const char *) data + used, len - used,
+                                                       "\r\n\r\n");
+    gboolean close = FALSE;
+    gsize head_len;
+
+    if (end == NULL)
+      break;
+    head_len = end + 4 - (data + used);
+    if (!conn->quick (conn, data + used, head_len, conn->out, &close, conn->closed_data))
+      break;
+    used += head_len;
+    (*heads)--;
+    conn->quick_closing = close;
+  }
+  return used;
 }
 
 void
@@ -532,6 +666,7 @@ eh_conn_finalize (GObject *object)
   }
   eh_conn_drop_deadline (conn);
   g_clear_object (&conn->input);
+  g_byte_array_unref (conn->out);
   g_clear_object (&conn->tls_stream);
   g_clear_object (&conn->socket_conn);
   G_OBJECT_CLASS (eh_conn_parent_class)->finalize (object);
@@ -553,6 +688,7 @@ static void
 eh_conn_init (EhConn *conn)
 {
   conn->last_state = EH_FRAMING_STATE_IDLE;
+  conn->out = g_byte_array_new ();
 }
 
 EhConn *

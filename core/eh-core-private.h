@@ -23,6 +23,7 @@ typedef struct _EhIdentity EhIdentity;
 
 #define EH_CORE_GROUP "core"
 #define EH_SITE_GROUP "site"
+#define EH_FRONT_GROUP "front"
 #define EH_PLUGIN_FILE_PREFIX "ehttpd-plugin-"
 
 struct _EhPlugin {
@@ -42,6 +43,7 @@ struct _EhPlugin {
 const EhConfigKey *eh_core_config_keys (void);
 /* the [site] keys: the host's names and its link to the upstream site */
 const EhConfigKey *eh_site_config_keys (void);
+const EhConfigKey *eh_front_config_keys (void);
 
 /* @config: (transfer full) */
 EhCore *eh_core_new (EhConfig *config, gboolean allow_test_plugins, GError **error);

@@ -52,6 +52,12 @@ static const EhConfigKey eh_core_keys[] = {
   EH_CONFIG_KEY_END
 };
 
+/* how the front answers */
+static const EhConfigKey eh_front_keys[] = {
+  { "quick-answers", EH_CONFIG_BOOLEAN, "true", 0, 0, "answer small GET/HEAD requests that an endpoint serves from memory without libsoup (false: every request through libsoup)" },
+  EH_CONFIG_KEY_END
+};
+
 /* the host's place in the site: shared by the bus link and the host identity */
 static const EhConfigKey eh_site_keys[] = {
   { "names", EH_CONFIG_STRING_LIST, NULL, 0, 0, "DNS names and IP addresses this host is reached by, for its role certificate (default: host name, localhost and the HTTPS listen addresses)" },
@@ -65,6 +71,12 @@ const EhConfigKey *
 eh_core_config_keys (void)
 {
   return eh_core_keys;
+}
+
+const EhConfigKey *
+eh_front_config_keys (void)
+{
+  return eh_front_keys;
 }
 
 const EhConfigKey *
@@ -99,6 +111,7 @@ eh_core_read_limits (EhConfig *config, EhFrontLimits *limits)
   limits->max_head_bytes = eh_config_get_uint (config, EH_CORE_GROUP, "max-header-bytes");
   limits->max_header_count = eh_config_get_uint (config, EH_CORE_GROUP, "max-header-count");
   limits->access_log = eh_config_get_boolean (config, EH_CORE_GROUP, "access-log");
+  limits->quick_answers = eh_config_get_boolean (config, EH_FRONT_GROUP, "quick-answers");
 }
 
 /* the host.certificate.install responder */
@@ -149,6 +162,7 @@ eh_core_new (EhConfig *config, gboolean allow_test_plugins, GError **error)
   EhTls *tls;
 
   if (!eh_config_declare_group (config, EH_CORE_GROUP, eh_core_keys, error) ||
+      !eh_config_declare_group (config, EH_FRONT_GROUP, eh_front_keys, error) ||
       !eh_config_declare_group (config, EH_SITE_GROUP, eh_site_keys, error))
     return NULL;
   if (!eh_tls_set_priority (eh_config_get_string (config, EH_CORE_GROUP, "tls-priority"), error))
@@ -441,6 +455,7 @@ eh_core_reload (EhCore *core, const char *config_path, GError **error)
 
     /* check the new files fully before anything changes */
     if (fresh == NULL || !eh_config_declare_group (fresh, EH_CORE_GROUP, eh_core_keys, error) ||
+        !eh_config_declare_group (fresh, EH_FRONT_GROUP, eh_front_keys, error) ||
         !eh_config_declare_group (fresh, EH_SITE_GROUP, eh_site_keys, error))
       return FALSE;
     for (guint i = 0; i < core->plugins->len; i++) {

@@ -118,6 +118,7 @@ eh_dbus_status_variant (EhCore *core)
 {
   EhTls *tls = eh_core_get_tls (core);
   g_auto (GStrv) urls = eh_front_get_urls (eh_core_get_front (core));
+  guint64 answered, answered_quickly;
   GVariantDict dict;
 
   g_variant_dict_init (&dict, NULL);
@@ -129,6 +130,9 @@ eh_dbus_status_variant (EhCore *core)
   g_variant_dict_insert (&dict, "listeners", "^as", urls);
   g_variant_dict_insert (&dict, "connections", "u",
                          eh_front_get_connection_count (eh_core_get_front (core)));
+  eh_front_get_request_counts (eh_core_get_front (core), &answered, &answered_quickly);
+  g_variant_dict_insert (&dict, "requests", "t", answered);
+  g_variant_dict_insert (&dict, "quick-answers", "t", answered_quickly);
   g_variant_dict_insert (&dict, "certificate", "s",
                          eh_tls_get_fingerprint (tls) != NULL ? eh_tls_get_fingerprint (tls) : "");
   g_variant_dict_insert (&dict, "certificate-not-after", "x", eh_tls_get_not_after (tls));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "eh-front.h"
+#include "eh-quick.h"
 #include "eh-tls-private.h"
 
 G_BEGIN_DECLS
@@ -29,6 +30,7 @@ typedef struct {
   guint64 max_body_unrouted; /* body cap for paths no endpoint serves */
   guint backlog;
   gboolean access_log;
+  gboolean quick_answers; /* small GET/HEAD answered without libsoup (eh-quick.h) */
 } EhFrontLimits;
 
 void eh_front_limits_init_defaults (EhFrontLimits *limits);
@@ -50,6 +52,9 @@ GStrv eh_front_get_urls (EhFront *front);
 
 gboolean eh_front_add_endpoint (EhFront *front, EhPlugin *owner, const EhEndpoint *endpoint,
                                 gpointer user_data, GError **error);
+gboolean eh_front_add_quick_handler (EhFront *front, EhPlugin *owner, const char *method,
+                                     const char *path_prefix, EhQuickHandler handler,
+                                     gpointer user_data, GError **error);
 /* drops the endpoints of @owner (when it stops) */
 void eh_front_remove_endpoints (EhFront *front, EhPlugin *owner);
 
@@ -58,6 +63,8 @@ void eh_front_certificate_changed (EhFront *front);
 
 
 guint eh_front_get_connection_count (EhFront *front);
+/* requests answered since start, and of them those answered quickly (eh-quick.h) */
+void eh_front_get_request_counts (EhFront *front, guint64 *answered, guint64 *answered_quickly);
 
 /* stop accepting and close idle connections; requests in progress finish */
 void eh_front_begin_shutdown (EhFront *front);

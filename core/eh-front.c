@@ -14,6 +14,7 @@
 #include "eh-conn-private.h"
 #include "eh-error.h"
 #include "eh-front-private.h"
+#include "eh-quick-private.h"
 
 #define EH_FRONT_CONN_INFO "eh-front-conn-info"
 #define EH_FRONT_REQUEST "eh-front-request"
@@ -26,6 +27,8 @@ typedef struct {
   char *path_prefix;
   char *method;
   gpointer user_data;
+  EhQuickHandler quick; /* (nullable) */
+  gpointer quick_data;
 } EhRoute;
 
 typedef struct {
@@ -77,6 +80,9 @@ struct _EhFront {
   guint n_connections;
   guint64 next_request_id;
   gboolean shutting_down;
+  EhQuickScratch quick; /* reused by every quick answer */
+  guint64 answered;       /* requests answered (or aborted), both ways */
+  guint64 answered_quickly;
 };
 
 void
@@ -92,6 +98,7 @@ eh_front_limits_init_defaults (EhFrontLimits *limits)
   limits->max_body_unrouted = 0;
   limits->backlog = 511;
   limits->access_log = TRUE;
+  limits->quick_answers = TRUE;
 }
 
 /* ── routing ────────────────────────────────────────────────────────── */
@@ -190,6 +197,26 @@ eh_front_add_endpoint (EhFront *front, EhPlugin *owner, const EhEndpoint *endpoi
   route->user_data = user_data;
   g_ptr_array_add (front->routes, route);
   return TRUE;
+}
+
+gboolean
+eh_front_add_quick_handler (EhFront *front, EhPlugin *owner, const char *method,
+                            const char *path_prefix, EhQuickHandler handler, gpointer user_data,
+                            GError **error)
+{
+  for (guint i = 0; i < front->routes->len; i++) {
+    EhRoute *route = g_ptr_array_index (front->routes, i);
+
+    if (route->owner == owner && g_strcmp0 (route->path_prefix, path_prefix) == 0 &&
+        g_strcmp0 (route->method, method) == 0) {
+      route->quick = handler;
+      route->quick_data = user_data;
+      return TRUE;
+    }
+  }
+  g_set_error (error, EH_ERROR, EH_ERROR_NOT_FOUND, "no endpoint %s %s to answer quickly",
+               method != NULL ? method : "*", path_prefix);
+  return FALSE;
 }
 
 void
@@ -308,6 +335,14 @@ eh_front_wrote_body_data (SoupServerMessage *msg, guint chunk_size, EhRequest *r
   request->bytes_out += chunk_size;
 }
 
+static char *
+eh_front_next_request_id (gpointer data)
+{
+  EhFront *front = data;
+
+  return g_strdup_printf ("%08" G_GINT64_MODIFIER "x", ++front->next_request_id);
+}
+
 static void
 eh_front_request_started (SoupServer *server, SoupServerMessage *msg, EhFront *front)
 {
@@ -321,7 +356,8 @@ eh_front_request_started (SoupServer *server, SoupServerMessage *msg, EhFront *f
     if (request->info->conn != NULL)
       g_set_object (&request->info->latest, msg);
   }
-  request->id = g_strdup_printf ("%08" G_GINT64_MODIFIER "x", ++front->next_request_id);
+  /* the id is given when the request is read (eh_front_dispatch): libsoup
+   * starts a message for the next request long before one comes, or never */
   g_object_set_data_full (G_OBJECT (msg), EH_FRONT_REQUEST, request,
                           (GDestroyNotify) eh_request_free);
   g_signal_connect (msg, "wrote-body-data", G_CALLBACK (eh_front_wrote_body_data), request);
@@ -337,7 +373,11 @@ eh_front_request_done (SoupServer *server, SoupServerMessage *msg, EhFront *fron
 
   if (request == NULL)
     return;
+  if (soup_server_message_get_method (msg) != NULL)
+    front->answered++;
   eh_front_log_access (front, msg, request);
+  if (request->info != NULL && request->info->conn != NULL)
+    eh_conn_soup_request_finished (request->info->conn);
   if (request->dispatched && request->info->conn != NULL) {
     request->dispatched = FALSE;
     eh_conn_request_ended (request->info->conn);
@@ -348,10 +388,8 @@ eh_front_request_done (SoupServer *server, SoupServerMessage *msg, EhFront *fron
 
 /* the correlation id a relay (the cmg-connector) attached, when it is one: 8–64 of [A-Za-z0-9-] */
 static const char *
-eh_front_correlation_id (SoupServerMessage *msg)
+eh_front_correlation_id (const char *id)
 {
-  const char *id = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
-                                                 EH_CORRELATION_HEADER);
   gsize len = id != NULL ? strlen (id) : 0;
 
   if (len < 8 || len > 64)
@@ -363,36 +401,48 @@ eh_front_correlation_id (SoupServerMessage *msg)
   return id;
 }
 
+/* one access log line; @correlation_header is the request's, unchecked */
+static void
+eh_front_log_line (const char *id, const char *method, const char *path, guint status_code,
+                   guint64 bytes_out, gint64 started, const char *peer,
+                   const char *correlation_header)
+{
+  char status[16], bytes[32], ms[32];
+  const char *correlation = eh_front_correlation_id (correlation_header);
+
+  g_snprintf (status, sizeof status, "%u", status_code);
+  g_snprintf (bytes, sizeof bytes, "%" G_GUINT64_FORMAT, bytes_out);
+  g_snprintf (ms, sizeof ms, "%.3f", (g_get_monotonic_time () - started) / 1000.0);
+  /* only the path: query strings and headers may carry tokens */
+  g_log_structured ("ehttpd-access", G_LOG_LEVEL_MESSAGE,
+                    "EH_REQUEST_ID", id,
+                    "EH_METHOD", method,
+                    "EH_PATH", path,
+                    "EH_STATUS", status,
+                    "EH_BYTES", bytes,
+                    "EH_DURATION_MS", ms,
+                    "EH_PEER", peer,
+                    "EH_CORRELATION_ID", correlation != NULL ? correlation : "",
+                    "MESSAGE", "%s %s %s %s %s %sms %s%s%s", id, method, path, status, bytes, ms,
+                    peer, correlation != NULL ? " correlation " : "",
+                    correlation != NULL ? correlation : "");
+}
+
 static void
 eh_front_log_access (EhFront *front, SoupServerMessage *msg, EhRequest *request)
 {
   GUri *uri = soup_server_message_get_uri (msg);
   const char *method = soup_server_message_get_method (msg);
-  g_autofree char *status = NULL;
-  g_autofree char *bytes = NULL;
-  g_autofree char *ms = NULL;
-  const char *correlation;
 
   if (!front->limits.access_log || method == NULL)
     return;
-  status = g_strdup_printf ("%u", soup_server_message_get_status (msg));
-  bytes = g_strdup_printf ("%" G_GUINT64_FORMAT, request->bytes_out);
-  ms = g_strdup_printf ("%.3f", (g_get_monotonic_time () - request->started) / 1000.0);
-  correlation = eh_front_correlation_id (msg);
-  /* only the path: query strings and headers may carry tokens */
-  g_log_structured ("ehttpd-access", G_LOG_LEVEL_MESSAGE,
-                    "EH_REQUEST_ID", request->id,
-                    "EH_METHOD", method,
-                    "EH_PATH", uri != NULL ? g_uri_get_path (uri) : "",
-                    "EH_STATUS", status,
-                    "EH_BYTES", bytes,
-                    "EH_DURATION_MS", ms,
-                    "EH_PEER", request->info != NULL ? request->info->peer : "",
-                    "EH_CORRELATION_ID", correlation != NULL ? correlation : "",
-                    "MESSAGE", "%s %s %s %s %s %sms %s%s%s", request->id, method,
-                    uri != NULL ? g_uri_get_path (uri) : "", status, bytes, ms,
-                    request->info != NULL ? request->info->peer : "",
-                    correlation != NULL ? " correlation " : "", correlation != NULL ? correlation : "");
+  if (request->id == NULL)
+    request->id = eh_front_next_request_id (front);
+  eh_front_log_line (request->id, method, uri != NULL ? g_uri_get_path (uri) : "",
+                     soup_server_message_get_status (msg), request->bytes_out, request->started,
+                     request->info != NULL ? request->info->peer : "",
+                     soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
+                                                   EH_CORRELATION_HEADER));
 }
 
 static char *
@@ -461,6 +511,7 @@ eh_front_dispatch (SoupServer *server, SoupServerMessage *msg, const char *path,
   request->range = g_strdup (soup_message_headers_get_one (headers, "Range"));
   soup_message_headers_remove (headers, "Range");
   request->path = g_strdup (path);
+  request->id = eh_front_next_request_id (front);
   request->route = eh_front_route (front, method, path);
   request->dispatched = request->info->conn != NULL;
   if (request->dispatched)
@@ -498,6 +549,65 @@ eh_front_upgrade (EhRequest *request, GIOStream **raw)
     return NULL;
   }
   return g_steal_pointer (&stolen);
+}
+
+/* ── quick answers ──────────────────────────────────────────────────── */
+
+/* may @route answer @method quickly here? Whatever the ordinary path would
+ * refuse (404, 405, 403, 503) it also answers */
+static gboolean
+eh_front_quick_admits (const EhRoute *route, const char *method, gboolean https)
+{
+  return route != NULL && route->quick != NULL && eh_route_allows_method (route, method) &&
+         (route->endpoint.schemes & (https ? EH_SCHEME_HTTPS : EH_SCHEME_HTTP)) != 0 &&
+         (route->owner == NULL || eh_plugin_get_state (route->owner) == EH_PLUGIN_STATE_RUNNING);
+}
+
+/* the EhConnQuickFunc of every connection (when quick answers are on) */
+static gboolean
+eh_front_answer_quickly (EhConn *conn, const guint8 *head, gsize len, GByteArray *out,
+                         gboolean *close, gpointer user_data)
+{
+  EhConnInfo *info = user_data;
+  EhFront *front = info->front;
+  gint64 started = g_get_monotonic_time ();
+  EhQuickRequest request;
+  const EhRoute *route;
+  gboolean closing;
+  gsize bytes;
+
+  if (!eh_quick_request_parse (&request, &front->quick, head, len, info->listener->https))
+    return FALSE;
+  route = eh_front_route (front, request.method, request.path);
+  if (!eh_front_quick_admits (route, request.method, request.https)) {
+    eh_quick_request_clear (&request);
+    return FALSE;
+  }
+  request.prefix_len = strlen (route->path_prefix);
+  request.peer = info->peer;
+  request.peer_certificate = info->peer_certificate;
+  request.make_id = eh_front_next_request_id;
+  request.make_id_data = front;
+  if (!route->quick (&request, route->quick_data)) {
+    eh_quick_request_clear (&request);
+    return FALSE;
+  }
+  if (!request.answered) {
+    g_warning ("a quick handler for %s accepted a request without answering it", route->path_prefix);
+    eh_quick_request_answer_text (&request, SOUP_STATUS_INTERNAL_SERVER_ERROR, "internal error");
+  }
+  /* as the ordinary path: say so when the connection ends; HTTP/1.0 always ends */
+  closing = front->shutting_down || eh_quick_request_header_lists (&request, "Connection", "close");
+  *close = closing || request.http10;
+  bytes = eh_quick_request_write (&request, closing, out);
+  front->answered++;
+  front->answered_quickly++;
+  if (front->limits.access_log)
+    eh_front_log_line (eh_quick_request_get_id (&request), request.method, request.path,
+                       request.status, bytes, started, info->peer,
+                       eh_quick_request_get_header (&request, EH_CORRELATION_HEADER));
+  eh_quick_request_clear (&request);
+  return TRUE;
 }
 
 /* ── connections ────────────────────────────────────────────────────── */
@@ -579,6 +689,8 @@ eh_front_serve (EhFront *front, EhListener *listener, GSocketConnection *socket_
                       eh_framing_new (&framing_limits, eh_front_body_cap, front), &timeouts,
                       eh_front_conn_ended, eh_front_conn_closed, info);
   info->conn = conn;
+  if (front->limits.quick_answers)
+    eh_conn_set_quick (conn, eh_front_answer_quickly);
   g_hash_table_insert (front->conns, conn, info);
   if (local == NULL || remote == NULL) {
     eh_conn_abort (conn);
@@ -931,6 +1043,13 @@ eh_front_get_connection_count (EhFront *front)
 }
 
 void
+eh_front_get_request_counts (EhFront *front, guint64 *answered, guint64 *answered_quickly)
+{
+  *answered = front->answered;
+  *answered_quickly = front->answered_quickly;
+}
+
+void
 eh_front_begin_shutdown (EhFront *front)
 {
   GHashTableIter iter;
@@ -942,6 +1061,8 @@ eh_front_begin_shutdown (EhFront *front)
   while (g_hash_table_iter_next (&iter, &conn, NULL)) {
     if (!eh_conn_is_busy (conn))
       eh_conn_abort (conn);
+    else
+      eh_conn_end_after_quick_answers (conn);
   }
 }
 
@@ -987,6 +1108,7 @@ eh_front_new (const EhFrontLimits *limits, EhTls *tls)
   front->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) eh_route_free);
   front->per_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   front->conns = g_hash_table_new (g_direct_hash, g_direct_equal);
+  eh_quick_scratch_init (&front->quick);
   if (!eh_front_enable_keepalive (front, &error))
     g_warning ("keep-alive disabled: %s", error->message);
   soup_server_add_handler (front->server, NULL, eh_front_dispatch, front, NULL);
@@ -1010,5 +1132,6 @@ eh_front_free (EhFront *front)
   g_ptr_array_unref (front->routes);
   g_hash_table_unref (front->per_address);
   g_hash_table_unref (front->conns);
+  eh_quick_scratch_clear (&front->quick);
   g_free (front);
 }

@@ -126,6 +126,14 @@ eh_plugin_add_endpoint (EhPlugin *plugin, const EhEndpoint *endpoint, gpointer u
                                 error);
 }
 
+gboolean
+eh_plugin_add_quick_handler (EhPlugin *plugin, const char *method, const char *path_prefix,
+                             EhQuickHandler handler, gpointer user_data, GError **error)
+{
+  return eh_front_add_quick_handler (eh_core_get_front (plugin->core), plugin, method, path_prefix,
+                                     handler, user_data, error);
+}
+
 GStrv
 eh_plugin_get_listener_urls (EhPlugin *plugin)
 {

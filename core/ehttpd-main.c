@@ -82,12 +82,13 @@ char *
 eh_daemon_default_config (void)
 {
   g_autofree char *core = eh_config_describe_group ("core", eh_core_config_keys ());
+  g_autofree char *front = eh_config_describe_group ("front", eh_front_config_keys ());
   g_autofree char *site = eh_config_describe_group ("site", eh_site_config_keys ());
 
   return g_strconcat ("# ehttpd configuration. Every key is shown with its default, commented out.\n"
                       "# Drop-ins in conf.d/*.conf beside this file are read after it, in name order.\n"
                       "# Each role plugin reads its own group ([ca], [mp], [dp], …); see its README.\n\n",
-                      core, "\n", site, NULL);
+                      core, "\n", front, "\n", site, NULL);
 }
 
 int

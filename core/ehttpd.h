@@ -20,6 +20,7 @@
 #include "eh-json.h"
 #include "eh-jws.h"
 #include "eh-plugin.h"
+#include "eh-quick.h"
 #include "eh-range.h"
 #include "eh-store.h"
 #include "eh-text.h"

@@ -99,6 +99,7 @@ eh_ctl_status (EhCtl *ctl, int argc, char **argv)
   const char *version = "", *certificate = "";
   guint64 uptime = 0;
   guint32 connections = 0;
+  guint64 requests = 0, quick = 0;
 
   if (status == NULL)
     return exit_code;
@@ -111,11 +112,15 @@ eh_ctl_status (EhCtl *ctl, int argc, char **argv)
   g_variant_lookup (status, "version", "&s", &version);
   g_variant_lookup (status, "uptime-seconds", "t", &uptime);
   g_variant_lookup (status, "connections", "u", &connections);
+  g_variant_lookup (status, "requests", "t", &requests);
+  g_variant_lookup (status, "quick-answers", "t", &quick);
   g_variant_lookup (status, "certificate", "&s", &certificate);
   g_variant_lookup (status, "listeners", "^a&s", &listeners);
   plugins = g_variant_lookup_value (status, "plugins", G_VARIANT_TYPE ("a(sss)"));
   g_print ("ehttpd %s, up %" G_GUINT64_FORMAT " s, %u open connections\n", version, uptime,
            connections);
+  g_print ("requests:    %" G_GUINT64_FORMAT " answered, %" G_GUINT64_FORMAT " of them quickly\n",
+           requests, quick);
   g_print ("certificate: %s\n", certificate[0] != '\0' ? certificate : "none yet");
   for (guint i = 0; listeners != NULL && listeners[i] != NULL; i++)
     g_print ("listening:   %s\n", listeners[i]);

@@ -23,8 +23,6 @@
  * (first come, first served) instead of holding 2 GiB of chunks.
  */
 
-#define EH_DP_DOWNLOAD_PREFIX "/CCMTOKENAUTH_SMS_DP_SMSPKG$"
-#define EH_DP_ANONYMOUS_PREFIX "/SMS_DP_SMSPKG$"
 #define EH_DP_SEND_CHUNK (256 * 1024)
 #define EH_DP_SEND_QUEUE 2
 #define EH_DP_SEND_BUDGET (16 * 1024 * 1024)
@@ -190,92 +188,27 @@ eh_dp_send_start (EhDp *dp, guint *active, SoupServerMessage *msg, int fd, goffs
   }
 }
 
-/* ── the checks ─────────────────────────────────────────────────────── */
+/* ── answering through libsoup ──────────────────────────────────────── */
+
+static const char *
+eh_dp_download_header (gpointer headers, const char *name)
+{
+  return soup_message_headers_get_one (headers, name);
+}
 
 static void
-eh_dp_download_unauthorized (EhRequest *request, const GError *error)
+eh_dp_download_add_header (gpointer headers, const char *name, const char *value)
 {
-  SoupServerMessage *msg = eh_request_get_message (request);
-
-  g_info ("download %s refused: %s", eh_request_get_id (request), error->message);
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "WWW-Authenticate",
-                                "Bearer error=\"invalid_token\"");
-  eh_request_respond_text (request, SOUP_STATUS_UNAUTHORIZED, "invalid or missing content token");
+  soup_message_headers_replace (headers, name, value);
 }
 
-/* the verified token of the request (cached), or an answer already given */
-static EhDpToken *
-eh_dp_download_token (EhDp *dp, EhRequest *request)
+/* the parts of @request that decide its answer */
+static void
+eh_dp_download_ask (EhRequest *request, gboolean anonymous, EhDpAsk *ask)
 {
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (eh_request_get_message (request));
-  const char *authorization = soup_message_headers_get_one (headers, "Authorization");
-  g_autoptr (GError) error = NULL;
-  EhDpToken *token;
-
-  if (authorization == NULL || g_ascii_strncasecmp (authorization, "Bearer ", 7) != 0) {
-    g_set_error (&error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "no bearer token");
-    eh_dp_download_unauthorized (request, error);
-    return NULL;
-  }
-  if (dp->bundle == NULL) {
-    eh_request_respond_text (request, SOUP_STATUS_SERVICE_UNAVAILABLE, "no trust bundle yet");
-    return NULL;
-  }
-  token = eh_dp_token_cache_check (dp->tokens, dp->bundle, authorization + 7,
-                                   (const char *const *) dp->names, g_get_real_time () / G_USEC_PER_SEC,
-                                   &error);
-  if (token == NULL) {
-    if (g_error_matches (error, EH_ERROR, EH_ERROR_PERMISSION_DENIED)) {
-      g_info ("download %s refused: %s", eh_request_get_id (request), error->message);
-      eh_request_respond_text (request, SOUP_STATUS_FORBIDDEN, "the token is not meant for this DP");
-    } else
-      eh_dp_download_unauthorized (request, error);
-  }
-  return token;
-}
-
-/* does an If-None-Match list name @etag? (weak comparison, RFC 9110 §13.1.2) */
-static gboolean
-eh_dp_download_etag_listed (const char *list, const char *etag)
-{
-  g_auto (GStrv) tags = g_strsplit (list, ",", 64);
-
-  for (guint i = 0; tags[i] != NULL; i++) {
-    const char *tag = g_strstrip (tags[i]);
-
-    if (g_str_has_prefix (tag, "W/"))
-      tag += 2;
-    if (strcmp (tag, "*") == 0 || strcmp (tag, etag) == 0)
-      return TRUE;
-  }
-  return FALSE;
-}
-
-static gboolean
-eh_dp_download_not_modified (SoupMessageHeaders *headers, const char *etag, gint64 modified)
-{
-  const char *if_none_match = soup_message_headers_get_one (headers, "If-None-Match");
-  const char *if_modified_since = soup_message_headers_get_one (headers, "If-Modified-Since");
-  g_autoptr (GDateTime) since = NULL;
-
-  if (if_none_match != NULL)
-    return eh_dp_download_etag_listed (if_none_match, etag);
-  if (if_modified_since == NULL || (since = soup_date_time_new_from_http_string (if_modified_since)) == NULL)
-    return FALSE;
-  return modified <= g_date_time_to_unix (since);
-}
-
-/* If-Range: the Range applies only when it names this very representation (strong) */
-static gboolean
-eh_dp_download_if_range (SoupMessageHeaders *headers, const char *etag, const char *last_modified)
-{
-  const char *if_range = soup_message_headers_get_one (headers, "If-Range");
-
-  if (if_range == NULL)
-    return TRUE;
-  if (if_range[0] == '"' || g_str_has_prefix (if_range, "W/"))
-    return strcmp (if_range, etag) == 0;
-  return strcmp (if_range, last_modified) == 0;
+  eh_dp_ask_init (ask, eh_request_get_subpath (request), anonymous, eh_request_get_range (request),
+                  eh_dp_download_header,
+                  soup_server_message_get_request_headers (eh_request_get_message (request)));
 }
 
 /* opens the body: a regular file of the manifest's size, never through a symlink */
@@ -295,14 +228,6 @@ eh_dp_download_open (EhDp *dp, const EhDpManifestFile *file)
   return fd;
 }
 
-/* the response head every answer with a body shares */
-static void
-eh_dp_download_content_headers (SoupMessageHeaders *headers, goffset length)
-{
-  soup_message_headers_replace (headers, "Content-Type", "application/octet-stream");
-  soup_message_headers_set_content_length (headers, length);
-}
-
 /* a small body from memory: no file opened, no thread, one append */
 void
 eh_dp_download_from_memory (SoupServerMessage *msg, GBytes *body, goffset first, goffset length)
@@ -319,116 +244,88 @@ eh_dp_download_from_memory (SoupServerMessage *msg, GBytes *body, goffset first,
   soup_message_body_complete (response);
 }
 
-void
-eh_dp_download_serve (EhDp *dp, EhRequest *request, const EhDpManifest *manifest,
-                      const EhDpManifestFile *file, guint *active)
+/* sends the body of a BODY answer: from memory, read into memory, or streamed */
+static void
+eh_dp_download_send_body (EhDp *dp, EhRequest *request, const EhDpAnswer *answer, guint *active)
 {
   SoupServerMessage *msg = eh_request_get_message (request);
-  SoupMessageHeaders *request_headers = soup_server_message_get_request_headers (msg);
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
-  const char *last_modified = manifest->last_modified != NULL ? manifest->last_modified : "";
-  const char *range = eh_request_get_range (request);
-  g_autoptr (GArray) ranges = NULL;
-  EhRangeResult result = EH_RANGE_FULL;
-  goffset size = file->size, first = 0, length = file->size;
   int fd;
 
-  soup_message_headers_replace (headers, "ETag", file->etag);
-  soup_message_headers_replace (headers, "Last-Modified", last_modified);
-  soup_message_headers_replace (headers, "Accept-Ranges", "bytes");
-  if (eh_dp_download_not_modified (request_headers, file->etag, manifest->created)) {
-    soup_server_message_set_status (msg, SOUP_STATUS_NOT_MODIFIED, NULL);
-    return;
-  }
-  if (range != NULL && eh_dp_download_if_range (request_headers, file->etag, last_modified))
-    result = eh_range_parse (range, size, 1, &ranges);
-  if (result == EH_RANGE_UNSATISFIABLE) {
-    g_autofree char *value = g_strdup_printf ("bytes */%" G_GINT64_FORMAT, (gint64) size);
-
-    soup_message_headers_replace (headers, "Content-Range", value);
-    eh_request_respond_text (request, SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE, "range not satisfiable");
-    return;
-  }
-  if (result == EH_RANGE_PARTIAL) {
-    const EhByteRange *r = &g_array_index (ranges, EhByteRange, 0);
-    g_autofree char *value = g_strdup_printf ("bytes %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT,
-                                              (gint64) r->first, (gint64) r->last, (gint64) size);
-
-    soup_message_headers_replace (headers, "Content-Range", value);
-    first = r->first;
-    length = r->last - r->first + 1;
-  }
-  if (file->size <= EH_DP_BODY_CACHE_MAX_BODY) {
-    GBytes *cached = eh_dp_body_cache_lookup (dp, file);
-
-    soup_server_message_set_status (msg, result == EH_RANGE_PARTIAL ? SOUP_STATUS_PARTIAL_CONTENT : SOUP_STATUS_OK,
-                                    NULL);
-    eh_dp_download_content_headers (headers, length);
-    if (cached != NULL)
-      eh_dp_download_from_memory (msg, cached, first, length);
+  if (answer->file->size <= EH_DP_BODY_CACHE_MAX_BODY) {
+    soup_server_message_set_status (msg, answer->status, NULL);
+    soup_message_headers_replace (headers, "Content-Type", "application/octet-stream");
+    soup_message_headers_set_content_length (headers, answer->length);
+    if (answer->cached != NULL)
+      eh_dp_download_from_memory (msg, answer->cached, answer->first, answer->length);
     else
-      eh_dp_body_cache_load (dp, file, msg, first, length);
+      eh_dp_body_cache_load (dp, answer->file, msg, answer->first, answer->length);
     return;
   }
-  fd = eh_dp_download_open (dp, file);
+  fd = eh_dp_download_open (dp, answer->file);
   if (fd < 0) {
-    g_warning ("content %s: the body of %s is missing or damaged in the store", manifest->id, file->path);
+    g_warning ("content %s: the body of %s is missing or damaged in the store",
+               answer->manifest != NULL ? answer->manifest->id : "?", answer->file->path);
     eh_request_respond_text (request, SOUP_STATUS_NOT_FOUND, "no such file");
     return;
   }
-  soup_server_message_set_status (msg, result == EH_RANGE_PARTIAL ? SOUP_STATUS_PARTIAL_CONTENT : SOUP_STATUS_OK,
-                                  NULL);
-  eh_dp_download_content_headers (headers, length);
+  soup_server_message_set_status (msg, answer->status, NULL);
+  soup_message_headers_replace (headers, "Content-Type", "application/octet-stream");
+  soup_message_headers_set_content_length (headers, answer->length);
   if (strcmp (soup_server_message_get_method (msg), "HEAD") == 0) {
     close (fd);
     return;
   }
-  eh_dp_send_start (dp, active, msg, fd, first, length);
+  eh_dp_send_start (dp, active, msg, fd, answer->first, answer->length);
+}
+
+/* carries out @answer on the libsoup message of @request */
+static void
+eh_dp_download_answer (EhDp *dp, EhRequest *request, const EhDpAnswer *answer, guint *active)
+{
+  SoupServerMessage *msg = eh_request_get_message (request);
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+
+  eh_dp_answer_log (answer, eh_request_get_id (request));
+  eh_dp_answer_headers (answer, eh_dp_download_add_header, headers);
+  switch (answer->kind) {
+  case EH_DP_ANSWER_TEXT:
+    eh_request_respond_text (request, answer->status, answer->text);
+    break;
+  case EH_DP_ANSWER_NOT_MODIFIED:
+    soup_server_message_set_status (msg, SOUP_STATUS_NOT_MODIFIED, NULL);
+    break;
+  case EH_DP_ANSWER_BODY:
+  default:
+    eh_dp_download_send_body (dp, request, answer, active);
+    break;
+  }
+}
+
+void
+eh_dp_download_serve (EhDp *dp, EhRequest *request, const EhDpManifest *manifest,
+                      const EhDpManifestFile *file, guint *active)
+{
+  EhDpAnswer answer = { 0 };
+  EhDpAsk ask;
+
+  eh_dp_download_ask (request, TRUE, &ask);
+  answer.manifest = manifest;
+  eh_dp_decide_file (dp, &ask, manifest, file, &answer);
+  eh_dp_download_answer (dp, request, &answer, active);
+  eh_dp_answer_clear (&answer);
 }
 
 static void
 eh_dp_download_handle (EhDp *dp, EhRequest *request, gboolean anonymous)
 {
-  const char *subpath = eh_request_get_subpath (request);
-  g_autoptr (EhDpToken) token = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *id = NULL;
-  g_autofree char *path = NULL;
-  const char *slash, *granted;
-  const EhDpManifest *manifest;
-  const EhDpManifestFile *file;
+  EhDpAnswer answer;
+  EhDpAsk ask;
 
-  if (!anonymous && (token = eh_dp_download_token (dp, request)) == NULL)
-    return;
-  slash = subpath[0] == '/' ? strchr (subpath + 1, '/') : NULL;
-  if (slash == NULL || (id = g_strndup (subpath + 1, slash - subpath - 1), !eh_dp_content_id_is_valid (id)) ||
-      (path = eh_dp_path_decode (slash + 1, &error)) == NULL) {
-    eh_request_respond_text (request, SOUP_STATUS_BAD_REQUEST,
-                             "ask for " EH_DP_DOWNLOAD_PREFIX "/<content id>/<path of a file in its manifest>");
-    return;
-  }
-  granted = token != NULL ? g_hash_table_lookup (token->contents, id) : NULL;
-  if (token != NULL && granted == NULL) {
-    eh_request_respond_text (request, SOUP_STATUS_FORBIDDEN, "the token does not grant this content");
-    return;
-  }
-  manifest = eh_dp_library_lookup (dp->library, id);
-  if (manifest == NULL || manifest->etag == NULL) {
-    eh_request_respond_text (request, SOUP_STATUS_NOT_FOUND, "no such content on this DP");
-    return;
-  }
-  /* the etag is the quoted SHA-256 of the signed manifest: the version the token grants */
-  if (granted != NULL && (strlen (manifest->etag) != EH_DP_SHA256_HEX + 2 ||
-                          strncmp (manifest->etag + 1, granted, EH_DP_SHA256_HEX) != 0)) {
-    eh_request_respond_text (request, SOUP_STATUS_FORBIDDEN, "the token grants another version of this content");
-    return;
-  }
-  file = eh_dp_manifest_find (manifest, path);
-  if (file == NULL) {
-    eh_request_respond_text (request, SOUP_STATUS_NOT_FOUND, "no such file in this content");
-    return;
-  }
-  eh_dp_download_serve (dp, request, manifest, file, &dp->active_downloads);
+  eh_dp_download_ask (request, anonymous, &ask);
+  eh_dp_decide_download (dp, &ask, &answer);
+  eh_dp_download_answer (dp, request, &answer, &dp->active_downloads);
+  eh_dp_answer_clear (&answer);
 }
 
 static void

@@ -134,7 +134,8 @@ eh_dp_opened (GObject *source, GAsyncResult *result, gpointer user_data)
     dp->assignments = g_steal_pointer (&opened->assignments);
   }
   if (dp->library == NULL || !eh_dp_dbus_start (dp, &error) || !eh_dp_http_start (dp, &error) ||
-      !eh_dp_download_start (dp, &error) || !eh_dp_pull_start (dp, &error)) {
+      !eh_dp_download_start (dp, &error) || !eh_dp_quick_start (dp, &error) ||
+      !eh_dp_pull_start (dp, &error)) {
     eh_plugin_start_done (dp->plugin, error);
     return;
   }

@@ -530,8 +530,68 @@ void eh_dp_body_cache_load (EhDp *dp, const EhDpManifestFile *file, SoupServerMe
 void eh_dp_download_from_memory (SoupServerMessage *msg, GBytes *body, goffset first, goffset length);
 void eh_dp_body_cache_free (EhDp *dp);
 
+/* ── downloads: what one gets (eh-dp-decide.c), sent by libsoup (eh-dp-download.c)
+ *    or as a quick answer (eh-dp-quick.c) ─────────────────────────────────── */
+
+#define EH_DP_DOWNLOAD_PREFIX "/CCMTOKENAUTH_SMS_DP_SMSPKG$"
+#define EH_DP_ANONYMOUS_PREFIX "/SMS_DP_SMSPKG$"
+
+/* what a download asks: the request's parts that decide its answer (borrowed) */
+typedef struct {
+  const char *subpath; /* after the endpoint's prefix */
+  gboolean anonymous;  /* the endpoint without a token */
+  const char *authorization;
+  const char *if_none_match;
+  const char *if_modified_since;
+  const char *if_range;
+  const char *range;
+} EhDpAsk;
+
+typedef enum {
+  EH_DP_ANSWER_TEXT,         /* @status with @text (a refusal, 416) */
+  EH_DP_ANSWER_NOT_MODIFIED, /* 304 */
+  EH_DP_ANSWER_BODY,         /* 200/206: bytes @first.. (@length of them) of @file */
+} EhDpAnswerKind;
+
+/* the answer to a download; the borrowed parts stay valid until the main loop turns */
+typedef struct {
+  EhDpAnswerKind kind;
+  guint status;
+  const char *text;
+  gboolean www_authenticate; /* a 401: say Bearer */
+  char *refusal;             /* (nullable) why, for the log line */
+  const EhDpManifest *manifest;  /* (nullable) */
+  const EhDpManifestFile *file;  /* (nullable) set: the answer carries ETag, Last-Modified, Accept-Ranges */
+  const char *etag;
+  const char *last_modified;
+  char *content_range;       /* (nullable) */
+  goffset first, length;
+  GBytes *cached;            /* (nullable) (transfer none) the body when it is in memory */
+} EhDpAnswer;
+
+/* a request header's value (nullable), from either way of answering */
+typedef const char *(*EhDpHeaderFunc) (gpointer request, const char *name);
+/* fills @ask from a request whose headers @header reads */
+void eh_dp_ask_init (EhDpAsk *ask, const char *subpath, gboolean anonymous, const char *range,
+                     EhDpHeaderFunc header, gpointer request);
+/* adds (replaces) a response header, in either way of answering */
+typedef void (*EhDpAddHeaderFunc) (gpointer answer, const char *name, const char *value);
+/* the response headers @answer carries (WWW-Authenticate, ETag, Last-Modified, Accept-Ranges, Content-Range) */
+void eh_dp_answer_headers (const EhDpAnswer *answer, EhDpAddHeaderFunc add, gpointer target);
+
+/* token → content → manifest path → body, then eh_dp_decide_file() */
+void eh_dp_decide_download (EhDp *dp, const EhDpAsk *ask, EhDpAnswer *answer);
+/* conditional requests and the strict Range for @file of @manifest (@answer zeroed by the caller) */
+void eh_dp_decide_file (EhDp *dp, const EhDpAsk *ask, const EhDpManifest *manifest,
+                        const EhDpManifestFile *file, EhDpAnswer *answer);
+void eh_dp_answer_clear (EhDpAnswer *answer);
+/* logs the refusal, if the answer is one worth a line */
+void eh_dp_answer_log (const EhDpAnswer *answer, const char *request_id);
+
 /* GET/HEAD /CCMTOKENAUTH_SMS_DP_SMSPKG$/<id>/<path> (eh-dp-download.c) */
 gboolean eh_dp_download_start (EhDp *dp, GError **error);
+/* the quick answers of downloads whose body is in memory (eh-dp-quick.c) */
+gboolean eh_dp_quick_start (EhDp *dp, GError **error);
 /* answers @request with the body of @file (conditional requests, one strict Range, streamed);
  * *@active counts the bodies of this kind being sent */
 void eh_dp_download_serve (EhDp *dp, EhRequest *request, const EhDpManifest *manifest,

@@ -62,6 +62,18 @@ eh_test_echo_kib (EhRequest *request, gpointer user_data)
                                     g_bytes_get_data (echo->kib, NULL), g_bytes_get_size (echo->kib));
 }
 
+/* the same 1 KiB without libsoup; "?via=libsoup" declines, so tests can mix both paths */
+static gboolean
+eh_test_echo_kib_quickly (EhQuickRequest *request, gpointer user_data)
+{
+  EhTestEcho *echo = user_data;
+
+  if (g_strcmp0 (eh_quick_request_get_query (request), "via=libsoup") == 0)
+    return FALSE;
+  eh_quick_request_answer (request, SOUP_STATUS_OK, "application/octet-stream", echo->kib);
+  return TRUE;
+}
+
 static void
 eh_test_echo_respond (EhBusRequest *request, GVariant *payload, gpointer user_data)
 {
@@ -140,6 +152,11 @@ eh_test_echo_start (EhPlugin *plugin)
       eh_plugin_start_done (plugin, error);
       return;
     }
+  }
+  if (!eh_plugin_add_quick_handler (plugin, "GET", "/test/1k", eh_test_echo_kib_quickly, echo,
+                                    &error)) {
+    eh_plugin_start_done (plugin, error);
+    return;
   }
   if (eh_bus_respond (eh_plugin_get_bus (plugin), EH_TOPIC_TEST_ECHO, eh_test_echo_respond, echo,
                       NULL, &error) == 0) {

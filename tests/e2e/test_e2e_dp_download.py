@@ -6,9 +6,11 @@ signing certificate the site's ca issued; curl over HTTPS."""
 import hashlib
 import os
 import pathlib
+import re
+import ssl
 import subprocess
 
-from harness import HostTestCase, plugin_dir_with, run, wait_for
+from harness import HostTestCase, plugin_dir_with, raw_exchange, run, wait_for
 
 MIB = 1024 * 1024
 PKG = "/CCMTOKENAUTH_SMS_DP_SMSPKG$/"
@@ -16,11 +18,15 @@ SIG = "/CCMTOKENAUTH_SMS_DP_SMSSIG$/"
 
 
 class DownloadTest(HostTestCase):
+    # every case runs with quick answers on (here) and off (DownloadThroughLibsoupTest)
+    QUICK = "true"
+
     def start_site(self, dp=None):
         plugins = ("ca", "dp", "test-token-minter")
         host = self.host(plugins=plugins, with_certificate=False,
                          plugin_dir=plugin_dir_with(self.workdir, *plugins),
-                         groups={"dp": dp or {"names": "dp1.example,localhost"}})
+                         groups={"dp": dp or {"names": "dp1.example,localhost"},
+                                 "front": {"quick-answers": getattr(self, "QUICK", "true")}})
         host.start()
         wait_for(lambda: host.ctl_json("status")["certificate"], what="a site-issued certificate")
         self.root = host.state / "plugins" / "ca" / "root.pem"
@@ -191,6 +197,71 @@ class DownloadTest(HostTestCase):
         # no token ever reaches the log
         self.assertNotIn(token.split(".")[2], host.read_log())
 
+    def exchange(self, host, requests):
+        """each request (raw bytes) on its own connection; the answers without Date"""
+        addr = host.address("https")
+        context = ssl.create_default_context(cafile=str(self.root))
+        return [re.sub(rb"Date: [^\r\n]*\r\n", b"", raw_exchange(*addr, request, read_timeout=10,
+                                                                   tls_context=context))
+                for request in requests]
+
+    def test_quick_and_libsoup_answers_match(self):
+        """the same download requests get the same bytes with quick answers on and off"""
+        if self.QUICK != "true":
+            self.skipTest("compares both ways itself")
+        host = self.start_site(dp={"names": "dp1.example,localhost", "allow-anonymous": "true"})
+        src, cid, msha = self.add_content(host)
+        token = self.mint(cid, msha)
+        small_sha = hashlib.sha256(b"small file\n").hexdigest()
+
+        def ask(path, token=token, method="GET", extra=b"", close=True):
+            auth = f"Authorization: Bearer {token}\r\n".encode() if token else b""
+            return (f"{method} {path} HTTP/1.1\r\nHost: localhost\r\n".encode() + auth + extra +
+                    (b"Connection: close\r\n" if close else b"") + b"\r\n")
+
+        small = PKG + cid + "/small.txt"
+        requests = [
+            ask(small), ask(small), ask(small, method="HEAD"), ask(PKG + cid + "/empty.dat"),
+            ask(PKG + cid + "/sub/nested.txt"), ask(PKG + cid + "/sub%2Fnested.txt"),
+            ask(PKG + cid + "/big.bin", method="HEAD"),
+            ask(small, extra=f'If-None-Match: "{small_sha}"\r\n'.encode()),
+            ask(small, extra=b'If-None-Match: "other", W/"' + small_sha.encode() + b'"\r\n'),
+            ask(small, extra=b'If-None-Match: "other"\r\n'),
+            ask(small, extra=b"If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT\r\n"),
+            ask(small, extra=b"If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n"),
+            ask(small, extra=b"If-Modified-Since: yesterday\r\n"),
+            ask(small, extra=b"Range: bytes=2-4\r\n"), ask(small, extra=b"Range: bytes=-3\r\n"),
+            ask(small, extra=b"Range: bytes=100-200\r\n"), ask(small, extra=b"Range: bytes=0-1,3-4\r\n"),
+            ask(small, extra=b"Range: bytes=x\r\n"), ask(small, extra=b"Range: bytes=4-2\r\n"),
+            ask(small, extra=b"Range: bytes=0-4\r\nIf-Range: \"" + small_sha.encode() + b"\"\r\n"),
+            ask(small, extra=b'Range: bytes=0-4\r\nIf-Range: "stale"\r\n'),
+            ask(small, method="HEAD", extra=b"Range: bytes=0-4\r\n"),
+            ask(small, token=None), ask(small, token="garbage"), ask(small, token=self.mint(cid, msha, ttl=-120)),
+            ask(small, token=self.mint(cid, msha, aud="dp2.example")), ask(small, token=self.mint("PS199999", msha)),
+            ask(small, token=self.mint(cid, "0" * 64)), ask(small, token=self.mint(cid, msha, key="forged")),
+            ask(small, method="HEAD", token="garbage"),
+            ask(PKG + cid + "/nope.txt"), ask(PKG + cid + "/../canary"), ask(PKG + cid + "/%2e%2e/x"),
+            ask(PKG + "bad-id/small.txt"), ask(PKG + cid), ask(PKG),
+            ask("/SMS_DP_SMSPKG$/" + cid + "/small.txt", token=None),
+            ask(small, close=False) + ask(small, method="HEAD", close=False) + ask(small, token="x"),
+        ]
+        quick_answers = self.exchange(host, requests)
+        quickly = host.ctl_json("status")["quick-answers"]
+        self.assertGreater(quickly, len(requests) - 5)
+        host.stop()
+        host.config.write_text(host.config.read_text().replace("quick-answers=true", "quick-answers=false"))
+        host.start()
+        wait_for(lambda: "1 token signing key" in host.read_log(), what="the dp's trust bundle")
+        libsoup_answers = self.exchange(host, requests)
+        self.assertEqual(host.ctl_json("status")["quick-answers"], 0)
+        for request, quick, plain in zip(requests, quick_answers, libsoup_answers):
+            with self.subTest(request=request[:120]):
+                self.assertEqual(quick, plain)
+        self.assertIn(b"206 Partial Content", quick_answers[13])
+        self.assertTrue(quick_answers[13].endswith(b"\r\n\r\nall"))
+        self.assertIn(b"304 Not Modified", quick_answers[7])
+        self.assertIn(b"401 Unauthorized", quick_answers[22])
+
     def test_kept_bundle_survives_restart_and_anonymous(self):
         host = self.start_site(dp={"names": "dp1.example", "allow-anonymous": "true"})
         src, cid, msha = self.add_content(host)
@@ -287,3 +358,8 @@ class DownloadTest(HostTestCase):
         wait_for(lambda: host.ctl_json("dp", "status")["active-downloads"] == 0, what="the downloads ending")
         # 64 connections with two chunks each would be 32 MiB; the budget keeps it near 16
         self.assertLess(peak - rss_before, 28 * 1024, (rss_before, peak))
+
+
+class DownloadThroughLibsoupTest(DownloadTest):
+    """the same cases with [front] quick-answers=false"""
+    QUICK = "false"
