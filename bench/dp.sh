@@ -363,6 +363,12 @@ run_wrk() {
         v["connect"], v["read"], v["write"], v["timeout"], v["status"] }' "$out"
 }
 
+# cpu_per_mib NAME: the server's CPU time (user + system) per MiB it served in run NAME, in ms
+cpu_per_mib() {
+  awk -v t="$(cat "$work/cpu-$1.txt" 2>/dev/null || echo 0)" -v hz="$(getconf CLK_TCK)" \
+    -v b="$(field "$work/wrk-$1.txt" bytes)" 'BEGIN { if (b > 0) printf "%.3f", t / hz * 1000 / (b / 1048576); else print "n/a" }'
+}
+
 mibps() {
   local f="$work/wrk-$1.txt"
   awk -v b="$(field "$f" bytes)" -v s="$(field "$f" seconds)" 'BEGIN { if (s > 0) printf "%.1f", b / s / 1048576; else print "n/a" }'
@@ -434,20 +440,42 @@ phase_setup() {
   ngx_pid=""
 }
 
+# cpu_ticks PID...: user + system clock ticks the processes used so far
+cpu_ticks() {
+  local total=0 p
+  for p in "$@"; do
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
+# cpu_run NAME PIDS URL SECONDS CONNECTIONS: run_wrk, and the CPU the server's
+# processes (PIDS, one word) used meanwhile into $work/cpu-NAME.txt
+cpu_run() {
+  local name=$1 pids=$2 t0
+  shift 2
+  # shellcheck disable=SC2086
+  t0=$(cpu_ticks $pids)
+  run_wrk "$name" "$@" "${auth[@]}"
+  # shellcheck disable=SC2086
+  echo $(($(cpu_ticks $pids) - t0)) >"$work/cpu-$name.txt"
+}
+
 # throughput FILE CONNECTIONS TAG: ehttpd then nginx 1 and auto
 throughput() {
   local file=$1 c=$2 tag=$3 workers
   say "  ehttpd, token: $pkg/$content_id/$file"
   run_wrk "warm-eh-$tag" "https://127.0.0.1:$eh_https_port$pkg/$content_id/$file" "$warmup_secs" "$c" \
     "${auth[@]}" >/dev/null
-  run_wrk "eh-$tag" "https://127.0.0.1:$eh_https_port$pkg/$content_id/$file" "$secs" "$c" "${auth[@]}"
+  cpu_run "eh-$tag" "$eh_pid" "https://127.0.0.1:$eh_https_port$pkg/$content_id/$file" "$secs" "$c"
   check_alive "the $tag run"
   for workers in 1 auto; do
     start_nginx "$workers"
     say "  nginx worker_processes $workers (same request, the Authorization header ignored)"
     run_wrk "warm-ngx-$workers-$tag" "https://127.0.0.1:$ngx_port$pkg/$content_id/$file" "$warmup_secs" "$c" \
       "${auth[@]}" >/dev/null
-    run_wrk "ngx-$workers-$tag" "https://127.0.0.1:$ngx_port$pkg/$content_id/$file" "$secs" "$c" "${auth[@]}"
+    cpu_run "ngx-$workers-$tag" "$ngx_pid $(children_of "$ngx_pid" | xargs)" \
+      "https://127.0.0.1:$ngx_port$pkg/$content_id/$file" "$secs" "$c"
     stop_pid "$ngx_pid"
     ngx_pid=""
   done
@@ -594,6 +622,8 @@ print_summary() {
   row ngx-auto-16m "nginx worker_processes auto ($(nproc))"
   say "ratio ehttpd / nginx(1) = $(ratio "$eh16" "$n16")   (target >= 1.1)"
   say "ratio ehttpd / nginx(auto) = $(ratio "$eh16" "$na16")"
+  say "CPU per MiB served (the server's processes, user + system; robust to load elsewhere): ehttpd $(cpu_per_mib eh-16m) ms,"
+  say "  nginx(1) $(cpu_per_mib ngx-1-16m) ms, nginx(auto) $(cpu_per_mib ngx-auto-16m) ms; ratio nginx(1) / ehttpd = $(ratio "$(cpu_per_mib ngx-1-16m)" "$(cpu_per_mib eh-16m)")"
   say ""
   printf '%-44s %10s %9s %9s %9s %7s\n' "2. 1 KiB, wrk -t$threads -c$small_conns -d${secs}s" "req/s" "MiB/s" "p50 ms" "p99 ms" errors
   row eh-1k "ehttpd dp, token"

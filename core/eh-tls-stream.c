@@ -212,6 +212,49 @@ eh_tls_input_init (EhTlsInput *input)
 {
 }
 
+/* up to EH_TLS_GATHER bytes of a write become records in one send(); the
+ * writer hears of them once they all left, so a connection closed after a
+ * response never drops its end, and a write it repeats (as GIO writers do
+ * after "would block") is answered from what waits */
+#define EH_TLS_GATHER (256 * 1024)
+/* room for the records of a gathered write at once (a TLS 1.3 record adds
+ * 22 bytes to 16 KiB), so gathering never moves what it already has */
+#define EH_TLS_OUT_SIZE (EH_TLS_GATHER + (EH_TLS_GATHER / 16384 + 1) * 64)
+/* buffers kept for the next writes: one malloc'ed afresh for each would be
+ * given back to the system and faulted in again, page by page */
+#define EH_TLS_SPARE_MAX 16
+
+G_LOCK_DEFINE_STATIC (eh_tls_spare);
+static gpointer eh_tls_spare[EH_TLS_SPARE_MAX];
+static guint eh_tls_spare_count;
+
+static guint8 *
+eh_tls_out_new (void)
+{
+  gpointer out = NULL;
+
+  G_LOCK (eh_tls_spare);
+  if (eh_tls_spare_count > 0)
+    out = eh_tls_spare[--eh_tls_spare_count];
+  G_UNLOCK (eh_tls_spare);
+  return out != NULL ? out : g_malloc (EH_TLS_OUT_SIZE);
+}
+
+static void
+eh_tls_stream_drop_out (EhTlsStream *tls)
+{
+  gpointer out = g_steal_pointer (&tls->out);
+
+  if (out != NULL && tls->out_size == EH_TLS_OUT_SIZE) {
+    G_LOCK (eh_tls_spare);
+    if (eh_tls_spare_count < EH_TLS_SPARE_MAX)
+      eh_tls_spare[eh_tls_spare_count++] = g_steal_pointer (&out);
+    G_UNLOCK (eh_tls_spare);
+  }
+  g_free (out);
+  tls->out_len = tls->out_sent = tls->out_size = 0;
+}
+
 /* sends what waits in @out; FALSE with G_IO_ERROR_WOULD_BLOCK while the
  * socket is full, or with the socket's error */
 static gboolean
@@ -231,8 +274,7 @@ eh_tls_stream_flush (EhTlsStream *tls, GError **error)
     tls->out_sent += n;
   }
   /* an idle connection holds no buffer (4,000 downloads at once) */
-  g_clear_pointer (&tls->out, g_free);
-  tls->out_len = tls->out_sent = tls->out_size = 0;
+  eh_tls_stream_drop_out (tls);
   return TRUE;
 }
 
@@ -306,12 +348,6 @@ eh_tls_stream_pull_timeout (gnutls_transport_ptr_t ptr, unsigned int ms)
   return poll (&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int) ms);
 }
 
-/* up to EH_TLS_GATHER bytes of a write become records in one send(); the
- * writer hears of them once they all left, so a connection closed after a
- * response never drops its end, and a write it repeats (as GIO writers do
- * after "would block") is answered from what waits */
-#define EH_TLS_GATHER (256 * 1024)
-
 static gssize
 eh_tls_output_write_nonblocking (GPollableOutputStream *stream, const void *buffer, gsize count,
                                  GError **error)
@@ -326,6 +362,10 @@ eh_tls_output_write_nonblocking (GPollableOutputStream *stream, const void *buff
     done = MIN (tls->out_plain, count);
     tls->out_plain = 0;
     return done;
+  }
+  if (tls->out == NULL) {
+    tls->out_size = EH_TLS_OUT_SIZE;
+    tls->out = eh_tls_out_new ();
   }
   tls->gathering = TRUE;
   while (done < gather && (rc = gnutls_record_send (tls->session, (const guint8 *) buffer + done, gather - done)) > 0)
@@ -443,7 +483,7 @@ eh_tls_stream_finalize (GObject *object)
   eh_tls_server_params_unref (tls->params);
   g_clear_object (&tls->peer_certificate);
   g_clear_object (&tls->socket_conn);
-  g_free (tls->out);
+  eh_tls_stream_drop_out (tls);
   G_OBJECT_CLASS (eh_tls_stream_parent_class)->finalize (object);
 }
 

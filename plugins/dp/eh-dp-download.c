@@ -2,14 +2,12 @@
  * Copyright 2026 The ehttpd authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#define _GNU_SOURCE /* preadv2 */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "eh-dp.h"
@@ -22,9 +20,10 @@
  * EH_DP_SEND_QUEUE chunks per connection in memory, and at most
  * EH_DP_SEND_BUDGET bytes of chunks for all the downloads of this DP
  * together: 4,000 clients fetching a large file at once take turns (first
- * come, first served) instead of holding 2 GiB of chunks. A chunk the page
- * cache holds is read on the main loop (no thread, no wakeup); one that
- * needs the disk is read in a GIO thread, so the loop never waits for it.
+ * come, first served) instead of holding 2 GiB of chunks. Chunks are read
+ * (pread) in GIO's worker threads: the main loop, which encrypts and sends
+ * every download, never waits for a disk, and copying from the page cache
+ * runs beside it on another core.
  */
 
 #define EH_DP_DOWNLOAD_PREFIX "/CCMTOKENAUTH_SMS_DP_SMSPKG$"
@@ -41,14 +40,14 @@ typedef struct {
   GCancellable *cancellable;
   goffset to_read;
   guint queued; /* chunks appended, not written yet */
-  gboolean reading; /* a chunk is being read from the disk in a thread */
+  gboolean reading; /* a chunk is being read in a thread */
   EhDp *dp;      /* holds @active and the budget */
   guint *active; /* the count of sends of this kind, for `dp status` */
   guint reserved; /* chunks of the budget this send holds (read or being read, not written) */
   gboolean waiting; /* in dp->send_waiting */
 } EhDpSend;
 
-/* a chunk on its way from the disk: @have bytes of @size already read */
+/* a chunk on its way from the file: @have bytes of @size already read */
 typedef struct {
   int fd;
   goffset offset;
@@ -56,6 +55,39 @@ typedef struct {
   gsize have;
   gsize size;
 } EhDpSendChunk;
+
+/* chunk buffers kept for the next chunks: 256 KiB malloc'ed afresh each
+ * time would be given back to the system and faulted in again, page by page */
+#define EH_DP_SPARE_MAX 16
+
+G_LOCK_DEFINE_STATIC (eh_dp_spare);
+static gpointer eh_dp_spare[EH_DP_SPARE_MAX];
+static guint eh_dp_spare_count;
+
+static guint8 *
+eh_dp_send_buffer_new (gsize size)
+{
+  gpointer data = NULL;
+
+  if (size != EH_DP_SEND_CHUNK)
+    return g_malloc (size);
+  G_LOCK (eh_dp_spare);
+  if (eh_dp_spare_count > 0)
+    data = eh_dp_spare[--eh_dp_spare_count];
+  G_UNLOCK (eh_dp_spare);
+  return data != NULL ? data : g_malloc (size);
+}
+
+/* a GBytes' free function: whole chunks go back to the spares */
+static void
+eh_dp_send_buffer_free (gpointer data)
+{
+  G_LOCK (eh_dp_spare);
+  if (eh_dp_spare_count < EH_DP_SPARE_MAX)
+    eh_dp_spare[eh_dp_spare_count++] = g_steal_pointer (&data);
+  G_UNLOCK (eh_dp_spare);
+  g_free (data);
+}
 
 static EhDpSend *
 eh_dp_send_ref (EhDpSend *send)
@@ -79,7 +111,10 @@ eh_dp_send_unref (EhDpSend *send)
 static void
 eh_dp_send_chunk_free (EhDpSendChunk *chunk)
 {
-  g_free (chunk->data);
+  if (chunk->data != NULL && chunk->size == EH_DP_SEND_CHUNK)
+    eh_dp_send_buffer_free (chunk->data);
+  else
+    g_free (chunk->data);
   g_free (chunk);
 }
 
@@ -122,28 +157,21 @@ eh_dp_send_reserve (EhDpSend *send)
   return TRUE;
 }
 
-/* reads into @chunk what is there: all of it from the page cache only
- * (@cached, never waiting for the disk), or from the disk; FALSE on an
- * error or a file that got shorter */
+/* reads @chunk whole; FALSE on an error or a file that got shorter */
 static gboolean
-eh_dp_send_chunk_read (EhDpSendChunk *chunk, gboolean cached, GError **error)
+eh_dp_send_chunk_read (EhDpSendChunk *chunk, GError **error)
 {
   while (chunk->have < chunk->size) {
-    struct iovec iov = { chunk->data + chunk->have, chunk->size - chunk->have };
-    gssize n = preadv2 (chunk->fd, &iov, 1, chunk->offset + chunk->have, cached ? RWF_NOWAIT : 0);
+    gssize n = pread (chunk->fd, chunk->data + chunk->have, chunk->size - chunk->have, chunk->offset + chunk->have);
 
     if (n < 0 && errno == EINTR)
       continue;
-    if (n < 0 && cached)
-      return TRUE; /* EAGAIN: on the disk; EOPNOTSUPP: a file system that cannot tell */
     if (n < 0) {
       int saved = errno;
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", g_strerror (saved));
       return FALSE;
     }
-    if (n == 0 && cached)
-      return TRUE; /* short of the cache, or of the file: the thread tells */
     if (n == 0) {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "it got shorter");
       return FALSE;
@@ -158,13 +186,18 @@ static void
 eh_dp_send_append (EhDpSend *send, EhDpSendChunk *chunk)
 {
   SoupMessageBody *body = soup_server_message_get_response_body (send->msg);
+  g_autoptr (GBytes) bytes = chunk->size == EH_DP_SEND_CHUNK
+                               ? g_bytes_new_with_free_func (chunk->data, chunk->size, eh_dp_send_buffer_free,
+                                                             chunk->data)
+                               : g_bytes_new_take (chunk->data, chunk->size);
 
   send->offset += chunk->size;
   send->to_read -= MIN ((goffset) chunk->size, send->to_read);
   send->queued++;
-  soup_message_body_append_take (body, g_steal_pointer (&chunk->data), chunk->size);
+  soup_message_body_append_bytes (body, bytes);
   if (send->to_read == 0)
     soup_message_body_complete (body);
+  chunk->data = NULL; /* the bytes hold it */
   eh_dp_send_chunk_free (chunk);
 }
 
@@ -179,18 +212,18 @@ eh_dp_send_fail (EhDpSend *send, const GError *error)
 }
 
 static void
-eh_dp_send_disk_read (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+eh_dp_send_thread_read (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   GError *error = NULL;
 
-  if (eh_dp_send_chunk_read (data, FALSE, &error))
+  if (eh_dp_send_chunk_read (data, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
 }
 
 static void
-eh_dp_send_disk_done (GObject *source, GAsyncResult *result, gpointer user_data)
+eh_dp_send_got (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   EhDpSend *send = user_data;
   EhDpSendChunk *chunk = g_task_get_task_data (G_TASK (result)); /* ours now, the thread is done */
@@ -213,36 +246,28 @@ eh_dp_send_disk_done (GObject *source, GAsyncResult *result, gpointer user_data)
   eh_dp_send_unref (send);
 }
 
-/* reads chunks until the queue is full, the budget says wait, or a chunk
- * needs the disk (then a thread reads it, and this goes on when it is done) */
+/* starts reading the next chunk, unless one is being read, the queue is
+ * full, or the budget says wait (eh_dp_send_got goes on from there) */
 static void
 eh_dp_send_fill (EhDpSend *send)
 {
-  gboolean appended = FALSE;
+  EhDpSendChunk *chunk;
+  GTask *task;
 
-  while (send->msg != NULL && !send->reading && send->to_read > 0 && send->queued < EH_DP_SEND_QUEUE &&
-         eh_dp_send_reserve (send)) {
-    EhDpSendChunk *chunk = g_new0 (EhDpSendChunk, 1);
-
-    chunk->fd = send->fd;
-    chunk->offset = send->offset;
-    chunk->size = MIN (send->to_read, EH_DP_SEND_CHUNK);
-    chunk->data = g_malloc (chunk->size);
-    eh_dp_send_chunk_read (chunk, TRUE, NULL);
-    if (chunk->have < chunk->size) {
-      GTask *task = g_task_new (NULL, send->cancellable, eh_dp_send_disk_done, eh_dp_send_ref (send));
-
-      send->reading = TRUE;
-      g_task_set_task_data (task, chunk, NULL);
-      g_task_run_in_thread (task, eh_dp_send_disk_read);
-      g_object_unref (task);
-      break;
-    }
-    eh_dp_send_append (send, chunk);
-    appended = TRUE;
-  }
-  if (appended)
-    soup_server_message_unpause (send->msg);
+  if (send->msg == NULL || send->reading || send->to_read == 0 || send->queued >= EH_DP_SEND_QUEUE ||
+      !eh_dp_send_reserve (send))
+    return;
+  chunk = g_new0 (EhDpSendChunk, 1);
+  chunk->fd = send->fd;
+  chunk->offset = send->offset;
+  chunk->size = MIN (send->to_read, EH_DP_SEND_CHUNK);
+  chunk->data = eh_dp_send_buffer_new (chunk->size);
+  send->reading = TRUE;
+  /* the task holds the send, and so the file, until eh_dp_send_got */
+  task = g_task_new (NULL, send->cancellable, eh_dp_send_got, eh_dp_send_ref (send));
+  g_task_set_task_data (task, chunk, NULL);
+  g_task_run_in_thread (task, eh_dp_send_thread_read);
+  g_object_unref (task);
 }
 
 static void
