@@ -348,7 +348,8 @@ run_wrk() {
   shift 4
   [ "$c" -lt "$t" ] && t=$c
   out="$work/wrk-$name.txt"
-  [ -z "${cpu_pid:-}" ] || t0=$(cpu_ticks "$cpu_pid")
+  # shellcheck disable=SC2086
+  [ -z "${cpu_pids:-}" ] || t0=$(cpu_ticks $cpu_pids)
   wrk -t"$t" -c"$c" -d"${seconds}s" --latency -s "$top/bench/wrk-report.lua" "$@" "$url" \
     >"$out" 2>&1 || {
     cat "$out" >&2
@@ -364,9 +365,15 @@ run_wrk() {
         v["rps"], v["bytes"] / v["seconds"] / 1048576, v["p50_ms"], v["p99_ms"],
         v["connect"], v["read"], v["write"], v["timeout"], v["status"] }' "$out"
   if [ -n "$t0" ]; then
-    note_cpu "$out" "$cpu_pid" "$t0"
-    say "    CPU of ehttpd: $(field "$out" cpu_us) us per request"
+    note_cpu "$out" "$cpu_pids" "$t0"
+    say "    CPU of the server: $(field "$out" cpu_us) us per request"
   fi
+}
+
+# cpu_per_mib NAME: the server's CPU time (user + system) per MiB it served in run NAME, in ms
+cpu_per_mib() {
+  awk -v t="$(field "$work/wrk-$1.txt" cpu_ticks)" -v hz="$(getconf CLK_TCK)" \
+    -v b="$(field "$work/wrk-$1.txt" bytes)" 'BEGIN { if (b > 0) printf "%.3f", t / hz * 1000 / (b / 1048576); else print "n/a" }'
 }
 
 mibps() {
@@ -446,14 +453,15 @@ throughput() {
   say "  ehttpd, token: $pkg/$content_id/$file"
   run_wrk "warm-eh-$tag" "https://127.0.0.1:$eh_https_port$pkg/$content_id/$file" "$warmup_secs" "$c" \
     "${auth[@]}" >/dev/null
-  cpu_pid=$eh_pid run_wrk "eh-$tag" "https://127.0.0.1:$eh_https_port$pkg/$content_id/$file" "$secs" "$c" "${auth[@]}"
+  cpu_pids=$eh_pid run_wrk "eh-$tag" "https://127.0.0.1:$eh_https_port$pkg/$content_id/$file" "$secs" "$c" "${auth[@]}"
   check_alive "the $tag run"
   for workers in 1 auto; do
     start_nginx "$workers"
     say "  nginx worker_processes $workers (same request, the Authorization header ignored)"
     run_wrk "warm-ngx-$workers-$tag" "https://127.0.0.1:$ngx_port$pkg/$content_id/$file" "$warmup_secs" "$c" \
       "${auth[@]}" >/dev/null
-    run_wrk "ngx-$workers-$tag" "https://127.0.0.1:$ngx_port$pkg/$content_id/$file" "$secs" "$c" "${auth[@]}"
+    cpu_pids="$ngx_pid $(children_of "$ngx_pid" | xargs)" run_wrk "ngx-$workers-$tag" \
+      "https://127.0.0.1:$ngx_port$pkg/$content_id/$file" "$secs" "$c" "${auth[@]}"
     stop_pid "$ngx_pid"
     ngx_pid=""
   done
@@ -476,16 +484,16 @@ phase_small() {
     run_wrk warm-eh-anon "https://127.0.0.1:$eh_https_port$anon_pkg/$content_id/1k.bin" "$warmup_secs" \
       "$small_conns" "${auth[@]}" >/dev/null
     for round in $(seq 1 "$check_rounds"); do
-      cpu_pid=$eh_pid run_wrk "check-token-$round" "https://127.0.0.1:$eh_https_port$pkg/$content_id/1k.bin" \
+      cpu_pids=$eh_pid run_wrk "check-token-$round" "https://127.0.0.1:$eh_https_port$pkg/$content_id/1k.bin" \
         "$check_secs" "$small_conns" "${auth[@]}"
-      cpu_pid=$eh_pid run_wrk "check-anon-$round" "https://127.0.0.1:$eh_https_port$anon_pkg/$content_id/1k.bin" \
+      cpu_pids=$eh_pid run_wrk "check-anon-$round" "https://127.0.0.1:$eh_https_port$anon_pkg/$content_id/1k.bin" \
         "$check_secs" "$small_conns" "${auth[@]}"
     done
     check_alive "the token check runs"
   fi
   say "  ehttpd, no token: /test/1k of test-echo"
   run_wrk warm-eh-echo "https://127.0.0.1:$eh_https_port/test/1k" "$warmup_secs" "$small_conns" "${auth[@]}" >/dev/null
-  cpu_pid=$eh_pid run_wrk eh-echo "https://127.0.0.1:$eh_https_port/test/1k" "$secs" "$small_conns" "${auth[@]}"
+  cpu_pids=$eh_pid run_wrk eh-echo "https://127.0.0.1:$eh_https_port/test/1k" "$secs" "$small_conns" "${auth[@]}"
   check_alive "the /test/1k run"
   if [ "$anon" = 1 ]; then
     say "  plain HTTP, ehttpd: the dp's anonymous path (no token, the file path) and /test/1k"
@@ -600,6 +608,8 @@ print_summary() {
   row ngx-auto-16m "nginx worker_processes auto ($(nproc))"
   say "ratio ehttpd / nginx(1) = $(ratio "$eh16" "$n16")   (target >= 1.1)"
   say "ratio ehttpd / nginx(auto) = $(ratio "$eh16" "$na16")"
+  say "CPU per MiB served (the server's processes, user + system; robust to load elsewhere): ehttpd $(cpu_per_mib eh-16m) ms,"
+  say "  nginx(1) $(cpu_per_mib ngx-1-16m) ms, nginx(auto) $(cpu_per_mib ngx-auto-16m) ms; ratio nginx(1) / ehttpd = $(ratio "$(cpu_per_mib ngx-1-16m)" "$(cpu_per_mib eh-16m)")"
   say ""
   printf '%-44s %10s %9s %9s %9s %7s\n' "2. 1 KiB, wrk -t$threads -c$small_conns -d${secs}s" "req/s" "MiB/s" "p50 ms" "p99 ms" errors
   row eh-1k "ehttpd dp, token"

@@ -232,7 +232,8 @@ run_wrk() {
   local name=$1 url=$2 seconds=$3 out t0=""
   shift 3
   out="$work/wrk-$name.txt"
-  [ -z "${cpu_pid:-}" ] || t0=$(cpu_ticks "$cpu_pid")
+  # shellcheck disable=SC2086
+  [ -z "${cpu_pids:-}" ] || t0=$(cpu_ticks $cpu_pids)
   wrk -t"$threads" -c"$conns" -d"${seconds}s" --latency -s "$top/bench/wrk-report.lua" "$@" "$url" \
     >"$out" 2>&1 || {
     cat "$out" >&2
@@ -244,7 +245,7 @@ run_wrk() {
   }
   sed -n 's/^/    /; /Requests\/sec\|Socket errors\|Non-2xx\|Latency  /p' "$out"
   if [ -n "$t0" ]; then
-    note_cpu "$out" "$cpu_pid" "$t0"
+    note_cpu "$out" "$cpu_pids" "$t0"
     say "    CPU of ehttpd: $(field "$out" cpu_us) us per request"
   fi
 }
@@ -304,7 +305,7 @@ phase_keepalive() {
   step "1. 1 KiB over HTTPS, keep-alive: wrk -t$threads -c$conns -d${keepalive_secs}s"
   say "  ehttpd https://127.0.0.1:$eh_https_port/test/1k"
   run_wrk warm-eh "https://127.0.0.1:$eh_https_port/test/1k" "$warmup_secs" >/dev/null
-  cpu_pid=$eh_pid run_wrk ka-eh "https://127.0.0.1:$eh_https_port/test/1k" "$keepalive_secs"
+  cpu_pids=$eh_pid run_wrk ka-eh "https://127.0.0.1:$eh_https_port/test/1k" "$keepalive_secs"
   check_ehttpd_alive "the keep-alive run"
   for workers in 1 auto; do
     start_nginx "$workers"

@@ -40,18 +40,25 @@ field() {
   sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" "$1" | tail -n 1
 }
 
-# cpu_ticks PID: the user + system CPU the process has used, in clock ticks
+# cpu_ticks PID...: the user + system CPU the processes have used, in clock ticks
 cpu_ticks() {
-  awk '{ print $14 + $15 }' "/proc/$1/stat"
+  local total=0 p
+  for p in "$@"; do
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
 }
 
-# note_cpu FILE PID TICKS_BEFORE: adds cpu_us=, the CPU the process used per
-# request of the run (µs), to FILE's wrk-result line; robust to load elsewhere
+# note_cpu FILE PIDS TICKS_BEFORE: adds cpu_ticks= (what the processes PIDS,
+# one word, used during the run) and cpu_us= (that per request, µs) to FILE's
+# wrk-result line; robust to load elsewhere
 note_cpu() {
-  local us
-  us=$(awk -v a="$3" -v b="$(cpu_ticks "$2")" -v n="$(field "$1" requests)" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN { if (n > 0) printf "%.1f", (b - a) * 1e6 / hz / n; else print "n/a" }')
-  sed -i "s/^wrk-result .*/& cpu_us=$us/" "$1"
+  local used us
+  # shellcheck disable=SC2086
+  used=$(($(cpu_ticks $2) - $3))
+  us=$(awk -v t="$used" -v n="$(field "$1" requests)" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "n/a" }')
+  sed -i "s/^wrk-result .*/& cpu_ticks=$used cpu_us=$us/" "$1"
 }
 
 # the [front] group of an ehttpd config: BENCH_QUICK=0 sends every request through libsoup

@@ -5,7 +5,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "eh-error.h"
 #include "eh-tls-stream-private.h"
@@ -61,7 +64,17 @@ struct _EhTlsStream {
   EhTlsServerParams *params;
   GInputStream *input;
   GOutputStream *output;
-  gsize send_pending; /* bytes GnuTLS took but could not send yet */
+  int fd;
+  /* ciphertext the socket has not taken yet, oldest first: a write gathers
+   * its records here and they leave in one send(); what the socket refuses
+   * waits, and goes before anything else */
+  guint8 *out;
+  gsize out_len;
+  gsize out_sent;
+  gsize out_size;
+  gboolean handshaken;
+  gboolean gathering; /* inside a write: records are kept, not sent one by one */
+  gsize out_plain;    /* the writer's bytes in @out, reported written once they left */
   GSource *handshake_source;
   GTlsCertificate *peer_certificate; /* the client's leaf, when it sent one */
   EhTlsHandshakeDone handshake_done;
@@ -199,27 +212,171 @@ eh_tls_input_init (EhTlsInput *input)
 {
 }
 
-/* GnuTLS keeps a record it could not send and wants the call repeated;
- * a GIO writer repeats with the same bytes, so report them as written then */
+/* up to EH_TLS_GATHER bytes of a write become records in one send(); the
+ * writer hears of them once they all left, so a connection closed after a
+ * response never drops its end, and a write it repeats (as GIO writers do
+ * after "would block") is answered from what waits */
+#define EH_TLS_GATHER (256 * 1024)
+/* room for the records of a gathered write at once (a TLS 1.3 record adds
+ * 22 bytes to 16 KiB), so gathering never moves what it already has */
+#define EH_TLS_OUT_SIZE (EH_TLS_GATHER + (EH_TLS_GATHER / 16384 + 1) * 64)
+/* buffers kept for the next writes: one malloc'ed afresh for each would be
+ * given back to the system and faulted in again, page by page */
+#define EH_TLS_SPARE_MAX 16
+
+G_LOCK_DEFINE_STATIC (eh_tls_spare);
+static gpointer eh_tls_spare[EH_TLS_SPARE_MAX];
+static guint eh_tls_spare_count;
+
+static guint8 *
+eh_tls_out_new (void)
+{
+  gpointer out = NULL;
+
+  G_LOCK (eh_tls_spare);
+  if (eh_tls_spare_count > 0)
+    out = eh_tls_spare[--eh_tls_spare_count];
+  G_UNLOCK (eh_tls_spare);
+  return out != NULL ? out : g_malloc (EH_TLS_OUT_SIZE);
+}
+
+static void
+eh_tls_stream_drop_out (EhTlsStream *tls)
+{
+  gpointer out = g_steal_pointer (&tls->out);
+
+  if (out != NULL && tls->out_size == EH_TLS_OUT_SIZE) {
+    G_LOCK (eh_tls_spare);
+    if (eh_tls_spare_count < EH_TLS_SPARE_MAX)
+      eh_tls_spare[eh_tls_spare_count++] = g_steal_pointer (&out);
+    G_UNLOCK (eh_tls_spare);
+  }
+  g_free (out);
+  tls->out_len = tls->out_sent = tls->out_size = 0;
+}
+
+/* sends what waits in @out; FALSE with G_IO_ERROR_WOULD_BLOCK while the
+ * socket is full, or with the socket's error */
+static gboolean
+eh_tls_stream_flush (EhTlsStream *tls, GError **error)
+{
+  while (tls->out_sent < tls->out_len) {
+    gssize n = send (tls->fd, tls->out + tls->out_sent, tls->out_len - tls->out_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "TLS send: %s", g_strerror (saved));
+      return FALSE;
+    }
+    tls->out_sent += n;
+  }
+  /* an idle connection holds no buffer (4,000 downloads at once) */
+  eh_tls_stream_drop_out (tls);
+  return TRUE;
+}
+
+static void
+eh_tls_stream_keep (EhTlsStream *tls, const giovec_t *iov, int iovcnt, gsize skip)
+{
+  for (int i = 0; i < iovcnt; i++) {
+    gsize take = iov[i].iov_len > skip ? iov[i].iov_len - skip : 0;
+
+    if (take == 0) {
+      skip -= iov[i].iov_len;
+      continue;
+    }
+    if (tls->out_len + take > tls->out_size) {
+      tls->out_size = MAX (tls->out_len + take, tls->out_size * 2);
+      tls->out = g_realloc (tls->out, tls->out_size);
+    }
+    memcpy (tls->out + tls->out_len, (const guint8 *) iov[i].iov_base + skip, take);
+    tls->out_len += take;
+    skip = 0;
+  }
+}
+
+/* GnuTLS's way out: never "try again" (so GnuTLS never holds a record
+ * half sent); while a write gathers, or bytes already wait, the record
+ * joins @out; otherwise it goes now, and what the socket refuses waits */
+static ssize_t
+eh_tls_stream_push (gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
+{
+  EhTlsStream *tls = ptr;
+  gsize total = 0;
+  gssize sent = 0;
+
+  for (int i = 0; i < iovcnt; i++)
+    total += iov[i].iov_len;
+  if (!tls->gathering && tls->out_len == 0) {
+    struct msghdr msg = { .msg_iov = (struct iovec *) iov, .msg_iovlen = iovcnt };
+
+    do
+      sent = sendmsg (tls->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (sent < 0 && errno == EINTR);
+    if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      gnutls_transport_set_errno (tls->session, errno);
+      return -1;
+    }
+  }
+  eh_tls_stream_keep (tls, iov, iovcnt, MAX (sent, 0));
+  return total;
+}
+
+static ssize_t
+eh_tls_stream_pull (gnutls_transport_ptr_t ptr, void *data, size_t size)
+{
+  EhTlsStream *tls = ptr;
+  ssize_t n;
+
+  do
+    n = recv (tls->fd, data, size, 0);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    gnutls_transport_set_errno (tls->session, errno);
+  return n;
+}
+
+static int
+eh_tls_stream_pull_timeout (gnutls_transport_ptr_t ptr, unsigned int ms)
+{
+  EhTlsStream *tls = ptr;
+  struct pollfd pfd = { tls->fd, POLLIN, 0 };
+
+  return poll (&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int) ms);
+}
+
 static gssize
 eh_tls_output_write_nonblocking (GPollableOutputStream *stream, const void *buffer, gsize count,
                                  GError **error)
 {
   EhTlsStream *tls = EH_TLS_OUTPUT (stream)->tls;
-  gssize rc;
+  gsize gather = MIN (count, EH_TLS_GATHER), done = 0;
+  gssize rc = 0;
 
-  if (tls->send_pending > 0) {
-    rc = gnutls_record_send (tls->session, NULL, 0);
-    if (rc < 0)
-      return eh_tls_fail (rc, error);
-    rc = MIN ((gsize) rc, tls->send_pending);
-    tls->send_pending = 0;
-    return MIN ((gsize) rc, count);
+  if (!eh_tls_stream_flush (tls, error))
+    return -1;
+  if (tls->out_plain > 0) {
+    done = MIN (tls->out_plain, count);
+    tls->out_plain = 0;
+    return done;
   }
-  rc = gnutls_record_send (tls->session, buffer, count);
-  if (eh_tls_would_block (rc))
-    tls->send_pending = MIN (count, gnutls_record_get_max_size (tls->session));
-  return rc >= 0 ? rc : eh_tls_fail (rc, error);
+  if (tls->out == NULL) {
+    tls->out_size = EH_TLS_OUT_SIZE;
+    tls->out = eh_tls_out_new ();
+  }
+  tls->gathering = TRUE;
+  while (done < gather && (rc = gnutls_record_send (tls->session, (const guint8 *) buffer + done, gather - done)) > 0)
+    done += rc;
+  tls->gathering = FALSE;
+  if (done == 0 && rc < 0)
+    return eh_tls_fail (rc, error);
+  if (eh_tls_stream_flush (tls, error))
+    return done;
+  tls->out_plain = done;
+  return -1;
 }
 
 static gboolean
@@ -307,8 +464,10 @@ eh_tls_stream_close (GIOStream *stream, GCancellable *cancellable, GError **erro
   EhTlsStream *tls = EH_TLS_STREAM (stream);
 
   eh_tls_stream_stop_handshake_source (tls);
-  /* one close_notify if the socket takes it now; never wait for the peer's */
+  /* one close_notify, after what waits, if the socket takes them now;
+   * never wait for the peer's */
   gnutls_bye (tls->session, GNUTLS_SHUT_WR);
+  eh_tls_stream_flush (tls, NULL);
   return g_io_stream_close (G_IO_STREAM (tls->socket_conn), NULL, error);
 }
 
@@ -324,6 +483,7 @@ eh_tls_stream_finalize (GObject *object)
   eh_tls_server_params_unref (tls->params);
   g_clear_object (&tls->peer_certificate);
   g_clear_object (&tls->socket_conn);
+  eh_tls_stream_drop_out (tls);
   G_OBJECT_CLASS (eh_tls_stream_parent_class)->finalize (object);
 }
 
@@ -371,8 +531,13 @@ eh_tls_stream_new (GSocketConnection *socket_conn, EhTlsServerParams *params, GE
    * sends its role certificate. GnuTLS checks that the peer holds its key,
    * but not who issued it: whoever uses the certificate verifies it */
   gnutls_certificate_server_set_request (tls->session, GNUTLS_CERT_REQUEST);
-  /* the socket is non-blocking (GSocket always is), so GnuTLS sees EAGAIN */
-  gnutls_transport_set_int (tls->session, g_socket_get_fd (tls->socket));
+  /* the socket is non-blocking (GSocket always is), so GnuTLS sees EAGAIN
+   * when reading; writing, it never does (eh_tls_stream_push) */
+  tls->fd = g_socket_get_fd (tls->socket);
+  gnutls_transport_set_ptr (tls->session, tls);
+  gnutls_transport_set_pull_function (tls->session, eh_tls_stream_pull);
+  gnutls_transport_set_pull_timeout_function (tls->session, eh_tls_stream_pull_timeout);
+  gnutls_transport_set_vec_push_function (tls->session, eh_tls_stream_push);
   tls->input = g_object_new (EH_TYPE_TLS_INPUT, NULL);
   EH_TLS_INPUT (tls->input)->tls = tls;
   tls->output = g_object_new (EH_TYPE_TLS_OUTPUT, NULL);
@@ -415,13 +580,35 @@ static gboolean eh_tls_stream_handshake_step (GSocket *socket, GIOCondition cond
 static void
 eh_tls_stream_handshake_wait (EhTlsStream *tls)
 {
-  GIOCondition wanted = gnutls_record_get_direction (tls->session) == 1 ? G_IO_OUT : G_IO_IN;
+  /* a flight still waiting in @out goes before anything is read */
+  GIOCondition wanted = tls->out_len > 0 || gnutls_record_get_direction (tls->session) == 1 ? G_IO_OUT : G_IO_IN;
 
   eh_tls_stream_stop_handshake_source (tls);
   tls->handshake_source = g_socket_create_source (tls->socket, wanted, NULL);
   g_source_set_callback (tls->handshake_source, G_SOURCE_FUNC (eh_tls_stream_handshake_step), tls,
                          NULL);
   g_source_attach (tls->handshake_source, g_main_context_get_thread_default ());
+}
+
+static int
+eh_tls_stream_handshake_run (EhTlsStream *tls)
+{
+  int rc;
+
+  do
+    rc = gnutls_handshake (tls->session);
+  while (rc < 0 && !eh_tls_would_block (rc) && !gnutls_error_is_fatal (rc));
+  if (rc == GNUTLS_E_SUCCESS) {
+    tls->handshaken = TRUE;
+    /* a TLS 1.3 ticket right away: resumption for the client, and a segment
+     * that acknowledges its Finished, so a client with Nagle on does not
+     * hold its request back for a delayed ACK */
+    if (gnutls_protocol_get_version (tls->session) == GNUTLS_TLS1_3 &&
+        !gnutls_session_is_resumed (tls->session))
+      gnutls_session_ticket_send (tls->session, 1, 0);
+    eh_tls_stream_keep_peer_certificate (tls);
+  }
+  return rc;
 }
 
 static gboolean
@@ -432,23 +619,17 @@ eh_tls_stream_handshake_step (GSocket *socket, GIOCondition condition, gpointer 
   int rc;
 
   g_object_ref (tls);
-  do
-    rc = gnutls_handshake (tls->session);
-  while (rc < 0 && !eh_tls_would_block (rc) && !gnutls_error_is_fatal (rc));
-  if (rc == GNUTLS_E_SUCCESS) {
-    /* a TLS 1.3 ticket right away: resumption for the client, and a segment
-     * that acknowledges its Finished, so a client with Nagle on does not
-     * hold its request back for a delayed ACK */
-    if (gnutls_protocol_get_version (tls->session) == GNUTLS_TLS1_3 &&
-        !gnutls_session_is_resumed (tls->session))
-      gnutls_session_ticket_send (tls->session, 1, 0);
-    eh_tls_stream_keep_peer_certificate (tls);
-    eh_tls_stream_handshake_finish (tls, NULL);
-  } else if (eh_tls_would_block (rc)) {
-    eh_tls_stream_handshake_wait (tls);
-  } else {
+  rc = tls->handshaken ? GNUTLS_E_SUCCESS : eh_tls_stream_handshake_run (tls);
+  if (rc != GNUTLS_E_SUCCESS && !eh_tls_would_block (rc)) {
     error = g_error_new (EH_ERROR, EH_ERROR_TLS, "TLS handshake: %s", gnutls_strerror (rc));
     eh_tls_stream_handshake_finish (tls, error);
+  } else if (!eh_tls_stream_flush (tls, &error) && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+    g_prefix_error (&error, "TLS handshake: ");
+    eh_tls_stream_handshake_finish (tls, error);
+  } else if (rc == GNUTLS_E_SUCCESS && tls->out_len == 0) {
+    eh_tls_stream_handshake_finish (tls, NULL);
+  } else {
+    eh_tls_stream_handshake_wait (tls);
   }
   g_object_unref (tls);
   return G_SOURCE_REMOVE;

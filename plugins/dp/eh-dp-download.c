@@ -4,8 +4,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
-#include <gio/gunixinputstream.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,11 +16,14 @@
  * GET/HEAD /CCMTOKENAUTH_SMS_DP_SMSPKG$/<content id>/<path> over HTTPS with
  * a content token: the token (401/403), then the path through the manifest
  * to a body named by its hash (400/404), then conditional requests and one
- * strict Range. The body is streamed from the store file in chunks read in
- * GIO's threads, at most EH_DP_SEND_QUEUE chunks per connection in memory,
- * and at most EH_DP_SEND_BUDGET bytes of chunks for all the downloads of
- * this DP together: 4,000 clients fetching a large file at once take turns
- * (first come, first served) instead of holding 2 GiB of chunks.
+ * strict Range. The body is streamed from the store file in chunks, at most
+ * EH_DP_SEND_QUEUE chunks per connection in memory, and at most
+ * EH_DP_SEND_BUDGET bytes of chunks for all the downloads of this DP
+ * together: 4,000 clients fetching a large file at once take turns (first
+ * come, first served) instead of holding 2 GiB of chunks. Chunks are read
+ * (pread) in GIO's worker threads: the main loop, which encrypts and sends
+ * every download, never waits for a disk, and copying from the page cache
+ * runs beside it on another core.
  */
 
 #define EH_DP_SEND_CHUNK (256 * 1024)
@@ -30,16 +33,59 @@
 typedef struct {
   gatomicrefcount ref;
   SoupServerMessage *msg; /* NULL once finished */
-  GInputStream *stream;
+  int fd;
+  goffset offset; /* of the next chunk in the file */
   GCancellable *cancellable;
   goffset to_read;
   guint queued; /* chunks appended, not written yet */
-  gboolean reading;
+  gboolean reading; /* a chunk is being read in a thread */
   EhDp *dp;      /* holds @active and the budget */
   guint *active; /* the count of sends of this kind, for `dp status` */
   guint reserved; /* chunks of the budget this send holds (read or being read, not written) */
   gboolean waiting; /* in dp->send_waiting */
 } EhDpSend;
+
+/* a chunk on its way from the file: @have bytes of @size already read */
+typedef struct {
+  int fd;
+  goffset offset;
+  guint8 *data;
+  gsize have;
+  gsize size;
+} EhDpSendChunk;
+
+/* chunk buffers kept for the next chunks: 256 KiB malloc'ed afresh each
+ * time would be given back to the system and faulted in again, page by page */
+#define EH_DP_SPARE_MAX 16
+
+G_LOCK_DEFINE_STATIC (eh_dp_spare);
+static gpointer eh_dp_spare[EH_DP_SPARE_MAX];
+static guint eh_dp_spare_count;
+
+static guint8 *
+eh_dp_send_buffer_new (gsize size)
+{
+  gpointer data = NULL;
+
+  if (size != EH_DP_SEND_CHUNK)
+    return g_malloc (size);
+  G_LOCK (eh_dp_spare);
+  if (eh_dp_spare_count > 0)
+    data = eh_dp_spare[--eh_dp_spare_count];
+  G_UNLOCK (eh_dp_spare);
+  return data != NULL ? data : g_malloc (size);
+}
+
+/* a GBytes' free function: whole chunks go back to the spares */
+static void
+eh_dp_send_buffer_free (gpointer data)
+{
+  G_LOCK (eh_dp_spare);
+  if (eh_dp_spare_count < EH_DP_SPARE_MAX)
+    eh_dp_spare[eh_dp_spare_count++] = g_steal_pointer (&data);
+  G_UNLOCK (eh_dp_spare);
+  g_free (data);
+}
 
 static EhDpSend *
 eh_dp_send_ref (EhDpSend *send)
@@ -53,13 +99,24 @@ eh_dp_send_unref (EhDpSend *send)
 {
   if (!g_atomic_ref_count_dec (&send->ref))
     return;
-  g_clear_object (&send->stream);
+  if (send->fd >= 0)
+    close (send->fd);
   g_clear_object (&send->cancellable);
   g_clear_pointer (&send->dp, eh_dp_unref);
   g_free (send);
 }
 
-static void eh_dp_send_read (EhDpSend *send);
+static void
+eh_dp_send_chunk_free (EhDpSendChunk *chunk)
+{
+  if (chunk->data != NULL && chunk->size == EH_DP_SEND_CHUNK)
+    eh_dp_send_buffer_free (chunk->data);
+  else
+    g_free (chunk->data);
+  g_free (chunk);
+}
+
+static void eh_dp_send_fill (EhDpSend *send);
 
 /* gives back @chunks of the budget, and lets the sends waiting for it go on, in turn */
 static void
@@ -74,63 +131,141 @@ eh_dp_send_release (EhDpSend *send, guint chunks)
     EhDpSend *next = g_queue_pop_head (&dp->send_waiting);
 
     next->waiting = FALSE;
-    if (next->msg != NULL && !next->reading && next->to_read > 0 && next->queued < EH_DP_SEND_QUEUE)
-      eh_dp_send_read (next);
+    eh_dp_send_fill (next);
     eh_dp_send_unref (next);
   }
+}
+
+/* takes one chunk of the budget; over it, the send waits for a turn (one
+ * chunk always goes, so nothing waits forever) */
+static gboolean
+eh_dp_send_reserve (EhDpSend *send)
+{
+  EhDp *dp = send->dp;
+
+  if (dp->send_bytes > 0 && dp->send_bytes + EH_DP_SEND_CHUNK > EH_DP_SEND_BUDGET) {
+    if (!send->waiting) {
+      send->waiting = TRUE;
+      g_queue_push_tail (&dp->send_waiting, eh_dp_send_ref (send));
+    }
+    return FALSE;
+  }
+  dp->send_bytes += EH_DP_SEND_CHUNK;
+  send->reserved++;
+  return TRUE;
+}
+
+/* reads @chunk whole; FALSE on an error or a file that got shorter */
+static gboolean
+eh_dp_send_chunk_read (EhDpSendChunk *chunk, GError **error)
+{
+  while (chunk->have < chunk->size) {
+    gssize n = pread (chunk->fd, chunk->data + chunk->have, chunk->size - chunk->have, chunk->offset + chunk->have);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", g_strerror (saved));
+      return FALSE;
+    }
+    if (n == 0) {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "it got shorter");
+      return FALSE;
+    }
+    chunk->have += n;
+  }
+  return TRUE;
+}
+
+/* one more chunk for libsoup to write (the body's end after the last) */
+static void
+eh_dp_send_append (EhDpSend *send, EhDpSendChunk *chunk)
+{
+  SoupMessageBody *body = soup_server_message_get_response_body (send->msg);
+  g_autoptr (GBytes) bytes = chunk->size == EH_DP_SEND_CHUNK
+                               ? g_bytes_new_with_free_func (chunk->data, chunk->size, eh_dp_send_buffer_free,
+                                                             chunk->data)
+                               : g_bytes_new_take (chunk->data, chunk->size);
+
+  send->offset += chunk->size;
+  send->to_read -= MIN ((goffset) chunk->size, send->to_read);
+  send->queued++;
+  soup_message_body_append_bytes (body, bytes);
+  if (send->to_read == 0)
+    soup_message_body_complete (body);
+  chunk->data = NULL; /* the bytes hold it */
+  eh_dp_send_chunk_free (chunk);
+}
+
+/* the body was checked at open; a store file that fails now is a disk problem */
+static void
+eh_dp_send_fail (EhDpSend *send, const GError *error)
+{
+  g_warning ("cannot read a content body: %s", error->message);
+  send->to_read = 0;
+  eh_dp_send_release (send, 1);
+  soup_message_body_complete (soup_server_message_get_response_body (send->msg));
+}
+
+static void
+eh_dp_send_thread_read (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (eh_dp_send_chunk_read (data, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
 }
 
 static void
 eh_dp_send_got (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   EhDpSend *send = user_data;
+  EhDpSendChunk *chunk = g_task_get_task_data (G_TASK (result)); /* ours now, the thread is done */
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
-  SoupMessageBody *body;
 
   send->reading = FALSE;
   if (send->msg == NULL) {
+    eh_dp_send_chunk_free (chunk);
     eh_dp_send_unref (send);
     return;
   }
-  body = soup_server_message_get_response_body (send->msg);
-  if (bytes == NULL || g_bytes_get_size (bytes) == 0) {
-    /* the body was checked at open; a store file that fails now is a disk problem */
-    g_warning ("cannot read a content body: %s", error != NULL ? error->message : "it got shorter");
-    send->to_read = 0;
-    eh_dp_send_release (send, 1);
-    soup_message_body_complete (body);
-  } else {
-    send->to_read -= MIN ((goffset) g_bytes_get_size (bytes), send->to_read);
-    send->queued++;
-    soup_message_body_append_bytes (body, bytes);
-    if (send->to_read == 0)
-      soup_message_body_complete (body);
+  if (g_task_propagate_boolean (G_TASK (result), &error))
+    eh_dp_send_append (send, chunk);
+  else {
+    eh_dp_send_chunk_free (chunk);
+    eh_dp_send_fail (send, error);
   }
   soup_server_message_unpause (send->msg);
-  if (send->to_read > 0 && send->queued < EH_DP_SEND_QUEUE)
-    eh_dp_send_read (send);
+  eh_dp_send_fill (send);
   eh_dp_send_unref (send);
 }
 
+/* starts reading the next chunk, unless one is being read, the queue is
+ * full, or the budget says wait (eh_dp_send_got goes on from there) */
 static void
-eh_dp_send_read (EhDpSend *send)
+eh_dp_send_fill (EhDpSend *send)
 {
-  EhDp *dp = send->dp;
+  EhDpSendChunk *chunk;
+  GTask *task;
 
-  /* over the budget: wait for a turn (one chunk always goes, so nothing waits forever) */
-  if (dp->send_bytes > 0 && dp->send_bytes + EH_DP_SEND_CHUNK > EH_DP_SEND_BUDGET) {
-    if (!send->waiting) {
-      send->waiting = TRUE;
-      g_queue_push_tail (&dp->send_waiting, eh_dp_send_ref (send));
-    }
+  if (send->msg == NULL || send->reading || send->to_read == 0 || send->queued >= EH_DP_SEND_QUEUE ||
+      !eh_dp_send_reserve (send))
     return;
-  }
-  dp->send_bytes += EH_DP_SEND_CHUNK;
-  send->reserved++;
+  chunk = g_new0 (EhDpSendChunk, 1);
+  chunk->fd = send->fd;
+  chunk->offset = send->offset;
+  chunk->size = MIN (send->to_read, EH_DP_SEND_CHUNK);
+  chunk->data = eh_dp_send_buffer_new (chunk->size);
   send->reading = TRUE;
-  g_input_stream_read_bytes_async (send->stream, MIN (send->to_read, EH_DP_SEND_CHUNK), G_PRIORITY_DEFAULT,
-                                   send->cancellable, eh_dp_send_got, eh_dp_send_ref (send));
+  /* the task holds the send, and so the file, until eh_dp_send_got */
+  task = g_task_new (NULL, send->cancellable, eh_dp_send_got, eh_dp_send_ref (send));
+  g_task_set_task_data (task, chunk, NULL);
+  g_task_run_in_thread (task, eh_dp_send_thread_read);
+  g_object_unref (task);
 }
 
 static void
@@ -139,8 +274,7 @@ eh_dp_send_wrote_chunk (SoupServerMessage *msg, EhDpSend *send)
   if (send->queued > 0)
     send->queued--;
   eh_dp_send_release (send, 1);
-  if (!send->reading && send->to_read > 0 && send->queued < EH_DP_SEND_QUEUE)
-    eh_dp_send_read (send);
+  eh_dp_send_fill (send);
 }
 
 static void
@@ -169,19 +303,16 @@ eh_dp_send_start (EhDp *dp, guint *active, SoupServerMessage *msg, int fd, goffs
   send->active = active;
   (*active)++;
   send->msg = msg;
-  send->stream = g_unix_input_stream_new (fd, TRUE);
+  send->fd = fd;
+  send->offset = first;
   send->cancellable = g_cancellable_new ();
   send->to_read = length;
-  if (first > 0 && lseek (fd, first, SEEK_SET) != first) {
-    send->to_read = 0;
-    g_warning ("cannot seek in a content body");
-  }
   soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
   g_signal_connect (msg, "wrote-chunk", G_CALLBACK (eh_dp_send_wrote_chunk), send);
   g_signal_connect (msg, "finished", G_CALLBACK (eh_dp_send_finished), send);
   soup_server_message_pause (msg);
   if (send->to_read > 0)
-    eh_dp_send_read (send);
+    eh_dp_send_fill (send);
   else {
     soup_message_body_complete (soup_server_message_get_response_body (msg));
     soup_server_message_unpause (msg);

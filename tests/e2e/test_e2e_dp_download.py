@@ -7,8 +7,10 @@ import hashlib
 import os
 import pathlib
 import re
+import socket
 import ssl
 import subprocess
+import time
 
 from harness import HostTestCase, plugin_dir_with, raw_exchange, run, wait_for
 
@@ -359,7 +361,123 @@ class DownloadTest(HostTestCase):
         # 64 connections with two chunks each would be 32 MiB; the budget keeps it near 16
         self.assertLess(peak - rss_before, 28 * 1024, (rss_before, peak))
 
+    def tls_client(self, port, rcvbuf=None):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            # set before connecting, so the window the client offers stays small
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.connect(("127.0.0.1", port))
+        return ssl.create_default_context(cafile=str(self.root)).wrap_socket(sock, server_hostname="127.0.0.1")
+
+    @staticmethod
+    def ask(conn, path, token, *headers):
+        lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", f"Authorization: Bearer {token}", *headers]
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+
+    @staticmethod
+    def read_head(conn):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            data = conn.recv(1)
+            if not data:
+                raise AssertionError(f"connection closed in the head: {head!r}")
+            head += data
+        status = int(head.split(b" ", 2)[1])
+        length = next(int(l.split(b":", 1)[1]) for l in head.lower().split(b"\r\n")
+                      if l.startswith(b"content-length:"))
+        return status, length
+
+    @staticmethod
+    def read_body(conn, length, piece):
+        digest, left = hashlib.sha256(), length
+        while left > 0:
+            data = conn.recv(min(piece, left))
+            if not data:
+                raise AssertionError(f"connection closed with {left} bytes of the body missing")
+            digest.update(data)
+            left -= len(data)
+        return digest.hexdigest()
+
+    def test_large_bodies_slow_readers_hang_ups_ranges_and_parallel(self):
+        host = self.start_site(dp={"names": "dp1.example,localhost", "allow-anonymous": "true"})
+        src, cid, msha = self.add_content(host)
+        token = self.mint(cid, msha)
+        data = (src / "big.bin").read_bytes()
+        big_sha = hashlib.sha256(data).hexdigest()
+        path = PKG + cid + "/big.bin"
+        _, port = host.address("https")
+
+        # a slow reader with a small window: the server's socket fills and its sends stop in the middle
+        # of records, many times over; every byte arrives once, in order, and the connection stays
+        # usable for a range that does not start or end on a chunk or record boundary
+        conn = self.tls_client(port, rcvbuf=4096)
+        self.ask(conn, path, token)
+        self.assertEqual(self.read_head(conn), (200, len(data)))
+        time.sleep(0.3)  # the server meets a full socket before anything is read
+        self.assertEqual(self.read_body(conn, len(data), 1000), big_sha)
+        first, last = 262143, 5 * MIB + 16385
+        self.ask(conn, path, token, f"Range: bytes={first}-{last}")
+        self.assertEqual(self.read_head(conn), (206, last - first + 1))
+        self.assertEqual(self.read_body(conn, last - first + 1, 777),
+                         hashlib.sha256(data[first:last + 1]).hexdigest())
+        conn.close()
+
+        # clients that hang up in the middle of a body, over HTTPS and HTTP: the sends end, their
+        # chunks go back to the budget, and nothing else is hurt
+        for i in range(6):
+            conn = self.tls_client(port, rcvbuf=8192)
+            self.ask(conn, path, token)
+            self.assertEqual(self.read_head(conn)[0], 200)
+            conn.recv(65536)
+            conn.close()
+        _, http_port = host.address("http")
+        for i in range(3):
+            with socket.create_connection(("127.0.0.1", http_port)) as plain:
+                plain.sendall(f"GET /SMS_DP_SMSPKG$/{cid}/big.bin HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                self.assertIn(b" 200 ", plain.recv(4096))
+        wait_for(lambda: host.ctl_json("dp", "status")["active-downloads"] == 0, what="the broken downloads ending")
+
+        # ranges inside the large body over both schemes, across chunk boundaries, and its last bytes
+        for first, last in ((1, 1), (262143, 262144), (MIB - 5, 3 * MIB + 7), (len(data) - 100, len(data) - 1)):
+            for scheme, prefix in (("https", PKG), ("http", "/SMS_DP_SMSPKG$/")):
+                code, body = self.curl_raw(prefix + cid + "/big.bin", "-H", f"Authorization: Bearer {token}",
+                                           "-r", f"{first}-{last}", scheme=scheme)
+                self.assertEqual((code, body), (206, data[first:last + 1]), (scheme, first, last))
+
+        # many whole downloads at once, half over HTTPS with the token, half over plain HTTP, each
+        # byte-exact; then once more with the body out of the page cache (read from the disk)
+        def parallel():
+            scripts = []
+            for i in range(12):
+                if i % 2:
+                    url = f"http://127.0.0.1:{http_port}/SMS_DP_SMSPKG$/{cid}/big.bin"
+                else:
+                    url = f"https://127.0.0.1:{port}{path}"
+                scripts.append(f"curl -sS --cacert {self.root} -H 'Authorization: Bearer {token}' "
+                               f"'{url}' | sha256sum")
+            clients = [subprocess.Popen(["sh", "-c", s], stdout=subprocess.PIPE, text=True) for s in scripts]
+            return [c.communicate()[0].split()[0] for c in clients]
+
+        self.assertEqual(parallel(), [big_sha] * 12)
+        body_file = host.state / "plugins" / "dp" / "bodies" / big_sha[:2] / big_sha
+        if not body_file.exists():
+            body_file = next(p for p in host.state.rglob(big_sha) if p.is_file())
+        fd = os.open(body_file, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+        self.assertEqual(parallel(), [big_sha] * 12)
+        wait_for(lambda: host.ctl_json("dp", "status")["active-downloads"] == 0, what="the downloads ending")
+        self.assertNotIn("cannot read a content body", host.read_log())
 
 class DownloadThroughLibsoupTest(DownloadTest):
     """the same cases with [front] quick-answers=false"""
     QUICK = "false"
+
+    # large bodies stream through libsoup whatever the switch says: run once, above
+    def test_many_large_downloads_take_turns_and_all_complete(self):
+        self.skipTest("large bodies take one path either way")
+
+    def test_large_bodies_slow_readers_hang_ups_ranges_and_parallel(self):
+        self.skipTest("large bodies take one path either way")

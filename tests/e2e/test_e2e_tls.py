@@ -75,6 +75,19 @@ class TlsPolicyTest(HostTestCase):
         self.assertIn("RENEGOTIATING", result.stdout + result.stderr)
         self.assertNotIn("hello over https", result.stdout)
 
+    def test_key_updates_keep_the_connection(self):
+        # TLS 1.3 key updates from the client, one asking for ours back: the answers before and
+        # after, on the same connection, decrypt (openssl s_client: k and K)
+        request = "GET /test/echo HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
+        script = (f"(printf '{request}'; sleep 1; echo k; sleep 1; printf '{request}'; sleep 1; echo K; sleep 1; "
+                  f"printf '{request}'; sleep 1)")
+        result = subprocess.run(["sh", "-c", f"{script} | openssl s_client -connect 127.0.0.1:{self.port} "
+                                 f"-CAfile {self.site.ca[0]} -tls1_3"],
+                                capture_output=True, text=True, timeout=30)
+        self.assertEqual((result.stdout + result.stderr).count("KEYUPDATE"), 2, result.stderr[-2000:])
+        self.assertEqual(result.stdout.count("hello over https"), 3, result.stdout[-2000:])
+        self.assertNotIn("alert", (result.stdout + result.stderr).lower())
+
     def test_curl_over_tls13(self):
         result = run(["curl", "-sS", "--tlsv1.3", "--cacert", str(self.site.ca[0]),
                       self.site.url("https").replace("127.0.0.1", "localhost") + "/test/echo",
