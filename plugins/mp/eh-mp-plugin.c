@@ -69,6 +69,8 @@ eh_mp_mode_registration_schemes (EhMpMode mode)
 static void
 eh_mp_free (EhMp *mp)
 {
+  /* first: what the workers finish may still join the registration batch */
+  g_clear_pointer (&mp->workers, eh_mp_workers_free);
   eh_mp_register_http_stop (mp);
   eh_mp_site_stop (mp);
   eh_mp_token_keys_stop (mp);
@@ -151,6 +153,7 @@ eh_mp_start (EhPlugin *plugin)
   mp->plugin = plugin;
   mp->bus = eh_plugin_get_bus (plugin);
   eh_plugin_set_data (plugin, mp, (GDestroyNotify) eh_mp_free);
+  mp->workers = eh_mp_workers_new (0);
   if (!eh_mp_read_config (mp, config, &error) ||
       (mp->store = eh_plugin_get_store (plugin, &error)) == NULL ||
       !eh_mp_records_migrate (mp->store, &error) || !eh_mp_boundaries_start (mp, &error) ||

@@ -224,6 +224,50 @@ eh_mp_records_get_by_thumbprint (EhStore *store, const char *thumbprint, GError 
   return eh_mp_records_fetch_one (store, stmt, error);
 }
 
+/* what a token request needs, and no more: the hardware count of
+ * EH_MP_CLIENT_COLUMNS is a second lookup per call */
+EhMpClient *
+eh_mp_records_get_key_by_thumbprint (EhStore *store, const char *thumbprint, gnutls_pubkey_t *key, EhJwsAlg *alg,
+                                     GError **error)
+{
+  sqlite3_stmt *stmt = eh_store_prepare (
+      store, "SELECT guid, thumbprint, jwk, key_type, state FROM mp_clients WHERE thumbprint = ?", error);
+  g_autoptr (EhMpClient) client = NULL;
+  g_autoptr (JsonNode) jwk = NULL;
+  g_autoptr (GError) local = NULL;
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, thumbprint, -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW) {
+    client = g_new0 (EhMpClient, 1);
+    client->guid = eh_mp_column_text (stmt, 0);
+    client->thumbprint = eh_mp_column_text (stmt, 1);
+    client->jwk_json = eh_mp_column_text (stmt, 2);
+    client->key_type = eh_mp_column_text (stmt, 3);
+    client->state = eh_mp_client_state_from_string ((const char *) sqlite3_column_text (stmt, 4));
+  } else if (rc == SQLITE_DONE) {
+    g_set_error (error, EH_ERROR, EH_ERROR_NOT_FOUND, "no such client");
+  } else {
+    eh_store_set_error (store, "reading a client", error);
+  }
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+  if (client == NULL)
+    return NULL;
+  jwk = eh_json_parse_strict (client->jwk_json, strlen (client->jwk_json), EH_MP_MAX_REGISTER_BYTES, 4, &local);
+  if (jwk != NULL)
+    *key = eh_jws_jwk_to_pubkey (json_node_get_object (jwk), EH_MP_PROOF_ALGS, alg, &local);
+  if (jwk == NULL || *key == NULL) {
+    g_set_error (error, EH_ERROR, EH_ERROR_STORE, "client %s has an unreadable key: %s", client->guid,
+                 local->message);
+    return NULL;
+  }
+  return g_steal_pointer (&client);
+}
+
 GPtrArray *
 eh_mp_records_list (EhStore *store, const char *state, guint offset, guint limit, guint *total, GError **error)
 {

@@ -185,17 +185,16 @@ eh_mp_register_entra_verified (const EhMpEntraIdentity *identity, EhMpReason rea
 
 /* stage 2: the proof's signature checked; its claims and nonce now */
 static void
-eh_mp_register_proved (GObject *source, GAsyncResult *result, gpointer user_data)
+eh_mp_register_proved (JsonNode *verified, const GError *verify_error, gpointer user_data)
 {
   EhMpRegisterCall *call = user_data;
   EhMp *mp = call->paused.mp;
-  g_autoptr (JsonNode) claims = NULL;
+  g_autoptr (JsonNode) claims = verified;
   g_autoptr (GError) error = NULL;
 
-  claims = eh_mp_proof_verify_finish (result, &error);
   if (claims == NULL || !eh_mp_registration_check_claims (call->registration, claims, mp->nonces, &error)) {
     eh_mp_http_message_refuse (mp, call->paused.msg, call->paused.request_id, EH_MP_REASON_INVALID_PROOF, NULL,
-                               error->message);
+                               claims == NULL ? verify_error->message : error->message);
     eh_mp_register_call_free (call);
     return;
   }
@@ -227,8 +226,8 @@ eh_mp_http_register (EhRequest *request, gpointer user_data)
   call->registration = g_steal_pointer (&registration);
   /* the worker checks the proof with the key itself: nothing here needs it any more */
   key = g_steal_pointer (&call->registration->key);
-  eh_mp_proof_verify_async (call->registration->proof, EH_MP_PROOF_TYP, key, call->registration->alg, NULL,
-                            eh_mp_registration_proof_members, eh_mp_register_proved, call);
+  eh_mp_proof_verify_async (mp->workers, call->registration->proof, EH_MP_PROOF_TYP, key, call->registration->alg,
+                            NULL, eh_mp_registration_proof_members, NULL, eh_mp_register_proved, call);
 }
 
 gboolean

@@ -20,10 +20,17 @@
 #define EH_MP_TOKEN_MAX_BYTES (8 * 1024)
 #define EH_MP_TOKEN_DEPTH 4
 
-void
-eh_mp_token_key_free (EhMpTokenKey *key)
+EhMpTokenKey *
+eh_mp_token_key_ref (EhMpTokenKey *key)
 {
-  if (key == NULL)
+  g_atomic_int_inc (&key->ref_count);
+  return key;
+}
+
+void
+eh_mp_token_key_unref (EhMpTokenKey *key)
+{
+  if (key == NULL || !g_atomic_int_dec_and_test (&key->ref_count))
     return;
   if (key->key != NULL)
     gnutls_privkey_deinit (key->key);
@@ -38,12 +45,43 @@ eh_mp_token_key_free (EhMpTokenKey *key)
 }
 
 EhMpTokenKey *
+eh_mp_token_key_sign_begin (EhMpTokenKey *key)
+{
+  key->signing++;
+  return eh_mp_token_key_ref (key);
+}
+
+static void
+eh_mp_token_key_forget_private (EhMpTokenKey *key)
+{
+  if (key->state == EH_MP_TOKEN_KEY_RETIRED && key->signing == 0)
+    g_clear_pointer (&key->key, gnutls_privkey_deinit);
+}
+
+void
+eh_mp_token_key_sign_end (EhMpTokenKey *key)
+{
+  g_return_if_fail (key->signing > 0);
+  key->signing--;
+  eh_mp_token_key_forget_private (key);
+  eh_mp_token_key_unref (key);
+}
+
+void
+eh_mp_token_key_retire (EhMpTokenKey *key)
+{
+  key->state = EH_MP_TOKEN_KEY_RETIRED;
+  eh_mp_token_key_forget_private (key);
+}
+
+EhMpTokenKey *
 eh_mp_token_key_new (gnutls_privkey_t key, gnutls_x509_crt_t cert, GError **error)
 {
   g_autoptr (EhMpTokenKey) token_key = g_new0 (EhMpTokenKey, 1);
   guchar serial[64];
   size_t serial_len = sizeof serial;
 
+  token_key->ref_count = 1;
   token_key->key = key;
   token_key->cert = cert;
   if (gnutls_pubkey_init (&token_key->pub) < 0 ||
