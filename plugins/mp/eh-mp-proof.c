@@ -162,13 +162,26 @@ eh_mp_proof_job_lookup (JsonObject *header, EhJwsAlg *alg, gpointer user_data, G
   return key;
 }
 
+JsonNode *
+eh_mp_proof_verify_with_key (const char *proof, const char *typ, gnutls_pubkey_t key, EhJwsAlg alg, const char *kid,
+                             const char *const *members, GError **error)
+{
+  EhMpProofJob job = { .key = key, .alg = alg, .kid = (char *) kid };
+  JsonNode *claims = eh_mp_proof_verify (proof, typ, eh_mp_proof_job_lookup, &job, members, error);
+
+  if (job.key != NULL)
+    gnutls_pubkey_deinit (job.key);
+  return claims;
+}
+
 /* in a worker */
 static void
 eh_mp_proof_job_run (gpointer data)
 {
   EhMpProofJob *job = data;
 
-  job->claims = eh_mp_proof_verify (job->proof, job->typ, eh_mp_proof_job_lookup, job, job->members, &job->error);
+  job->claims = eh_mp_proof_verify_with_key (job->proof, job->typ, g_steal_pointer (&job->key), job->alg, job->kid,
+                                             job->members, &job->error);
   if (job->claims != NULL && job->also != NULL)
     job->also (job->user_data);
 }

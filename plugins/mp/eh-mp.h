@@ -191,6 +191,10 @@ gboolean eh_mp_json_get_string (JsonObject *object, const char *member, const ch
 JsonNode *eh_mp_proof_verify (const char *proof, const char *typ, EhJwsKeyLookupFunc lookup,
                               gpointer user_data, const char *const *members, GError **error);
 gboolean eh_mp_proof_consume_nonce (JsonNode *claims, EhMpNonces *nonces, GError **error);
+/* eh_mp_proof_verify with @key (transfer full) and @alg; @kid (nullable):
+ * the header's kid must be exactly this; any thread */
+JsonNode *eh_mp_proof_verify_with_key (const char *proof, const char *typ, gnutls_pubkey_t key, EhJwsAlg alg,
+                                       const char *kid, const char *const *members, GError **error);
 /**
  * EhMpProofVerified:
  * @claims: (transfer full) (nullable): the proof's payload, or NULL with @error
@@ -322,10 +326,10 @@ void eh_mp_records_register_batch (EhStore *store, EhMpRegisterItem *items, guin
 /* (transfer full) the client with this key thumbprint; NULL with EH_ERROR_NOT_FOUND */
 EhMpClient *eh_mp_records_get_by_thumbprint (EhStore *store, const char *thumbprint, GError **error);
 /* (transfer full) what a token request needs of the client with this key
- * thumbprint: guid, thumbprint, jwk_json, key_type and state only (the
- * other members NULL or 0), and @key (transfer full) imported with its
- * @alg; NULL with EH_ERROR_NOT_FOUND, or _STORE (also for a key that does
- * not import) */
+ * thumbprint: guid, thumbprint, key_type and state only (the other members
+ * NULL or 0), and @key (transfer full) imported with its @alg, from the
+ * client cache when it holds them; NULL with EH_ERROR_NOT_FOUND, or _STORE
+ * (also for a key that does not import) */
 EhMpClient *eh_mp_records_get_key_by_thumbprint (EhStore *store, const char *thumbprint, gnutls_pubkey_t *key,
                                                  EhJwsAlg *alg, GError **error);
 /* (transfer full) at most @limit clients from @offset, newest first, of
@@ -339,6 +343,20 @@ EhMpClient *eh_mp_records_set_state (EhStore *store, const char *guid, const cha
                                      const char *by, GError **error);
 /* a GUID as an admin typed it: lower-cased, or NULL + error */
 char *eh_mp_guid_normalize (const char *text, GError **error);
+
+/* ── the client cache (eh-mp-client-cache.c): token lookups by thumbprint */
+
+typedef struct _EhMpClientCache EhMpClientCache;
+/* (transfer none) the cache of @store's clients, made on first use */
+EhMpClientCache *eh_mp_client_cache_get (EhStore *store);
+/* at most @capacity clients (0: none cached) */
+void eh_mp_client_cache_set_capacity (EhMpClientCache *cache, guint capacity);
+/* @thumbprint (nullable): that client, or every one */
+void eh_mp_client_cache_forget (EhMpClientCache *cache, const char *thumbprint);
+void eh_mp_client_cache_add (EhMpClientCache *cache, const EhMpClient *client, gnutls_pubkey_t key, EhJwsAlg alg);
+EhMpClient *eh_mp_client_cache_lookup (EhMpClientCache *cache, const char *thumbprint, gnutls_pubkey_t *key,
+                                       EhJwsAlg *alg);
+void eh_mp_client_cache_stats (EhMpClientCache *cache, guint *entries, guint64 *hits, guint64 *misses);
 
 /* ── client tokens (eh-mp-token.c) ────────────────────────────────────── */
 

@@ -10,7 +10,8 @@
 #include "eh-test-util.h"
 
 /* the token path off the main loop: the workers, token keys that retire
- * while they sign, and what a token request reads of a client */
+ * while they sign, and what a token request reads of a client (the client
+ * cache in front of the store) */
 
 #define TEST_JOBS 200
 
@@ -149,7 +150,7 @@ test_token_key_retires_while_signing (void)
 }
 
 static EhMpRegistration *
-test_registration (gnutls_x509_privkey_t *x509, const char *hardware_id)
+test_registration (gnutls_x509_privkey_t *x509, EhKeyType type, const char *hardware_id)
 {
   g_autoptr (GError) error = NULL;
   EhMpRegistration *registration = g_new0 (EhMpRegistration, 1);
@@ -157,7 +158,7 @@ test_registration (gnutls_x509_privkey_t *x509, const char *hardware_id)
   g_autoptr (JsonObject) jwk = NULL;
   g_autoptr (JsonNode) node = NULL;
 
-  *x509 = eh_crypto_generate_key (EH_KEY_ECDSA_P256, &error);
+  *x509 = eh_crypto_generate_key (type, &error);
   g_assert_no_error (error);
   g_assert_cmpint (gnutls_pubkey_init (&pub), ==, 0);
   {
@@ -173,12 +174,14 @@ test_registration (gnutls_x509_privkey_t *x509, const char *hardware_id)
   registration->jwk_json = json_to_string (node, FALSE);
   registration->thumbprint = eh_jws_pubkey_thumbprint (pub, &error);
   g_assert_no_error (error);
-  registration->key_type = "ecdsa-p256";
+  registration->key_type = type == EH_KEY_ED25519 ? "ed25519" : "ecdsa-p256";
   registration->host_name = g_strdup ("pc1.example");
   registration->hardware_id = g_strdup (hardware_id);
   return registration;
 }
 
+/* the lookup a token request makes: the right client and state, and a key
+ * that is the registered one (same thumbprint) */
 static void
 assert_key_state (EhStore *store, const char *thumbprint, const char *guid, EhMpClientState state)
 {
@@ -186,18 +189,56 @@ assert_key_state (EhStore *store, const char *thumbprint, const char *guid, EhMp
   gnutls_pubkey_t key = NULL;
   EhJwsAlg alg = 0;
   g_autoptr (EhMpClient) client = eh_mp_records_get_key_by_thumbprint (store, thumbprint, &key, &alg, &error);
+  g_autofree char *got = NULL;
 
   g_assert_no_error (error);
   g_assert_nonnull (key);
-  g_assert_cmpint (alg, ==, EH_JWS_ALG_ES256);
+  got = eh_jws_pubkey_thumbprint (key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (got, ==, thumbprint);
+  g_assert_cmpint (alg, ==, g_str_equal (client->key_type, "ed25519") ? EH_JWS_ALG_EDDSA : EH_JWS_ALG_ES256);
   g_assert_cmpstr (client->guid, ==, guid);
   g_assert_cmpstr (client->thumbprint, ==, thumbprint);
   g_assert_cmpint (client->state, ==, state);
   gnutls_pubkey_deinit (key);
 }
 
-/* what a token request reads is the store's truth at that moment: a block,
- * an unblock or an approval shows on the very next request */
+/* a new registration answers with the row it wrote, not read back: the same */
+static void
+assert_same_row (EhStore *store, const EhMpClient *client)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (EhMpClient) stored = eh_mp_records_get (store, client->guid, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (client->thumbprint, ==, stored->thumbprint);
+  g_assert_cmpstr (client->jwk_json, ==, stored->jwk_json);
+  g_assert_cmpstr (client->key_type, ==, stored->key_type);
+  g_assert_cmpstr (client->host_name, ==, stored->host_name);
+  g_assert_cmpstr (client->hardware_id, ==, stored->hardware_id);
+  g_assert_cmpint (client->state, ==, stored->state);
+  g_assert_cmpstr (client->approved_by, ==, stored->approved_by);
+  g_assert_cmpstr (client->peer, ==, stored->peer);
+  g_assert_cmpint (client->registered_at, ==, stored->registered_at);
+  g_assert_cmpint (client->last_seen_at, ==, stored->last_seen_at);
+  g_assert_cmpint (client->state_changed_at, ==, stored->state_changed_at);
+  g_assert_cmpuint (client->same_hardware, ==, stored->same_hardware);
+}
+
+static guint64
+cache_hits (EhStore *store)
+{
+  guint entries = 0;
+  guint64 hits = 0, misses = 0;
+
+  eh_mp_client_cache_stats (eh_mp_client_cache_get (store), &entries, &hits, &misses);
+  return hits;
+}
+
+/* what a token request reads is the store's truth at that moment, cached
+ * or not: a block, an unblock or an approval (by an admin, or by a bulk
+ * token or Entra identity at re-registration) shows on the very next
+ * request */
 static void
 test_token_lookup_follows_state (void)
 {
@@ -224,7 +265,7 @@ test_token_lookup_follows_state (void)
 
   g_assert_no_error (error);
   g_assert_true (eh_mp_records_migrate (store, &error));
-  registration = test_registration (&x509, "hw-1");
+  registration = test_registration (&x509, EH_KEY_ECDSA_P256, "hw-1");
   g_assert_null (eh_mp_records_get_key_by_thumbprint (store, registration->thumbprint, &key, &alg, &error));
   g_assert_error (error, EH_ERROR, EH_ERROR_NOT_FOUND);
   g_assert_null (key);
@@ -232,11 +273,27 @@ test_token_lookup_follows_state (void)
 
   client = eh_mp_records_register (store, registration, FALSE, NULL, "127.0.0.1", &created, &error);
   g_assert_no_error (error);
+  assert_same_row (store, client);
   assert_key_state (store, registration->thumbprint, client->guid, EH_MP_CLIENT_PENDING);
-  for (guint i = 0; i < G_N_ELEMENTS (steps); i++) {
+  /* the second lookup is served from memory, and says the same */
+  assert_key_state (store, registration->thumbprint, client->guid, EH_MP_CLIENT_PENDING);
+  g_assert_cmpuint (cache_hits (store), ==, 1);
+  /* still pending, then approved at re-registration in an identity's name */
+  g_clear_pointer (&changed, eh_mp_client_free);
+  changed = eh_mp_records_register (store, registration, FALSE, NULL, "127.0.0.1", &created, &error);
+  g_assert_no_error (error);
+  assert_key_state (store, registration->thumbprint, client->guid, EH_MP_CLIENT_PENDING);
+  g_clear_pointer (&changed, eh_mp_client_free);
+  changed = eh_mp_records_register (store, registration, FALSE, "entra device 1", "127.0.0.1", &created, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (changed->state, ==, EH_MP_CLIENT_APPROVED);
+  assert_key_state (store, registration->thumbprint, client->guid, EH_MP_CLIENT_APPROVED);
+  /* back to pending is not an admin action; block and unblock are */
+  for (guint i = 1; i < G_N_ELEMENTS (steps); i++) {
+    g_clear_pointer (&changed, eh_mp_client_free);
     changed = eh_mp_records_set_state (store, client->guid, steps[i].action, "admin uid 0", &error);
     g_assert_no_error (error);
-    g_clear_pointer (&changed, eh_mp_client_free);
+    assert_key_state (store, registration->thumbprint, client->guid, steps[i].state);
     assert_key_state (store, registration->thumbprint, client->guid, steps[i].state);
   }
   /* re-registration of a blocked key changes nothing */
@@ -260,6 +317,75 @@ test_token_lookup_follows_state (void)
   eh_test_remove_tree (dir);
 }
 
+/* a full cache makes room and stays right; an empty one (capacity 0)
+ * always asks the store; Ed25519 keys come back whole from memory */
+static void
+test_client_cache_bounded (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("eh-mp-cache-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "state.db", NULL);
+  g_autoptr (EhStore) store = eh_store_open (path, &error);
+  EhMpClientCache *cache;
+  gnutls_x509_privkey_t x509[4] = { NULL };
+  EhMpRegistration *registrations[4];
+  EhMpClient *clients[4];
+  guint entries = 0;
+  guint64 hits = 0, misses = 0;
+
+  g_assert_no_error (error);
+  g_assert_true (eh_mp_records_migrate (store, &error));
+  cache = eh_mp_client_cache_get (store);
+  eh_mp_client_cache_set_capacity (cache, 2);
+  for (guint i = 0; i < G_N_ELEMENTS (registrations); i++) {
+    g_autofree char *hardware_id = g_strdup_printf ("hw-%u", i);
+    gboolean created = FALSE;
+
+    registrations[i] = test_registration (&x509[i], i % 2 ? EH_KEY_ED25519 : EH_KEY_ECDSA_P256, hardware_id);
+    clients[i] = eh_mp_records_register (store, registrations[i], TRUE, NULL, "127.0.0.1", &created, &error);
+    g_assert_no_error (error);
+    assert_same_row (store, clients[i]);
+  }
+  for (guint round = 0; round < 3; round++) {
+    for (guint i = 0; i < G_N_ELEMENTS (registrations); i++) {
+      assert_key_state (store, registrations[i]->thumbprint, clients[i]->guid, EH_MP_CLIENT_APPROVED);
+      eh_mp_client_cache_stats (cache, &entries, &hits, &misses);
+      g_assert_cmpuint (entries, <=, 2);
+    }
+  }
+  g_assert_cmpuint (hits + misses, ==, 12);
+
+  eh_mp_client_cache_set_capacity (cache, 0);
+  eh_mp_client_cache_stats (cache, &entries, &hits, &misses);
+  g_assert_cmpuint (entries, ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (registrations); i++)
+    assert_key_state (store, registrations[i]->thumbprint, clients[i]->guid, EH_MP_CLIENT_APPROVED);
+  eh_mp_client_cache_stats (cache, &entries, &hits, &misses);
+  g_assert_cmpuint (entries, ==, 0);
+  g_assert_cmpuint (hits + misses, ==, 16);
+
+  /* big enough: the second round comes from memory, Ed25519 and P-256 alike */
+  eh_mp_client_cache_set_capacity (cache, 16);
+  for (guint round = 0; round < 2; round++) {
+    for (guint i = 0; i < G_N_ELEMENTS (registrations); i++)
+      assert_key_state (store, registrations[i]->thumbprint, clients[i]->guid, EH_MP_CLIENT_APPROVED);
+  }
+  {
+    guint64 before = hits;
+
+    eh_mp_client_cache_stats (cache, &entries, &hits, &misses);
+    g_assert_cmpuint (entries, ==, 4);
+    g_assert_cmpuint (hits - before, ==, 4);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (registrations); i++) {
+    eh_mp_registration_free (registrations[i]);
+    eh_mp_client_free (clients[i]);
+    gnutls_x509_privkey_deinit (x509[i]);
+  }
+  g_clear_object (&store);
+  eh_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -268,5 +394,6 @@ main (int argc, char **argv)
   g_test_add_func ("/eh/mp/workers/free-finishes", test_workers_free_finishes);
   g_test_add_func ("/eh/mp/token-key/retires-while-signing", test_token_key_retires_while_signing);
   g_test_add_func ("/eh/mp/token/lookup-follows-state", test_token_lookup_follows_state);
+  g_test_add_func ("/eh/mp/token/client-cache-bounded", test_client_cache_bounded);
   return g_test_run ();
 }
