@@ -263,35 +263,42 @@ eh_mp_token_http_refuse_signing (EhMp *mp, SoupServerMessage *msg, const char *r
                              "the token could not be signed; try again later");
 }
 
-/* answers a signed client token (200 JSON) */
+/* answers a signed client token (200 JSON); without an Entra identity, every
+ * member is our own base64url, GUID or number, so no JSON builder is needed */
 void
 eh_mp_token_http_reply (EhMp *mp, SoupServerMessage *msg, const char *request_id, const EhMpClient *client,
                         const EhMpEntraIdentity *entra, const char *token, gint64 expires_at, const char *x5t)
 {
-  g_autoptr (JsonBuilder) builder = json_builder_new ();
-  g_autoptr (JsonNode) root = NULL;
   g_autofree char *json = NULL;
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "token");
-  json_builder_add_string_value (builder, token);
-  json_builder_set_member_name (builder, "token_type");
-  json_builder_add_string_value (builder, EH_MP_CLIENT_TOKEN_TYP);
-  json_builder_set_member_name (builder, "client_guid");
-  json_builder_add_string_value (builder, client->guid);
-  json_builder_set_member_name (builder, "expires_at");
-  json_builder_add_int_value (builder, expires_at);
-  if (entra != NULL) {
+  if (entra == NULL) {
+    json = g_strdup_printf ("{\"token\":\"%s\",\"token_type\":\"" EH_MP_CLIENT_TOKEN_TYP "\",\"client_guid\":\"%s\","
+                            "\"expires_at\":%" G_GINT64_FORMAT "}",
+                            token, client->guid, expires_at);
+  } else {
+    g_autoptr (JsonBuilder) builder = json_builder_new ();
     g_autoptr (JsonObject) claim = eh_mp_entra_identity_to_claim (entra);
+    g_autoptr (JsonNode) root = NULL;
 
+    json_builder_begin_object (builder);
+    json_builder_set_member_name (builder, "token");
+    json_builder_add_string_value (builder, token);
+    json_builder_set_member_name (builder, "token_type");
+    json_builder_add_string_value (builder, EH_MP_CLIENT_TOKEN_TYP);
+    json_builder_set_member_name (builder, "client_guid");
+    json_builder_add_string_value (builder, client->guid);
+    json_builder_set_member_name (builder, "expires_at");
+    json_builder_add_int_value (builder, expires_at);
     json_builder_set_member_name (builder, "entra");
     json_builder_add_value (builder, json_node_init_object (json_node_alloc (), claim));
+    json_builder_end_object (builder);
+    root = json_builder_get_root (builder);
+    json = json_to_string (root, FALSE);
   }
-  json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  json = json_to_string (root, FALSE);
-  g_info ("%s: client token for %s (certificate %s)%s%s", request_id, client->guid, x5t,
-          entra != NULL ? " with Entra " : "", entra != NULL ? eh_mp_entra_kind_to_string (entra->kind) : "");
+  /* formatted only when it is printed: this is once per token */
+  if (!g_log_writer_default_would_drop (G_LOG_LEVEL_INFO, G_LOG_DOMAIN))
+    g_info ("%s: client token for %s (certificate %s)%s%s", request_id, client->guid, x5t,
+            entra != NULL ? " with Entra " : "", entra != NULL ? eh_mp_entra_kind_to_string (entra->kind) : "");
   eh_mp_http_message_json (msg, SOUP_STATUS_OK, json);
 }
 

@@ -381,6 +381,7 @@ typedef struct {
   gnutls_pubkey_t pub;
   gnutls_x509_crt_t cert;
   char *x5t;
+  char *client_header; /* the base64url JWS header of every client token it signs */
   char *serial;
   char *key_file;
   gint64 not_before;

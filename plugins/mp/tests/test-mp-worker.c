@@ -149,6 +149,64 @@ test_token_key_retires_while_signing (void)
   g_assert_cmpint (idle->state, ==, EH_MP_TOKEN_KEY_RETIRED);
 }
 
+static gnutls_pubkey_t
+test_token_lookup (JsonObject *header, EhJwsAlg *alg, gpointer user_data, GError **error)
+{
+  EhMpTokenKey *key = user_data;
+  const char *x5t = NULL;
+
+  g_assert_true (eh_json_object_get_string_checked (header, "x5t#S256", &x5t, NULL));
+  g_assert_cmpstr (x5t, ==, key->x5t);
+  *alg = EH_JWS_ALG_ES256;
+  return eh_mp_pubkey_copy (key->pub, error);
+}
+
+/* a client token has the same header and claims whether its claims are
+ * written directly (a plain site code) or built member by member (any
+ * other), and its exp never passes the certificate's */
+static void
+test_client_token_claims (void)
+{
+  g_autoptr (EhMpTokenKey) key = test_token_key ();
+  EhMpClient client = { .guid = (char *) "0f8fad5b-d9cb-469f-a165-70867728950e",
+                        .thumbprint = (char *) "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs" };
+  static const char *const sites[] = { "PS1", "P\"S 1\\", "ü" };
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  for (guint i = 0; i < G_N_ELEMENTS (sites); i++) {
+    for (guint lifetime = 3600; lifetime <= 2 * 86400; lifetime += 86400) {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GBytes) payload = NULL;
+      g_autoptr (JsonNode) node = NULL;
+      g_autofree char *aud = g_strdup_printf ("ehttpd:%s:mp", sites[i]);
+      g_autofree char *token = NULL;
+      gint64 expires_at = 0;
+      JsonObject *claims, *cnf;
+
+      token = eh_mp_client_token_issue (key, sites[i], &client, NULL, lifetime, now, &expires_at, &error);
+      g_assert_no_error (error);
+      g_assert_true (eh_jws_verify (token, 8192, EH_JWS_ALG_ES256, EH_MP_CLIENT_TOKEN_TYP, test_token_lookup, key,
+                                    NULL, &payload, &error));
+      g_assert_no_error (error);
+      node = eh_json_parse_strict (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload), 8192, 4, &error);
+      g_assert_no_error (error);
+      claims = json_node_get_object (node);
+      g_assert_cmpuint (json_object_get_size (claims), ==, 8);
+      g_assert_cmpstr (json_object_get_string_member (claims, "iss"), ==, sites[i]);
+      g_assert_cmpstr (json_object_get_string_member (claims, "sub"), ==, client.guid);
+      g_assert_cmpstr (json_object_get_string_member (claims, "aud"), ==, aud);
+      g_assert_cmpint (json_object_get_int_member (claims, "iat"), ==, now);
+      g_assert_cmpint (json_object_get_int_member (claims, "nbf"), ==, now);
+      g_assert_cmpint (json_object_get_int_member (claims, "exp"), ==, MIN (now + lifetime, key->not_after));
+      g_assert_cmpint (json_object_get_int_member (claims, "exp"), ==, expires_at);
+      g_assert_true (g_uuid_string_is_valid (json_object_get_string_member (claims, "jti")));
+      cnf = json_object_get_object_member (claims, "cnf");
+      g_assert_cmpuint (json_object_get_size (cnf), ==, 1);
+      g_assert_cmpstr (json_object_get_string_member (cnf, "jkt"), ==, client.thumbprint);
+    }
+  }
+}
+
 static EhMpRegistration *
 test_registration (gnutls_x509_privkey_t *x509, EhKeyType type, const char *hardware_id)
 {
@@ -393,6 +451,7 @@ main (int argc, char **argv)
   g_test_add_func ("/eh/mp/workers/run-and-done", test_workers_run_and_done);
   g_test_add_func ("/eh/mp/workers/free-finishes", test_workers_free_finishes);
   g_test_add_func ("/eh/mp/token-key/retires-while-signing", test_token_key_retires_while_signing);
+  g_test_add_func ("/eh/mp/token/client-token-claims", test_client_token_claims);
   g_test_add_func ("/eh/mp/token/lookup-follows-state", test_token_lookup_follows_state);
   g_test_add_func ("/eh/mp/token/client-cache-bounded", test_client_cache_bounded);
   return g_test_run ();
