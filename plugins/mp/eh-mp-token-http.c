@@ -206,7 +206,7 @@ eh_mp_token_http_check (EhMp *mp, EhRequest *request, const char *proof, EhMpTok
   call->client = g_steal_pointer (&client);
   call->done = done;
   call->user_data = user_data;
-  signer = (EhMpTokenKey *) eh_mp_token_keys_signer (mp);
+  signer = eh_mp_token_keys_signer (mp);
   if (done == NULL && signer != NULL && mp->site_code != NULL && call->client->state == EH_MP_CLIENT_APPROVED) {
     call->signer = eh_mp_token_key_sign_begin (signer);
     call->site = g_strdup (mp->site_code);

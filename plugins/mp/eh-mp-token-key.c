@@ -553,7 +553,7 @@ eh_mp_token_keys_rollover (EhMp *mp, GDBusMethodInvocation *invocation, GError *
   return TRUE;
 }
 
-const EhMpTokenKey *
+EhMpTokenKey *
 eh_mp_token_keys_signer (EhMp *mp)
 {
   EhMpTokenKey *active = mp->token_keys != NULL

@@ -800,7 +800,7 @@ gboolean eh_mp_token_keys_start (EhMp *mp, GError **error);
 void eh_mp_token_keys_stop (EhMp *mp);
 gboolean eh_mp_token_keys_tick_source (gpointer data);
 /* (transfer none) the key that signs now, or NULL */
-const EhMpTokenKey *eh_mp_token_keys_signer (EhMp *mp);
+EhMpTokenKey *eh_mp_token_keys_signer (EhMp *mp);
 /* starts a rollover; @invocation is answered once the next key is announced */
 gboolean eh_mp_token_keys_rollover (EhMp *mp, GDBusMethodInvocation *invocation, GError **error);
 GVariant *eh_mp_token_key_describe (const EhMpTokenKey *key);
