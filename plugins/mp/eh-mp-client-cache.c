@@ -18,7 +18,8 @@
  * approval at registration: that client). A client's key never changes
  * under its thumbprint (the thumbprint is the key's hash).
  *
- * Bounded: at most `capacity` entries (an entry is ~200 bytes); when full,
+ * Bounded: at most `capacity` entries (an entry is ~250 bytes: one block
+ * for the client, one for its thumbprint, the table's slot); when full,
  * an arbitrary entry makes room. It hangs off the store, so every writer
  * of mp_clients (they all go through eh-mp-records.c) sees it.
  */
@@ -26,14 +27,16 @@
 #define EH_MP_CLIENT_CACHE_KEY "eh-mp-client-cache"
 #define EH_MP_CLIENT_CACHE_DEFAULT 131072
 
+#define EH_MP_CACHED_COORDINATE_MAX 32
+
 typedef struct {
-  char *guid;
-  char *key_type;
-  EhMpClientState state;
-  EhJwsAlg alg;
-  gnutls_ecc_curve_t curve;
-  GBytes *x;
-  GBytes *y; /* NULL for Ed25519 */
+  char guid[37];
+  guint8 state; /* EhMpClientState */
+  guint8 x_len;
+  guint8 y_len; /* 0 for Ed25519 */
+  guint8 ed25519;
+  guint8 x[EH_MP_CACHED_COORDINATE_MAX];
+  guint8 y[EH_MP_CACHED_COORDINATE_MAX];
 } EhMpCachedClient;
 
 struct _EhMpClientCache {
@@ -42,16 +45,6 @@ struct _EhMpClientCache {
   guint64 hits;
   guint64 misses;
 };
-
-static void
-eh_mp_cached_client_free (EhMpCachedClient *cached)
-{
-  g_free (cached->guid);
-  g_free (cached->key_type);
-  g_clear_pointer (&cached->x, g_bytes_unref);
-  g_clear_pointer (&cached->y, g_bytes_unref);
-  g_free (cached);
-}
 
 static void
 eh_mp_client_cache_free (EhMpClientCache *cache)
@@ -68,8 +61,7 @@ eh_mp_client_cache_get (EhStore *store)
   if (cache != NULL)
     return cache;
   cache = g_new0 (EhMpClientCache, 1);
-  cache->clients = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                          (GDestroyNotify) eh_mp_cached_client_free);
+  cache->clients = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   cache->capacity = EH_MP_CLIENT_CACHE_DEFAULT;
   g_object_set_data_full (G_OBJECT (store), EH_MP_CLIENT_CACHE_KEY, cache,
                           (GDestroyNotify) eh_mp_client_cache_free);
@@ -101,41 +93,43 @@ eh_mp_client_cache_stats (EhMpClientCache *cache, guint *entries, guint64 *hits,
   *misses = cache->misses;
 }
 
-static GBytes *
-eh_mp_datum_to_bytes (gnutls_datum_t *datum)
-{
-  GBytes *bytes = datum->data != NULL ? g_bytes_new (datum->data, datum->size) : NULL;
-
-  gnutls_free (datum->data);
-  datum->data = NULL;
-  return bytes;
-}
-
 void
 eh_mp_client_cache_add (EhMpClientCache *cache, const EhMpClient *client, gnutls_pubkey_t key, EhJwsAlg alg)
 {
   gnutls_datum_t x = { NULL, 0 }, y = { NULL, 0 };
   gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
+  gboolean ed25519 = alg == EH_JWS_ALG_EDDSA;
   EhMpCachedClient *cached;
 
-  if (cache->capacity == 0 || gnutls_pubkey_export_ecc_raw2 (key, &curve, &x, &y, 0) < 0)
+  if (cache->capacity == 0 || strlen (client->guid) != sizeof cached->guid - 1 ||
+      gnutls_pubkey_export_ecc_raw2 (key, &curve, &x, &y, GNUTLS_EXPORT_FLAG_NO_LZ) < 0)
     return;
+  /* only what the mp registers: P-256 for ES256, Ed25519 for EdDSA */
+  if (x.size > EH_MP_CACHED_COORDINATE_MAX || y.size > EH_MP_CACHED_COORDINATE_MAX ||
+      curve != (ed25519 ? GNUTLS_ECC_CURVE_ED25519 : GNUTLS_ECC_CURVE_SECP256R1) ||
+      (!ed25519 && alg != EH_JWS_ALG_ES256)) {
+    gnutls_free (x.data);
+    gnutls_free (y.data);
+    return;
+  }
   if (g_hash_table_size (cache->clients) >= cache->capacity) {
     GHashTableIter iter;
-    gpointer victim;
 
     g_hash_table_iter_init (&iter, cache->clients);
-    if (g_hash_table_iter_next (&iter, &victim, NULL))
+    if (g_hash_table_iter_next (&iter, NULL, NULL))
       g_hash_table_iter_remove (&iter);
   }
   cached = g_new0 (EhMpCachedClient, 1);
-  cached->guid = g_strdup (client->guid);
-  cached->key_type = g_strdup (client->key_type);
+  memcpy (cached->guid, client->guid, sizeof cached->guid);
   cached->state = client->state;
-  cached->alg = alg;
-  cached->curve = curve;
-  cached->x = eh_mp_datum_to_bytes (&x);
-  cached->y = eh_mp_datum_to_bytes (&y);
+  cached->ed25519 = ed25519;
+  cached->x_len = x.size;
+  memcpy (cached->x, x.data, x.size);
+  cached->y_len = y.data != NULL ? y.size : 0;
+  if (y.data != NULL)
+    memcpy (cached->y, y.data, y.size);
+  gnutls_free (x.data);
+  gnutls_free (y.data);
   g_hash_table_replace (cache->clients, g_strdup (client->thumbprint), cached);
 }
 
@@ -153,11 +147,11 @@ eh_mp_client_cache_lookup (EhMpClientCache *cache, const char *thumbprint, gnutl
     cache->misses++;
     return NULL;
   }
-  x = (gnutls_datum_t) { (guchar *) g_bytes_get_data (cached->x, NULL), g_bytes_get_size (cached->x) };
-  if (cached->y != NULL)
-    y = (gnutls_datum_t) { (guchar *) g_bytes_get_data (cached->y, NULL), g_bytes_get_size (cached->y) };
+  x = (gnutls_datum_t) { cached->x, cached->x_len };
+  y = (gnutls_datum_t) { cached->y, cached->y_len };
   if (gnutls_pubkey_init (&copy) < 0 ||
-      gnutls_pubkey_import_ecc_raw (copy, cached->curve, &x, cached->y != NULL ? &y : NULL) < 0) {
+      gnutls_pubkey_import_ecc_raw (copy, cached->ed25519 ? GNUTLS_ECC_CURVE_ED25519 : GNUTLS_ECC_CURVE_SECP256R1,
+                                    &x, cached->ed25519 ? NULL : &y) < 0) {
     /* cannot happen for a key that exported; the store answers instead */
     if (copy != NULL)
       gnutls_pubkey_deinit (copy);
@@ -169,9 +163,9 @@ eh_mp_client_cache_lookup (EhMpClientCache *cache, const char *thumbprint, gnutl
   client = g_new0 (EhMpClient, 1);
   client->guid = g_strdup (cached->guid);
   client->thumbprint = g_strdup (thumbprint);
-  client->key_type = g_strdup (cached->key_type);
+  client->key_type = g_strdup (cached->ed25519 ? "ed25519" : "ecdsa-p256");
   client->state = cached->state;
   *key = copy;
-  *alg = cached->alg;
+  *alg = cached->ed25519 ? EH_JWS_ALG_EDDSA : EH_JWS_ALG_ES256;
   return client;
 }
