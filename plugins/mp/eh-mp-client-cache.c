@@ -18,7 +18,7 @@
  * approval at registration: that client). A client's key never changes
  * under its thumbprint (the thumbprint is the key's hash).
  *
- * Bounded: at most `capacity` entries (an entry is ~250 bytes: one block
+ * Bounded: at most `capacity` entries (an entry is ~200 bytes: one block
  * for the client, one for its thumbprint, the table's slot); when full,
  * an arbitrary entry makes room. It hangs off the store, so every writer
  * of mp_clients (they all go through eh-mp-records.c) sees it.

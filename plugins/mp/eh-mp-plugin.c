@@ -27,7 +27,7 @@ static const EhConfigKey eh_mp_keys[] = {
   { "entra-jwks-ca", EH_CONFIG_STRING, NULL, 0, 0, "CA certificates (PEM file) for an https:// entra-jwks (default: the system's)" },
   { "entra-jwks-refresh", EH_CONFIG_UINT, "300", 10, 86400, "seconds between JWKS refreshes an unknown kid may cause" },
   { "denial-records", EH_CONFIG_UINT, "1024", 16, 100000, "recent refusals kept in memory for ehttpctl explain" },
-  { "client-cache", EH_CONFIG_UINT, "131072", 0, 10000000, "clients whose GUID, state and key a token request finds in memory (about 250 bytes each; 0: always read from the store)" },
+  { "client-cache", EH_CONFIG_UINT, "131072", 0, 10000000, "clients whose GUID, state and key a token request finds in memory (about 200 bytes each; 0: always read from the store)" },
   EH_CONFIG_KEY_END
 };
 
