@@ -31,7 +31,11 @@
  * usage: eh-mp-bench --url https://127.0.0.1:PORT --root ROOT.pem
  *                    [--clients N] [--connections C] [--key-type p256|ed25519]
  *                    [--bulk-token T] [--seconds S] [--phases keygen,register,storm,renew]
- * Prints one "result phase=… count=… errors=… seconds=… rate=…" line each.
+ *                    [--server-pid PID]
+ * Prints one "result phase=… count=… errors=… seconds=… rate=…" line each;
+ * with --server-pid, also server_cpu_us=: the CPU time (user + system, from
+ * /proc/PID/stat) that process spent per successful call of the phase, a
+ * figure that holds on a machine shared with other load.
  * A benchmark, not a test: it fails only when something cannot run.
  */
 #define _GNU_SOURCE
@@ -61,6 +65,7 @@ static char *opt_phases = NULL;
 static int opt_clients = 1000;
 static int opt_connections = 8;
 static double opt_seconds = 10;
+static int opt_server_pid = 0;
 
 static GOptionEntry eh_bench_options[] = {
   { "url", 0, 0, G_OPTION_ARG_STRING, &opt_url, "the MP's HTTPS URL (https://HOST:PORT)", "URL" },
@@ -71,6 +76,7 @@ static GOptionEntry eh_bench_options[] = {
   { "bulk-token", 0, 0, G_OPTION_ARG_STRING, &opt_bulk_token, "a bulk registration token that approves", "T" },
   { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_seconds, "seconds of the renew phase (default 10)", "S" },
   { "phases", 0, 0, G_OPTION_ARG_STRING, &opt_phases, "default keygen,register,storm,renew,storm-timed,renew-timed", "LIST" },
+  { "server-pid", 0, 0, G_OPTION_ARG_INT, &opt_server_pid, "the MP's process: its CPU time per call is reported", "PID" },
   G_OPTION_ENTRY_NULL
 };
 
@@ -337,11 +343,32 @@ eh_bench_worker (gpointer data)
   return NULL;
 }
 
+/* the CPU time (user + system) @pid has used, in µs; -1 if unknown */
+static gint64
+eh_bench_cpu_us (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) fields = NULL;
+  const char *end;
+
+  if (pid <= 0 || !g_file_get_contents (path, &text, NULL, NULL) || (end = strrchr (text, ')')) == NULL)
+    return -1;
+  /* after "pid (comm)": state is field 3, utime 14, stime 15 */
+  fields = g_strsplit (end + 2, " ", 0);
+  if (g_strv_length (fields) < 13)
+    return -1;
+  return (g_ascii_strtoll (fields[11], NULL, 10) + g_ascii_strtoll (fields[12], NULL, 10)) * G_USEC_PER_SEC /
+         sysconf (_SC_CLK_TCK);
+}
+
 static void
 eh_bench_run (EhBench *bench, const char *name, EhBenchPhase phase, double seconds)
 {
   g_autoptr(GPtrArray) threads = g_ptr_array_new ();
+  g_autofree char *server = NULL;
   gint64 start = g_get_monotonic_time ();
+  gint64 cpu_start = eh_bench_cpu_us (opt_server_pid), cpu_end;
 
   bench->phase = phase;
   bench->next = bench->done = bench->errors = bench->reconnects = 0;
@@ -352,9 +379,13 @@ eh_bench_run (EhBench *bench, const char *name, EhBenchPhase phase, double secon
   for (guint t = 0; t < threads->len; t++)
     g_thread_join (threads->pdata[t]);
   double elapsed = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
-  g_print ("result phase=%s count=%d errors=%d connections=%d reconnects=%d seconds=%.2f rate=%.0f\n",
+  cpu_end = eh_bench_cpu_us (opt_server_pid);
+  if (cpu_start >= 0 && cpu_end >= 0 && bench->done > 0)
+    server = g_strdup_printf (" server_cpu_us=%.0f server_cores=%.2f", (cpu_end - cpu_start) / (double) bench->done,
+                              (cpu_end - cpu_start) / (elapsed * G_USEC_PER_SEC));
+  g_print ("result phase=%s count=%d errors=%d connections=%d reconnects=%d seconds=%.2f rate=%.0f%s\n",
            name, bench->done, bench->errors, opt_connections, bench->reconnects - opt_connections,
-           elapsed, bench->done / elapsed);
+           elapsed, bench->done / elapsed, server != NULL ? server : "");
 }
 
 static void

@@ -17,6 +17,10 @@
 #   4. VmRSS of the MP with BENCH_RSS_CLIENTS registered clients: the rest
 #      register, the MP restarts, BENCH_RSS_SAMPLE new clients register and
 #      get tokens, and the MP's VmRSS and peak (VmHWM) are read
+# Each phase of 1-3 also reports the MP's CPU time per call (user + system,
+# /proc/PID/stat), a figure other load on the machine hardly moves.
+# BENCH_PHASES picks phases of 1-3 (eh-mp-bench --phases; keygen and
+# register are always needed first); BENCH_RSS=0 skips 4.
 # usage: bench/mp.sh [BUILD_DIR]      (default: build)
 # Nothing passes or fails on speed.
 set -eu
@@ -34,6 +38,8 @@ connections=${BENCH_CONNECTIONS:-16}
 secs=${BENCH_SECONDS:-10}
 key_type=${BENCH_KEY_TYPE:-p256}
 ready_timeout=${BENCH_READY_TIMEOUT:-60}
+phases=${BENCH_PHASES:-keygen,register,storm,renew,storm-timed,renew-timed}
+measure_rss=${BENCH_RSS:-1}
 
 work=""
 eh_pid=""
@@ -115,27 +121,29 @@ step "1-3. $clients clients ($key_type keys), $connections keep-alive connection
 start_site
 root="$work/state/plugins/ca/root.pem"
 "$mpbench" --url "$url" --root "$root" --clients "$clients" --connections "$connections" \
-  --key-type "$key_type" --seconds "$secs" | tee "$work/run.txt"
+  --key-type "$key_type" --seconds "$secs" --phases "$phases" --server-pid "$eh_pid" | tee "$work/run.txt"
 
-step "4. VmRSS with $rss_clients registered clients"
-if [ "$rss_clients" -gt "$clients" ]; then
-  "$mpbench" --url "$url" --root "$root" --clients $((rss_clients - clients)) \
-    --connections "$connections" --key-type "$key_type" --phases keygen,register | tee "$work/more.txt"
+if [ "$measure_rss" != 0 ]; then
+  step "4. VmRSS with $rss_clients registered clients"
+  if [ "$rss_clients" -gt "$clients" ]; then
+    "$mpbench" --url "$url" --root "$root" --clients $((rss_clients - clients)) \
+      --connections "$connections" --key-type "$key_type" --phases keygen,register | tee "$work/more.txt"
+  fi
+  say "    MP before restart: $(rss_mib "$eh_pid") MiB"
+  stop_pid "$eh_pid"
+  start_site
+  say "    MP after restart, idle: $(rss_mib "$eh_pid") MiB"
+  "$mpbench" --url "$url" --root "$root" --clients "$rss_sample" --connections "$connections" \
+    --key-type "$key_type" --phases keygen,register,storm >"$work/after.txt"
+  grep '^result' "$work/after.txt" | sed 's/^/    /'
+  rss=$(rss_mib "$eh_pid")
+  peak=$(awk '$1 == "VmHWM:" { printf "%.1f", $2 / 1024 }' "/proc/$eh_pid/status")
+  registered=$("$ehttpctl" --session client list --limit 1 2>/dev/null | sed -n 's/.* of \([0-9]*\);.*/\1/p')
+  [ -n "$registered" ] || registered='?'
 fi
-say "    MP before restart: $(rss_mib "$eh_pid") MiB"
-stop_pid "$eh_pid"
-start_site
-say "    MP after restart, idle: $(rss_mib "$eh_pid") MiB"
-"$mpbench" --url "$url" --root "$root" --clients "$rss_sample" --connections "$connections" \
-  --key-type "$key_type" --phases keygen,register,storm >"$work/after.txt"
-grep '^result' "$work/after.txt" | sed 's/^/    /'
-rss=$(rss_mib "$eh_pid")
-peak=$(awk '$1 == "VmHWM:" { printf "%.1f", $2 / 1024 }' "/proc/$eh_pid/status")
-registered=$("$ehttpctl" --session client list --limit 1 2>/dev/null | sed -n 's/.* of \([0-9]*\);.*/\1/p')
-[ -n "$registered" ] || registered='?'
 
 step "summary"
-value() { grep "phase=$1 " "$work/run.txt" | sed "s/.*$2=\([^ ]*\).*/\1/"; }
+value() { grep "phase=$1 " "$work/run.txt" | sed -n "s/.*[[:space:]]$2=\([^ ]*\).*/\1/p"; }
 storm_secs=$(value storm seconds)
 storm_errors=$(value storm errors)
 renew=$(value renew rate)
@@ -148,4 +156,6 @@ commit=$(field "$work/commit.txt" rate)
 say "registrations/s: $(value register rate) (target ≥ 2,000; SQLite durable commits alone: $commit/s)"
 say "renewal storm: $clients clients in $storm_secs s, $storm_errors errors; self-timed proofs: $timed_secs s, $timed_errors errors (target ≤ 60 s, 0 errors)"
 say "steady token issuance: $renew/s with a nonce, $renew_timed/s self-timed (target ≥ 3,000; one core's $key_type verify $verify/s, ES256 sign $sign/s: self-timed / verify $(ratio "$renew_timed" "$verify"))"
-say "MP VmRSS with $registered registered clients: $rss MiB now, $peak MiB peak (target < 200 MiB)"
+say "MP CPU per call: registration $(value register server_cpu_us) µs; token $(value renew server_cpu_us) µs with a nonce (two requests), $(value renew-timed server_cpu_us) µs self-timed"
+[ "$measure_rss" = 0 ] ||
+  say "MP VmRSS with $registered registered clients: $rss MiB now, $peak MiB peak (target < 200 MiB)"

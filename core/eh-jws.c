@@ -214,42 +214,88 @@ eh_jws_sign_input (gnutls_privkey_t key, const EhJwsAlgInfo *info, const char *i
 }
 
 char *
-eh_jws_sign (gnutls_privkey_t key, EhJwsAlg alg, const char *typ, JsonObject *extra_header,
-             GBytes *payload, GError **error)
+eh_jws_header_encode (EhJwsAlg alg, const char *typ, JsonObject *extra_header, GError **error)
 {
   const EhJwsAlgInfo *info = eh_jws_alg_info (alg);
   g_autofree char *header = NULL;
-  g_autofree char *header_b64 = NULL;
-  g_autofree char *payload_b64 = NULL;
-  g_autofree char *input = NULL;
+
+  if (info == NULL) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "unknown JWS algorithm %d", alg);
+    return NULL;
+  }
+  header = eh_jws_header_json (info, typ, extra_header, error);
+  if (header == NULL)
+    return NULL;
+  return eh_base64url_encode (header, strlen (header));
+}
+
+/* the key fits @info already */
+static char *
+eh_jws_sign_fitting (gnutls_privkey_t key, const EhJwsAlgInfo *info, const char *header_b64, const void *payload,
+                     gsize payload_len, GError **error)
+{
+  g_autofree char *payload_b64 = eh_base64url_encode (payload, payload_len);
+  g_autofree char *input = g_strconcat (header_b64, ".", payload_b64, NULL);
   g_autofree char *sig_b64 = NULL;
-  g_autoptr (GBytes) sig = NULL;
+  g_autoptr (GBytes) sig = eh_jws_sign_input (key, info, input, error);
+
+  if (sig == NULL)
+    return NULL;
+  sig_b64 = eh_base64url_encode (g_bytes_get_data (sig, NULL), g_bytes_get_size (sig));
+  return g_strconcat (input, ".", sig_b64, NULL);
+}
+
+/* the algorithm's description, if @key fits it */
+static const EhJwsAlgInfo *
+eh_jws_alg_for_signing (gnutls_privkey_t key, EhJwsAlg alg, GError **error)
+{
+  const EhJwsAlgInfo *info = eh_jws_alg_info (alg);
   unsigned int bits = 0;
   int pk;
-  gsize payload_len = 0;
-  const void *payload_data;
-
-  g_return_val_if_fail (key != NULL && payload != NULL, NULL);
 
   if (info == NULL) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT, "unknown JWS algorithm %d", alg);
     return NULL;
   }
   pk = eh_jws_privkey_pk (key, &bits);
-  if (!eh_jws_key_fits (info, pk, bits, error))
+  return eh_jws_key_fits (info, pk, bits, error) ? info : NULL;
+}
+
+char *
+eh_jws_sign_encoded (gnutls_privkey_t key, EhJwsAlg alg, const char *header_b64, const void *payload,
+                     gsize payload_len, GError **error)
+{
+  const EhJwsAlgInfo *info;
+
+  g_return_val_if_fail (key != NULL && header_b64 != NULL && payload != NULL, NULL);
+
+  info = eh_jws_alg_for_signing (key, alg, error);
+  if (info == NULL)
+    return NULL;
+  return eh_jws_sign_fitting (key, info, header_b64, payload, payload_len, error);
+}
+
+char *
+eh_jws_sign (gnutls_privkey_t key, EhJwsAlg alg, const char *typ, JsonObject *extra_header,
+             GBytes *payload, GError **error)
+{
+  const EhJwsAlgInfo *info;
+  g_autofree char *header = NULL;
+  g_autofree char *header_b64 = NULL;
+  gsize payload_len = 0;
+  const void *payload_data;
+
+  g_return_val_if_fail (key != NULL && payload != NULL, NULL);
+
+  info = eh_jws_alg_for_signing (key, alg, error);
+  if (info == NULL)
     return NULL;
   header = eh_jws_header_json (info, typ, extra_header, error);
   if (header == NULL)
     return NULL;
-  payload_data = g_bytes_get_data (payload, &payload_len);
   header_b64 = eh_base64url_encode (header, strlen (header));
-  payload_b64 = eh_base64url_encode (payload_data, payload_len);
-  input = g_strconcat (header_b64, ".", payload_b64, NULL);
-  sig = eh_jws_sign_input (key, info, input, error);
-  if (sig == NULL)
-    return NULL;
-  sig_b64 = eh_base64url_encode (g_bytes_get_data (sig, NULL), g_bytes_get_size (sig));
-  return g_strconcat (input, ".", sig_b64, NULL);
+  payload_data = g_bytes_get_data (payload, &payload_len);
+  return eh_jws_sign_fitting (key, info, header_b64, payload_data, payload_len, error);
 }
 
 static gboolean

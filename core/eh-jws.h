@@ -44,6 +44,11 @@ gboolean eh_jws_alg_for_key (gnutls_privkey_t key, EhJwsAlg *alg, GError **error
  */
 char *eh_jws_sign (gnutls_privkey_t key, EhJwsAlg alg, const char *typ, JsonObject *extra_header,
                    GBytes *payload, GError **error);
+/* eh_jws_sign in two steps, for a signer whose header never changes: the
+ * header once (transfer full: its base64url form), then each payload */
+char *eh_jws_header_encode (EhJwsAlg alg, const char *typ, JsonObject *extra_header, GError **error);
+char *eh_jws_sign_encoded (gnutls_privkey_t key, EhJwsAlg alg, const char *header_b64, const void *payload,
+                           gsize payload_len, GError **error);
 
 /**
  * EhJwsKeyLookupFunc:

@@ -331,6 +331,56 @@ test_sign_refuses_misfits (void)
   test_key_clear (&small);
 }
 
+/* the two-step signer (header once, payloads after) makes the same tokens
+ * as eh_jws_sign, and refuses what it refuses */
+static void
+test_sign_encoded (void)
+{
+  TestKey p256, ed;
+  g_autoptr (JsonObject) extra = json_object_new ();
+  g_autoptr (JsonObject) bad_number = json_object_new ();
+  g_autoptr (GBytes) payload = g_bytes_new_static ("{\"sub\":\"c1\"}", 12);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *header = NULL;
+  g_autofree char *once = NULL;
+  g_autofree char *twice = NULL;
+  g_autofree char *whole = NULL;
+
+  test_key_init (&p256, TEST_P256, EH_JWS_ALG_ES256);
+  test_key_init (&ed, TEST_ED25519, EH_JWS_ALG_EDDSA);
+  json_object_set_string_member (extra, "x5t#S256", "abc");
+  header = eh_jws_header_encode (EH_JWS_ALG_ES256, TYP, extra, &error);
+  g_assert_no_error (error);
+  once = eh_jws_sign_encoded (p256.key, EH_JWS_ALG_ES256, header, "{\"sub\":\"c1\"}", 12, &error);
+  g_assert_no_error (error);
+  twice = eh_jws_sign_encoded (p256.key, EH_JWS_ALG_ES256, header, "{\"sub\":\"c1\"}", 12, &error);
+  g_assert_no_error (error);
+  whole = eh_jws_sign (p256.key, EH_JWS_ALG_ES256, TYP, extra, payload, &error);
+  g_assert_no_error (error);
+  assert_accepted (&p256, once, "{\"sub\":\"c1\"}");
+  assert_accepted (&p256, twice, "{\"sub\":\"c1\"}");
+  /* header and payload segments the same as the one-step signer's */
+  g_assert_cmpint (strrchr (once, '.') - once, ==, strrchr (whole, '.') - whole);
+  g_assert_cmpint (strncmp (once, whole, strrchr (whole, '.') - whole), ==, 0);
+  /* a key that does not fit, an unknown algorithm, a header we would refuse */
+  g_clear_pointer (&once, g_free);
+  once = eh_jws_sign_encoded (ed.key, EH_JWS_ALG_ES256, header, "{}", 2, &error);
+  g_assert_null (once);
+  g_assert_error (error, EH_ERROR, EH_ERROR_CRYPTO);
+  g_clear_error (&error);
+  g_assert_null (eh_jws_sign_encoded (p256.key, 0, header, "{}", 2, &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_null (eh_jws_header_encode (0, TYP, NULL, &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  json_object_set_double_member (bad_number, "n", 1e20);
+  g_assert_null (eh_jws_header_encode (EH_JWS_ALG_ES256, TYP, bad_number, &error));
+  g_assert_nonnull (error);
+  test_key_clear (&p256);
+  test_key_clear (&ed);
+}
+
 /* 1 in 256 ECDSA values has a leading zero byte: the fixed width must hold it */
 static void
 test_ecdsa_short_r_and_s (void)
@@ -998,6 +1048,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_data_func ("/eh/jws/round-trip/es256", &es256, test_round_trip);
+  g_test_add_func ("/eh/jws/sign-encoded", test_sign_encoded);
   g_test_add_data_func ("/eh/jws/round-trip/es384", &es384, test_round_trip);
   g_test_add_data_func ("/eh/jws/round-trip/rs256", &rs256, test_round_trip);
   g_test_add_data_func ("/eh/jws/round-trip/rs256-3072", &rs256_3072, test_round_trip);

@@ -27,6 +27,7 @@ static const EhConfigKey eh_mp_keys[] = {
   { "entra-jwks-ca", EH_CONFIG_STRING, NULL, 0, 0, "CA certificates (PEM file) for an https:// entra-jwks (default: the system's)" },
   { "entra-jwks-refresh", EH_CONFIG_UINT, "300", 10, 86400, "seconds between JWKS refreshes an unknown kid may cause" },
   { "denial-records", EH_CONFIG_UINT, "1024", 16, 100000, "recent refusals kept in memory for ehttpctl explain" },
+  { "client-cache", EH_CONFIG_UINT, "131072", 0, 10000000, "clients whose GUID, state and key a token request finds in memory (about 200 bytes each; 0: always read from the store)" },
   EH_CONFIG_KEY_END
 };
 
@@ -69,6 +70,8 @@ eh_mp_mode_registration_schemes (EhMpMode mode)
 static void
 eh_mp_free (EhMp *mp)
 {
+  /* first: what the workers finish may still join the registration batch */
+  g_clear_pointer (&mp->workers, eh_mp_workers_free);
   eh_mp_register_http_stop (mp);
   eh_mp_site_stop (mp);
   eh_mp_token_keys_stop (mp);
@@ -151,6 +154,7 @@ eh_mp_start (EhPlugin *plugin)
   mp->plugin = plugin;
   mp->bus = eh_plugin_get_bus (plugin);
   eh_plugin_set_data (plugin, mp, (GDestroyNotify) eh_mp_free);
+  mp->workers = eh_mp_workers_new (0);
   if (!eh_mp_read_config (mp, config, &error) ||
       (mp->store = eh_plugin_get_store (plugin, &error)) == NULL ||
       !eh_mp_records_migrate (mp->store, &error) || !eh_mp_boundaries_start (mp, &error) ||
@@ -162,6 +166,7 @@ eh_mp_start (EhPlugin *plugin)
     eh_plugin_start_done (plugin, error);
     return;
   }
+  eh_mp_client_cache_set_capacity (eh_mp_client_cache_get (mp->store), eh_config_get_uint (config, "mp", "client-cache"));
   eh_mp_announce_mode (mp, config);
   eh_mp_site_start (mp);
   eh_plugin_start_done (plugin, NULL);

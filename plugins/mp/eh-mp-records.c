@@ -224,6 +224,64 @@ eh_mp_records_get_by_thumbprint (EhStore *store, const char *thumbprint, GError 
   return eh_mp_records_fetch_one (store, stmt, error);
 }
 
+/* guid, thumbprint, jwk, key_type and state of the client with this key, and
+ * no more: the hardware count of EH_MP_CLIENT_COLUMNS is a second lookup */
+static EhMpClient *
+eh_mp_records_find_key (EhStore *store, const char *thumbprint, GError **error)
+{
+  sqlite3_stmt *stmt = eh_store_prepare (
+      store, "SELECT guid, thumbprint, jwk, key_type, state FROM mp_clients WHERE thumbprint = ?", error);
+  EhMpClient *client = NULL;
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, thumbprint, -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW) {
+    client = g_new0 (EhMpClient, 1);
+    client->guid = eh_mp_column_text (stmt, 0);
+    client->thumbprint = eh_mp_column_text (stmt, 1);
+    client->jwk_json = eh_mp_column_text (stmt, 2);
+    client->key_type = eh_mp_column_text (stmt, 3);
+    client->state = eh_mp_client_state_from_string ((const char *) sqlite3_column_text (stmt, 4));
+  } else if (rc == SQLITE_DONE) {
+    g_set_error (error, EH_ERROR, EH_ERROR_NOT_FOUND, "no such client");
+  } else {
+    eh_store_set_error (store, "reading a client", error);
+  }
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+  return client;
+}
+
+EhMpClient *
+eh_mp_records_get_key_by_thumbprint (EhStore *store, const char *thumbprint, gnutls_pubkey_t *key, EhJwsAlg *alg,
+                                     GError **error)
+{
+  EhMpClientCache *cache = eh_mp_client_cache_get (store);
+  g_autoptr (EhMpClient) client = eh_mp_client_cache_lookup (cache, thumbprint, key, alg);
+  g_autoptr (JsonNode) jwk = NULL;
+  g_autoptr (GError) local = NULL;
+
+  if (client != NULL)
+    return g_steal_pointer (&client);
+  client = eh_mp_records_find_key (store, thumbprint, error);
+  if (client == NULL)
+    return NULL;
+  jwk = eh_json_parse_strict (client->jwk_json, strlen (client->jwk_json), EH_MP_MAX_REGISTER_BYTES, 4, &local);
+  if (jwk != NULL)
+    *key = eh_jws_jwk_to_pubkey (json_node_get_object (jwk), EH_MP_PROOF_ALGS, alg, &local);
+  if (jwk == NULL || *key == NULL) {
+    g_set_error (error, EH_ERROR, EH_ERROR_STORE, "client %s has an unreadable key: %s", client->guid,
+                 local->message);
+    return NULL;
+  }
+  g_clear_pointer (&client->jwk_json, g_free); /* the same whether cached or not */
+  eh_mp_client_cache_add (cache, client, *key, *alg);
+  return g_steal_pointer (&client);
+}
+
 GPtrArray *
 eh_mp_records_list (EhStore *store, const char *state, guint offset, guint limit, guint *total, GError **error)
 {
@@ -264,20 +322,24 @@ eh_mp_records_list (EhStore *store, const char *state, guint offset, guint limit
   return g_steal_pointer (&clients);
 }
 
+/* how many registrations this hardware id has, and whether one is blocked */
 static gboolean
-eh_mp_records_hardware_blocked (EhStore *store, const char *hardware_id, gboolean *blocked,
-                                GError **error)
+eh_mp_records_hardware_count (EhStore *store, const char *hardware_id, guint *count, gboolean *blocked,
+                              GError **error)
 {
   sqlite3_stmt *stmt = eh_store_prepare (
-      store, "SELECT count(*) FROM mp_clients WHERE hardware_id = ? AND state = 'blocked'", error);
+      store, "SELECT count(*), count(*) FILTER (WHERE state = 'blocked') FROM mp_clients WHERE hardware_id = ?",
+      error);
   int rc;
 
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_text (stmt, 1, hardware_id, -1, SQLITE_TRANSIENT);
   rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW)
-    *blocked = sqlite3_column_int (stmt, 0) > 0;
+  if (rc == SQLITE_ROW) {
+    *count = sqlite3_column_int (stmt, 0);
+    *blocked = sqlite3_column_int (stmt, 1) > 0;
+  }
   sqlite3_reset (stmt);
   sqlite3_clear_bindings (stmt);
   if (rc != SQLITE_ROW) {
@@ -289,7 +351,7 @@ eh_mp_records_hardware_blocked (EhStore *store, const char *hardware_id, gboolea
 
 static gboolean
 eh_mp_records_insert (EhStore *store, const EhMpRegistration *registration, const char *guid,
-                      EhMpClientState state, const char *approved_by, const char *peer,
+                      EhMpClientState state, const char *approved_by, const char *peer, gint64 now,
                       GError **error)
 {
   sqlite3_stmt *stmt = eh_store_prepare (
@@ -298,7 +360,6 @@ eh_mp_records_insert (EhStore *store, const EhMpRegistration *registration, cons
       "approved_by, peer, registered_at, last_seen_at, state_changed_at) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       error);
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
 
   if (stmt == NULL)
     return FALSE;
@@ -372,15 +433,22 @@ eh_mp_records_register_locked (EhStore *store, const EhMpRegistration *registrat
   g_autofree char *guid = NULL;
   g_autofree char *approved_by = NULL;
   gboolean blocked = FALSE;
+  guint same_hardware = 0;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  EhMpClientState state;
+  EhMpClient *client;
 
-  existing = eh_mp_records_get_by_thumbprint (store, registration->thumbprint, &local);
+  existing = eh_mp_records_find_key (store, registration->thumbprint, &local);
   if (existing != NULL) {
     /* the same key again: the same client (a blocked one stays untouched) */
     *created = FALSE;
     if (existing->state == EH_MP_CLIENT_BLOCKED)
-      return g_steal_pointer (&existing);
+      return eh_mp_records_get (store, existing->guid, error);
     if (!eh_mp_records_touch (store, existing->guid, registration->host_name, error))
       return NULL;
+    /* an approval below changes what a token request would find */
+    if (existing->state == EH_MP_CLIENT_PENDING)
+      eh_mp_client_cache_forget (eh_mp_client_cache_get (store), existing->thumbprint);
     if (existing->state == EH_MP_CLIENT_PENDING && registration->bulk_token != NULL &&
         ((approved_by = eh_mp_records_use_bulk (store, registration, existing->guid, error)) == NULL ||
          !eh_mp_records_approve_by (store, existing->guid, approved_by, error)))
@@ -394,7 +462,7 @@ eh_mp_records_register_locked (EhStore *store, const EhMpRegistration *registrat
     g_propagate_error (error, g_steal_pointer (&local));
     return NULL;
   }
-  if (!eh_mp_records_hardware_blocked (store, registration->hardware_id, &blocked, error))
+  if (!eh_mp_records_hardware_count (store, registration->hardware_id, &same_hardware, &blocked, error))
     return NULL;
   guid = g_uuid_string_random ();
   *created = TRUE;
@@ -406,12 +474,23 @@ eh_mp_records_register_locked (EhStore *store, const EhMpRegistration *registrat
   /* a bulk or Entra token approves, except where this hardware has a blocked registration */
   if (approved_by == NULL && auto_approve)
     approved_by = g_strdup ("auto-approve");
-  if (!eh_mp_records_insert (store, registration, guid,
-                             approved_by != NULL && !blocked ? EH_MP_CLIENT_APPROVED
-                                                             : EH_MP_CLIENT_PENDING,
-                             approved_by, peer, error))
+  state = approved_by != NULL && !blocked ? EH_MP_CLIENT_APPROVED : EH_MP_CLIENT_PENDING;
+  if (!eh_mp_records_insert (store, registration, guid, state, approved_by, peer, now, error))
     return NULL;
-  return eh_mp_records_get (store, guid, error);
+  /* the row just written, without reading it back */
+  client = g_new0 (EhMpClient, 1);
+  client->guid = g_steal_pointer (&guid);
+  client->thumbprint = g_strdup (registration->thumbprint);
+  client->jwk_json = g_strdup (registration->jwk_json);
+  client->key_type = g_strdup (registration->key_type);
+  client->host_name = g_strdup (registration->host_name);
+  client->hardware_id = g_strdup (registration->hardware_id);
+  client->state = state;
+  client->approved_by = state == EH_MP_CLIENT_APPROVED ? g_steal_pointer (&approved_by) : NULL;
+  client->peer = g_strdup (peer);
+  client->registered_at = client->last_seen_at = client->state_changed_at = now;
+  client->same_hardware = same_hardware;
+  return client;
 }
 
 static gboolean
@@ -494,6 +573,8 @@ eh_mp_records_set_state (EhStore *store, const char *guid, const char *action, c
   sqlite3_bind_text (stmt, 1, guid, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (stmt, 2, by, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 3, g_get_real_time () / G_USEC_PER_SEC);
+  /* state changes are rare: every cached client is read again from the store */
+  eh_mp_client_cache_forget (eh_mp_client_cache_get (store), NULL);
   if (!eh_store_transaction_begin (store, TRUE, error))
     return NULL;
   if (!eh_store_execute (store, stmt, "changing a client's state", error) ||

@@ -12,9 +12,11 @@
  * POST /ehttpd/mp/register: a client registers its key.
  *
  * A request goes through three stages, the request paused in between:
- *   1. the body is read and checked on the main loop (eh_mp_registration_read);
- *   2. the proof's signature is checked in a worker thread, then its claims
- *      and nonce on the main loop; an Entra token is checked next, if any;
+ *   1. in one of the mp's workers, the body is read and checked
+ *      (eh_mp_registration_read: JSON, key import, thumbprint) and the
+ *      proof's signature checked, nothing of which needs the main loop;
+ *   2. on the main loop, the proof's claims and nonce; an Entra token is
+ *      checked next, if any;
  *   3. the registration waits in the batch: every registration ready in one
  *      turn of the main loop is recorded in one durable transaction (one
  *      flush for the lot, each succeeding or failing alone), then answered.
@@ -27,7 +29,10 @@
 typedef struct {
   EhMpPaused paused;
   char *peer;
-  EhMpRegistration *registration;
+  GBytes *body;                   /* until the worker has read it */
+  EhMpRegistration *registration; /* what the worker read, or NULL with error */
+  JsonNode *claims;               /* the proof's, or NULL with error */
+  GError *error;
   char *approve_by; /* nullable: the Entra identity that approves */
 } EhMpRegisterCall;
 
@@ -36,7 +41,10 @@ eh_mp_register_call_free (EhMpRegisterCall *call)
 {
   eh_mp_paused_finish (&call->paused);
   g_free (call->peer);
+  g_clear_pointer (&call->body, g_bytes_unref);
   eh_mp_registration_free (call->registration);
+  g_clear_pointer (&call->claims, json_node_unref);
+  g_clear_error (&call->error);
   g_free (call->approve_by);
   g_free (call);
 }
@@ -183,19 +191,41 @@ eh_mp_register_entra_verified (const EhMpEntraIdentity *identity, EhMpReason rea
   eh_mp_register_enqueue (call);
 }
 
-/* stage 2: the proof's signature checked; its claims and nonce now */
+/* stage 1, in a worker: the body read, the proof's signature checked with
+ * the key the body brings */
 static void
-eh_mp_register_proved (GObject *source, GAsyncResult *result, gpointer user_data)
+eh_mp_register_read (gpointer data)
 {
-  EhMpRegisterCall *call = user_data;
-  EhMp *mp = call->paused.mp;
-  g_autoptr (JsonNode) claims = NULL;
-  g_autoptr (GError) error = NULL;
+  EhMpRegisterCall *call = data;
+  g_autoptr (GBytes) body = g_steal_pointer (&call->body);
+  EhMpRegistration *registration;
 
-  claims = eh_mp_proof_verify_finish (result, &error);
-  if (claims == NULL || !eh_mp_registration_check_claims (call->registration, claims, mp->nonces, &error)) {
+  registration = eh_mp_registration_read (g_bytes_get_data (body, NULL), g_bytes_get_size (body), &call->error);
+  if (registration == NULL)
+    return;
+  call->registration = registration;
+  call->claims = eh_mp_proof_verify_with_key (registration->proof, EH_MP_PROOF_TYP,
+                                              g_steal_pointer (&registration->key), registration->alg, NULL,
+                                              eh_mp_registration_proof_members, &call->error);
+}
+
+/* stage 2, on the main loop: the claims and the nonce */
+static void
+eh_mp_register_proved (gpointer data)
+{
+  EhMpRegisterCall *call = data;
+  EhMp *mp = call->paused.mp;
+
+  if (call->registration == NULL) {
+    eh_mp_http_message_refuse (mp, call->paused.msg, call->paused.request_id, EH_MP_REASON_INVALID_REQUEST, NULL,
+                               call->error->message);
+    eh_mp_register_call_free (call);
+    return;
+  }
+  if (call->claims == NULL ||
+      !eh_mp_registration_check_claims (call->registration, call->claims, mp->nonces, &call->error)) {
     eh_mp_http_message_refuse (mp, call->paused.msg, call->paused.request_id, EH_MP_REASON_INVALID_PROOF, NULL,
-                               error->message);
+                               call->error->message);
     eh_mp_register_call_free (call);
     return;
   }
@@ -210,25 +240,12 @@ eh_mp_http_register (EhRequest *request, gpointer user_data)
 {
   EhMp *mp = user_data;
   SoupServerMessage *msg = eh_request_get_message (request);
-  g_autoptr (GBytes) bytes = soup_message_body_flatten (soup_server_message_get_request_body (msg));
-  g_autoptr (EhMpRegistration) registration = NULL;
-  g_autoptr (GError) error = NULL;
-  gnutls_pubkey_t key;
-  EhMpRegisterCall *call;
+  EhMpRegisterCall *call = g_new0 (EhMpRegisterCall, 1);
 
-  registration = eh_mp_registration_read (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &error);
-  if (registration == NULL) {
-    eh_mp_http_refuse (mp, request, EH_MP_REASON_INVALID_REQUEST, NULL, error->message);
-    return;
-  }
-  call = g_new0 (EhMpRegisterCall, 1);
   eh_mp_paused_init (&call->paused, mp, request);
   call->peer = g_strdup (eh_request_get_peer_address (request));
-  call->registration = g_steal_pointer (&registration);
-  /* the worker checks the proof with the key itself: nothing here needs it any more */
-  key = g_steal_pointer (&call->registration->key);
-  eh_mp_proof_verify_async (call->registration->proof, EH_MP_PROOF_TYP, key, call->registration->alg, NULL,
-                            eh_mp_registration_proof_members, eh_mp_register_proved, call);
+  call->body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  eh_mp_workers_push (mp->workers, eh_mp_register_read, eh_mp_register_proved, call);
 }
 
 gboolean

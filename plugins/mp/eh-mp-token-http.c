@@ -88,86 +88,117 @@ eh_mp_token_proof_accept (EhMp *mp, JsonNode *claims, GError **error)
   return eh_mp_replay_accept (mp->replay, jti, json_node_get_int (iat), error);
 }
 
-/* a token proof whose signature is being checked in a worker thread */
+/* a token proof whose signature is being checked in a worker; for POST
+ * token, the worker signs the client token too once the proof holds (it
+ * is thrown away if the nonce, jti or client state then refuses it) */
 typedef struct {
   EhMpPaused paused;
   EhMpClient *client;
-  EhMpTokenProofDone done;
+  EhMpTokenProofDone done; /* NULL: answered here with the token signed in the worker */
   gpointer user_data;
+  EhMpTokenKey *signer;    /* nullable: no signing in the worker */
+  char *site;
+  guint lifetime;
+  gint64 now;
+  char *token;
+  gint64 expires_at;
+  GError *sign_error;
 } EhMpTokenProofCall;
 
 static void
-eh_mp_token_proof_verified (GObject *source, GAsyncResult *result, gpointer user_data)
+eh_mp_token_proof_call_free (EhMpTokenProofCall *call)
+{
+  eh_mp_paused_finish (&call->paused);
+  eh_mp_client_free (call->client);
+  if (call->signer != NULL)
+    eh_mp_token_key_sign_end (call->signer);
+  g_free (call->site);
+  g_free (call->token);
+  g_clear_error (&call->sign_error);
+  g_free (call);
+}
+
+/* in the worker, once the proof's signature holds */
+static void
+eh_mp_token_proof_sign (gpointer data)
+{
+  EhMpTokenProofCall *call = data;
+
+  if (call->signer != NULL)
+    call->token = eh_mp_client_token_issue (call->signer, call->site, call->client, NULL, call->lifetime, call->now,
+                                            &call->expires_at, &call->sign_error);
+}
+
+static void
+eh_mp_token_proof_verified (JsonNode *verified, const GError *verify_error, gpointer user_data)
 {
   EhMpTokenProofCall *call = user_data;
   EhMp *mp = call->paused.mp;
-  g_autoptr (EhMpClient) client = g_steal_pointer (&call->client);
-  g_autoptr (JsonNode) claims = NULL;
-  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) claims = verified;
+  g_autoptr (GError) error = verify_error != NULL ? g_error_copy (verify_error) : NULL;
+  gboolean approved = FALSE;
 
-  claims = eh_mp_proof_verify_finish (result, &error);
   if (claims == NULL || !eh_mp_token_proof_accept (mp, claims, &error)) {
     EhMpReason reason = g_error_matches (error, EH_ERROR, EH_ERROR_UNAVAILABLE) ? EH_MP_REASON_BUSY
                         : g_error_matches (error, EH_ERROR, EH_ERROR_TIMEOUT) ? EH_MP_REASON_PROOF_STALE
                                                                               : EH_MP_REASON_INVALID_PROOF;
 
-    eh_mp_http_message_refuse (mp, call->paused.msg, call->paused.request_id, reason, client->guid, error->message);
-    g_clear_pointer (&client, eh_mp_client_free);
-  } else if (client->state != EH_MP_CLIENT_APPROVED) {
-    eh_mp_token_message_refuse_state (mp, call->paused.msg, call->paused.request_id, client);
-    g_clear_pointer (&client, eh_mp_client_free);
+    eh_mp_http_message_refuse (mp, call->paused.msg, call->paused.request_id, reason, call->client->guid,
+                               error->message);
+  } else if (call->client->state != EH_MP_CLIENT_APPROVED) {
+    eh_mp_token_message_refuse_state (mp, call->paused.msg, call->paused.request_id, call->client);
+  } else {
+    approved = TRUE;
   }
-  call->done (&call->paused, g_steal_pointer (&client), call->user_data);
-  eh_mp_paused_finish (&call->paused);
-  g_free (call);
+  if (call->done != NULL)
+    call->done (&call->paused, approved ? g_steal_pointer (&call->client) : NULL, call->user_data);
+  else if (approved && call->token != NULL)
+    eh_mp_token_http_reply (mp, call->paused.msg, call->paused.request_id, call->client, NULL, call->token,
+                            call->expires_at, call->signer->x5t);
+  else if (approved && call->sign_error != NULL)
+    eh_mp_token_http_refuse_signing (mp, call->paused.msg, call->paused.request_id, call->client,
+                                     call->sign_error);
+  else if (approved)
+    eh_mp_token_http_answer (mp, call->paused.msg, call->paused.request_id, call->client, NULL);
+  eh_mp_token_proof_call_free (call);
 }
 
 /* kid is the registered key's thumbprint: looked up in our table, nothing
  * else; the signature is checked off the main loop, then the nonce and the
- * client's state on it */
-void
-eh_mp_token_http_check_proof (EhMp *mp, EhRequest *request, const char *proof, EhMpTokenProofDone done,
-                              gpointer user_data)
+ * client's state on it. @done NULL: POST token, answered here. */
+static void
+eh_mp_token_http_check (EhMp *mp, EhRequest *request, const char *proof, EhMpTokenProofDone done,
+                        gpointer user_data)
 {
   g_autoptr (EhMpClient) client = NULL;
-  g_autoptr (JsonNode) jwk = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *kid = eh_mp_proof_peek_kid (proof, &error);
   gnutls_pubkey_t key = NULL;
   EhJwsAlg alg = 0;
   EhMpTokenProofCall *call;
+  EhMpTokenKey *signer;
 
   if (kid != NULL && !eh_mp_thumbprint_is_valid (kid))
     g_set_error (&error, EH_ERROR, EH_ERROR_INVALID_TOKEN,
                  "the proof's kid must be the registered key's RFC 7638 thumbprint");
   if (error != NULL) {
     eh_mp_http_refuse (mp, request, EH_MP_REASON_INVALID_PROOF, NULL, error->message);
-    done (NULL, NULL, user_data);
+    if (done != NULL)
+      done (NULL, NULL, user_data);
     return;
   }
-  client = eh_mp_records_get_by_thumbprint (mp->store, kid, &error);
-  if (client == NULL && g_error_matches (error, EH_ERROR, EH_ERROR_NOT_FOUND)) {
-    eh_mp_http_refuse (mp, request, EH_MP_REASON_CLIENT_UNKNOWN, NULL,
-                       "no client is registered with this key; register first");
-    done (NULL, NULL, user_data);
-    return;
-  }
+  client = eh_mp_records_get_key_by_thumbprint (mp->store, kid, &key, &alg, &error);
   if (client == NULL) {
-    g_warning ("%s: a client could not be read: %s", eh_request_get_id (request), error->message);
-    eh_mp_http_refuse (mp, request, EH_MP_REASON_STORE_FAILED, NULL,
-                       "the client could not be read; try again later");
-    done (NULL, NULL, user_data);
-    return;
-  }
-  jwk = eh_json_parse_strict (client->jwk_json, strlen (client->jwk_json), EH_MP_MAX_REGISTER_BYTES, 4, &error);
-  if (jwk != NULL)
-    key = eh_jws_jwk_to_pubkey (json_node_get_object (jwk), EH_MP_PROOF_ALGS, &alg, &error);
-  if (key == NULL) {
-    g_warning ("%s: client %s has an unreadable key: %s", eh_request_get_id (request), client->guid,
-               error->message);
-    eh_mp_http_refuse (mp, request, EH_MP_REASON_STORE_FAILED, client->guid,
-                       "the client could not be read; try again later");
-    done (NULL, NULL, user_data);
+    if (g_error_matches (error, EH_ERROR, EH_ERROR_NOT_FOUND)) {
+      eh_mp_http_refuse (mp, request, EH_MP_REASON_CLIENT_UNKNOWN, NULL,
+                         "no client is registered with this key; register first");
+    } else {
+      g_warning ("%s: a client could not be read: %s", eh_request_get_id (request), error->message);
+      eh_mp_http_refuse (mp, request, EH_MP_REASON_STORE_FAILED, NULL,
+                         "the client could not be read; try again later");
+    }
+    if (done != NULL)
+      done (NULL, NULL, user_data);
     return;
   }
   call = g_new0 (EhMpTokenProofCall, 1);
@@ -175,7 +206,23 @@ eh_mp_token_http_check_proof (EhMp *mp, EhRequest *request, const char *proof, E
   call->client = g_steal_pointer (&client);
   call->done = done;
   call->user_data = user_data;
-  eh_mp_proof_verify_async (proof, EH_MP_TOKEN_PROOF_TYP, key, alg, kid, NULL, eh_mp_token_proof_verified, call);
+  signer = eh_mp_token_keys_signer (mp);
+  if (done == NULL && signer != NULL && mp->site_code != NULL && call->client->state == EH_MP_CLIENT_APPROVED) {
+    call->signer = eh_mp_token_key_sign_begin (signer);
+    call->site = g_strdup (mp->site_code);
+    call->lifetime = mp->client_token_lifetime;
+    call->now = g_get_real_time () / G_USEC_PER_SEC;
+  }
+  eh_mp_proof_verify_async (mp->workers, proof, EH_MP_TOKEN_PROOF_TYP, key, alg, kid, NULL, eh_mp_token_proof_sign,
+                            eh_mp_token_proof_verified, call);
+}
+
+void
+eh_mp_token_http_check_proof (EhMp *mp, EhRequest *request, const char *proof, EhMpTokenProofDone done,
+                              gpointer user_data)
+{
+  g_return_if_fail (done != NULL);
+  eh_mp_token_http_check (mp, request, proof, done, user_data);
 }
 
 JsonObject *
@@ -208,14 +255,59 @@ eh_mp_token_http_read_body (EhMp *mp, EhRequest *request, const char *const *mem
 }
 
 void
+eh_mp_token_http_refuse_signing (EhMp *mp, SoupServerMessage *msg, const char *request_id, const EhMpClient *client,
+                                 const GError *error)
+{
+  g_warning ("%s: a client token could not be signed: %s", request_id, error->message);
+  eh_mp_http_message_refuse (mp, msg, request_id, EH_MP_REASON_TOKEN_FAILED, client->guid,
+                             "the token could not be signed; try again later");
+}
+
+/* answers a signed client token (200 JSON); without an Entra identity, every
+ * member is our own base64url, GUID or number, so no JSON builder is needed */
+void
+eh_mp_token_http_reply (EhMp *mp, SoupServerMessage *msg, const char *request_id, const EhMpClient *client,
+                        const EhMpEntraIdentity *entra, const char *token, gint64 expires_at, const char *x5t)
+{
+  g_autofree char *json = NULL;
+
+  if (entra == NULL) {
+    json = g_strdup_printf ("{\"token\":\"%s\",\"token_type\":\"" EH_MP_CLIENT_TOKEN_TYP "\",\"client_guid\":\"%s\","
+                            "\"expires_at\":%" G_GINT64_FORMAT "}",
+                            token, client->guid, expires_at);
+  } else {
+    g_autoptr (JsonBuilder) builder = json_builder_new ();
+    g_autoptr (JsonObject) claim = eh_mp_entra_identity_to_claim (entra);
+    g_autoptr (JsonNode) root = NULL;
+
+    json_builder_begin_object (builder);
+    json_builder_set_member_name (builder, "token");
+    json_builder_add_string_value (builder, token);
+    json_builder_set_member_name (builder, "token_type");
+    json_builder_add_string_value (builder, EH_MP_CLIENT_TOKEN_TYP);
+    json_builder_set_member_name (builder, "client_guid");
+    json_builder_add_string_value (builder, client->guid);
+    json_builder_set_member_name (builder, "expires_at");
+    json_builder_add_int_value (builder, expires_at);
+    json_builder_set_member_name (builder, "entra");
+    json_builder_add_value (builder, json_node_init_object (json_node_alloc (), claim));
+    json_builder_end_object (builder);
+    root = json_builder_get_root (builder);
+    json = json_to_string (root, FALSE);
+  }
+  /* formatted only when it is printed: this is once per token */
+  if (!g_log_writer_default_would_drop (G_LOG_LEVEL_INFO, G_LOG_DOMAIN))
+    g_info ("%s: client token for %s (certificate %s)%s%s", request_id, client->guid, x5t,
+            entra != NULL ? " with Entra " : "", entra != NULL ? eh_mp_entra_kind_to_string (entra->kind) : "");
+  eh_mp_http_message_json (msg, SOUP_STATUS_OK, json);
+}
+
+void
 eh_mp_token_http_answer (EhMp *mp, SoupServerMessage *msg, const char *request_id, const EhMpClient *client,
                          const EhMpEntraIdentity *entra)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonBuilder) builder = NULL;
-  g_autoptr (JsonNode) root = NULL;
   g_autofree char *token = NULL;
-  g_autofree char *json = NULL;
   const EhMpTokenKey *signer = eh_mp_token_keys_signer (mp);
   gint64 now = g_get_real_time () / G_USEC_PER_SEC, expires_at = 0;
 
@@ -227,42 +319,10 @@ eh_mp_token_http_answer (EhMp *mp, SoupServerMessage *msg, const char *request_i
   token = eh_mp_client_token_issue (signer, mp->site_code, client, entra, mp->client_token_lifetime, now,
                                     &expires_at, &error);
   if (token == NULL) {
-    g_warning ("%s: a client token could not be signed: %s", request_id, error->message);
-    eh_mp_http_message_refuse (mp, msg, request_id, EH_MP_REASON_TOKEN_FAILED, client->guid,
-                               "the token could not be signed; try again later");
+    eh_mp_token_http_refuse_signing (mp, msg, request_id, client, error);
     return;
   }
-  builder = json_builder_new ();
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "token");
-  json_builder_add_string_value (builder, token);
-  json_builder_set_member_name (builder, "token_type");
-  json_builder_add_string_value (builder, EH_MP_CLIENT_TOKEN_TYP);
-  json_builder_set_member_name (builder, "client_guid");
-  json_builder_add_string_value (builder, client->guid);
-  json_builder_set_member_name (builder, "expires_at");
-  json_builder_add_int_value (builder, expires_at);
-  if (entra != NULL) {
-    g_autoptr (JsonObject) claim = eh_mp_entra_identity_to_claim (entra);
-
-    json_builder_set_member_name (builder, "entra");
-    json_builder_add_value (builder, json_node_init_object (json_node_alloc (), claim));
-  }
-  json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  json = json_to_string (root, FALSE);
-  g_info ("%s: client token for %s (certificate %s)%s%s", request_id, client->guid, signer->x5t,
-          entra != NULL ? " with Entra " : "", entra != NULL ? eh_mp_entra_kind_to_string (entra->kind) : "");
-  eh_mp_http_message_json (msg, SOUP_STATUS_OK, json);
-}
-
-static void
-eh_mp_http_token_proved (EhMpPaused *paused, EhMpClient *client, gpointer user_data)
-{
-  g_autoptr (EhMpClient) owned = client;
-
-  if (client != NULL)
-    eh_mp_token_http_answer (paused->mp, paused->msg, paused->request_id, client, NULL);
+  eh_mp_token_http_reply (mp, msg, request_id, client, entra, token, expires_at, signer->x5t);
 }
 
 static void
@@ -274,8 +334,7 @@ eh_mp_http_token (EhRequest *request, gpointer user_data)
   body = eh_mp_token_http_read_body (mp, request, eh_mp_token_members, EH_MP_MAX_TOKEN_REQUEST_BYTES,
                                      "token request");
   if (body != NULL)
-    eh_mp_token_http_check_proof (mp, request, json_object_get_string_member (body, "proof"),
-                                  eh_mp_http_token_proved, NULL);
+    eh_mp_token_http_check (mp, request, json_object_get_string_member (body, "proof"), NULL, NULL);
 }
 
 /* the client a Bearer client token names, checked; NULL after answering */

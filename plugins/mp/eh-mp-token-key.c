@@ -163,7 +163,7 @@ static void
 eh_mp_token_keys_load_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   GPtrArray *rows = data;
-  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func ((GDestroyNotify) eh_mp_token_key_free);
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func ((GDestroyNotify) eh_mp_token_key_unref);
 
   for (guint i = 0; i < rows->len; i++) {
     g_autoptr (GError) error = NULL;
@@ -358,10 +358,8 @@ eh_mp_token_keys_take_cert (EhMp *mp, EhMpNewKey *new_key, GVariant *reply, GErr
   if (key->state == EH_MP_TOKEN_KEY_ACTIVE) {
     EhMpTokenKey *old = eh_mp_token_keys_find (mp->token_keys, EH_MP_TOKEN_KEY_ACTIVE);
 
-    if (old != NULL) {
-      old->state = EH_MP_TOKEN_KEY_RETIRED;
-      g_clear_pointer (&old->key, gnutls_privkey_deinit);
-    }
+    if (old != NULL)
+      eh_mp_token_key_retire (old);
   }
   g_message ("token signing certificate %s (x5t#S256 %s) for %s: %s", key->serial, key->x5t,
              new_key->host,
@@ -452,8 +450,7 @@ eh_mp_token_keys_switch (EhMp *mp, EhMpTokenKey *next)
     return;
   }
   if (active != NULL) {
-    active->state = EH_MP_TOKEN_KEY_RETIRED;
-    g_clear_pointer (&active->key, gnutls_privkey_deinit);
+    eh_mp_token_key_retire (active);
     if (active->key_file != NULL)
       eh_mp_token_key_unlink (active->key_file);
   }
@@ -556,7 +553,7 @@ eh_mp_token_keys_rollover (EhMp *mp, GDBusMethodInvocation *invocation, GError *
   return TRUE;
 }
 
-const EhMpTokenKey *
+EhMpTokenKey *
 eh_mp_token_keys_signer (EhMp *mp)
 {
   EhMpTokenKey *active = mp->token_keys != NULL

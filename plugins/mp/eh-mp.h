@@ -159,6 +159,17 @@ guint eh_mp_replay_count (EhMpReplay *replay);
 gint64 eh_mp_replay_now (EhMpReplay *replay);
 void eh_mp_replay_set_clock_offset (EhMpReplay *replay, gint64 seconds);
 
+/* ── crypto workers (eh-mp-worker.c): proofs checked, tokens signed ───── */
+
+typedef struct _EhMpWorkers EhMpWorkers;
+typedef void (*EhMpWorkFunc) (gpointer data);
+/* @n_threads: 0 for one per processor (at most 8) */
+EhMpWorkers *eh_mp_workers_new (guint n_threads);
+/* @run in a worker, then @done on the main loop of the caller's thread */
+void eh_mp_workers_push (EhMpWorkers *workers, EhMpWorkFunc run, EhMpWorkFunc done, gpointer data);
+/* runs what is queued (and its done functions), then stops the threads */
+void eh_mp_workers_free (EhMpWorkers *workers);
+
 /* ── proofs of possession (eh-mp-proof.c), shared by registration and tokens */
 
 /* exactly @members (all required), plus any of @optional (nullable) */
@@ -180,12 +191,24 @@ gboolean eh_mp_json_get_string (JsonObject *object, const char *member, const ch
 JsonNode *eh_mp_proof_verify (const char *proof, const char *typ, EhJwsKeyLookupFunc lookup,
                               gpointer user_data, const char *const *members, GError **error);
 gboolean eh_mp_proof_consume_nonce (JsonNode *claims, EhMpNonces *nonces, GError **error);
-/* eh_mp_proof_verify in a worker thread with @key (transfer full); @kid
- * (nullable): the header's kid must be exactly this; @typ and @members static */
-void eh_mp_proof_verify_async (const char *proof, const char *typ, gnutls_pubkey_t key, EhJwsAlg alg,
-                               const char *kid, const char *const *members, GAsyncReadyCallback callback,
-                               gpointer user_data);
-JsonNode *eh_mp_proof_verify_finish (GAsyncResult *result, GError **error);
+/* eh_mp_proof_verify with @key (transfer full) and @alg; @kid (nullable):
+ * the header's kid must be exactly this; any thread */
+JsonNode *eh_mp_proof_verify_with_key (const char *proof, const char *typ, gnutls_pubkey_t key, EhJwsAlg alg,
+                                       const char *kid, const char *const *members, GError **error);
+/**
+ * EhMpProofVerified:
+ * @claims: (transfer full) (nullable): the proof's payload, or NULL with @error
+ *
+ * Called on the main loop with the result of eh_mp_proof_verify_async.
+ */
+typedef void (*EhMpProofVerified) (JsonNode *claims, const GError *error, gpointer user_data);
+/* eh_mp_proof_verify in a worker with @key (transfer full); @kid
+ * (nullable): the header's kid must be exactly this; @typ and @members
+ * static; @also (nullable) runs in the worker too, with @user_data, once
+ * the signature holds (e.g. signs the token the proof asks for) */
+void eh_mp_proof_verify_async (EhMpWorkers *workers, const char *proof, const char *typ, gnutls_pubkey_t key,
+                               EhJwsAlg alg, const char *kid, const char *const *members, EhMpWorkFunc also,
+                               EhMpProofVerified callback, gpointer user_data);
 #define EH_MP_PROOF_HEADER_MAX 1024
 /* the kid of a proof's header, unchecked: only a key to look the client up by */
 char *eh_mp_proof_peek_kid (const char *proof, GError **error);
@@ -302,6 +325,13 @@ typedef struct {
 void eh_mp_records_register_batch (EhStore *store, EhMpRegisterItem *items, guint n_items);
 /* (transfer full) the client with this key thumbprint; NULL with EH_ERROR_NOT_FOUND */
 EhMpClient *eh_mp_records_get_by_thumbprint (EhStore *store, const char *thumbprint, GError **error);
+/* (transfer full) what a token request needs of the client with this key
+ * thumbprint: guid, thumbprint, key_type and state only (the other members
+ * NULL or 0), and @key (transfer full) imported with its @alg, from the
+ * client cache when it holds them; NULL with EH_ERROR_NOT_FOUND, or _STORE
+ * (also for a key that does not import) */
+EhMpClient *eh_mp_records_get_key_by_thumbprint (EhStore *store, const char *thumbprint, gnutls_pubkey_t *key,
+                                                 EhJwsAlg *alg, GError **error);
 /* (transfer full) at most @limit clients from @offset, newest first, of
  * @state (nullable: every state); *total: how many there are in all */
 GPtrArray *eh_mp_records_list (EhStore *store, const char *state, guint offset, guint limit, guint *total,
@@ -314,6 +344,20 @@ EhMpClient *eh_mp_records_set_state (EhStore *store, const char *guid, const cha
 /* a GUID as an admin typed it: lower-cased, or NULL + error */
 char *eh_mp_guid_normalize (const char *text, GError **error);
 
+/* ── the client cache (eh-mp-client-cache.c): token lookups by thumbprint */
+
+typedef struct _EhMpClientCache EhMpClientCache;
+/* (transfer none) the cache of @store's clients, made on first use */
+EhMpClientCache *eh_mp_client_cache_get (EhStore *store);
+/* at most @capacity clients (0: none cached) */
+void eh_mp_client_cache_set_capacity (EhMpClientCache *cache, guint capacity);
+/* @thumbprint (nullable): that client, or every one */
+void eh_mp_client_cache_forget (EhMpClientCache *cache, const char *thumbprint);
+void eh_mp_client_cache_add (EhMpClientCache *cache, const EhMpClient *client, gnutls_pubkey_t key, EhJwsAlg alg);
+EhMpClient *eh_mp_client_cache_lookup (EhMpClientCache *cache, const char *thumbprint, gnutls_pubkey_t *key,
+                                       EhJwsAlg *alg);
+void eh_mp_client_cache_stats (EhMpClientCache *cache, guint *entries, guint64 *hits, guint64 *misses);
+
 /* ── client tokens (eh-mp-token.c) ────────────────────────────────────── */
 
 typedef enum {
@@ -323,16 +367,21 @@ typedef enum {
 } EhMpTokenKeyState;
 
 /**
- * EhMpTokenKey: one token signing key of this MP and its certificate.
+ * EhMpTokenKey: one token signing key of this MP and its certificate,
+ * reference counted: a token being signed in a worker keeps its key while
+ * a reload or rollover replaces the list.
  * @key: (nullable): the private half (NULL once retired)
  * @x5t: the certificate's `x5t#S256`
  */
 typedef struct {
+  gint ref_count;
+  guint signing; /* tokens being signed in workers (main loop only) */
   EhMpTokenKeyState state;
   gnutls_privkey_t key;
   gnutls_pubkey_t pub;
   gnutls_x509_crt_t cert;
   char *x5t;
+  char *client_header; /* the base64url JWS header of every client token it signs */
   char *serial;
   char *key_file;
   gint64 not_before;
@@ -340,8 +389,15 @@ typedef struct {
   gint64 activate_at;
 } EhMpTokenKey;
 
-void eh_mp_token_key_free (EhMpTokenKey *key);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhMpTokenKey, eh_mp_token_key_free)
+EhMpTokenKey *eh_mp_token_key_ref (EhMpTokenKey *key);
+void eh_mp_token_key_unref (EhMpTokenKey *key);
+/* main loop only: @key signs a token in a worker (a reference, and its
+ * private half kept until _end even if it retires meanwhile) … */
+EhMpTokenKey *eh_mp_token_key_sign_begin (EhMpTokenKey *key);
+void eh_mp_token_key_sign_end (EhMpTokenKey *key);
+/* … it signs no more: its private half goes now, or at the last _end */
+void eh_mp_token_key_retire (EhMpTokenKey *key);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhMpTokenKey, eh_mp_token_key_unref)
 /* takes @key (nullable) and @cert */
 EhMpTokenKey *eh_mp_token_key_new (gnutls_privkey_t key, gnutls_x509_crt_t cert, GError **error);
 /* (transfer none) the first key of @keys in @state, or NULL */
@@ -599,6 +655,7 @@ typedef struct {
   char *ca_url;     /* configured base of the ca's public material; NULL: this host */
   EhMpNonces *nonces;
   EhMpReplay *replay; /* self-timed token proofs */
+  EhMpWorkers *workers; /* proof checks and token signatures off the main loop */
   /* registrations waiting to be recorded together (eh-mp-register-http.c) */
   GPtrArray *register_batch;
   guint register_flush_source;
@@ -731,13 +788,19 @@ void eh_mp_token_http_check_proof (EhMp *mp, EhRequest *request, const char *pro
 /* issues a client token for @client and answers it (200 JSON) */
 void eh_mp_token_http_answer (EhMp *mp, SoupServerMessage *msg, const char *request_id, const EhMpClient *client,
                               const EhMpEntraIdentity *entra);
+/* answers a client token signed already by the key whose x5t#S256 is @x5t (200 JSON) */
+void eh_mp_token_http_reply (EhMp *mp, SoupServerMessage *msg, const char *request_id, const EhMpClient *client,
+                             const EhMpEntraIdentity *entra, const char *token, gint64 expires_at, const char *x5t);
+/* a client token that could not be signed: logged, refused (token_failed) */
+void eh_mp_token_http_refuse_signing (EhMp *mp, SoupServerMessage *msg, const char *request_id,
+                                      const EhMpClient *client, const GError *error);
 
 /* this MP's token signing keys (eh-mp-token-key.c) */
 gboolean eh_mp_token_keys_start (EhMp *mp, GError **error);
 void eh_mp_token_keys_stop (EhMp *mp);
 gboolean eh_mp_token_keys_tick_source (gpointer data);
 /* (transfer none) the key that signs now, or NULL */
-const EhMpTokenKey *eh_mp_token_keys_signer (EhMp *mp);
+EhMpTokenKey *eh_mp_token_keys_signer (EhMp *mp);
 /* starts a rollover; @invocation is answered once the next key is announced */
 gboolean eh_mp_token_keys_rollover (EhMp *mp, GDBusMethodInvocation *invocation, GError **error);
 GVariant *eh_mp_token_key_describe (const EhMpTokenKey *key);

@@ -433,6 +433,11 @@ class ClientTokenTest(TokenTestCase):
         host.ctl_json("client", "unblock", guid)
         status, refused = self.token_request(host, client, key=stranger.key)
         self.assertEqual((status, refused["error"]), (400, "invalid_proof"))
+        # an unblock, like the block, counts from the very next request
+        self.assertEqual(self.token(host, client)["client_guid"], guid)
+        host.ctl_json("client", "block", guid)
+        status, refused = self.token_request(host, client)
+        self.assertEqual((status, refused["error"]), (403, "client_blocked"))
 
     def test_self_timed_proofs_are_one_request_and_accepted_once(self):
         host = self.site(mp={"proof-window": "30"})

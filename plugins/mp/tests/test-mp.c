@@ -615,7 +615,7 @@ assert_token_refused (Fixture *f, GPtrArray *keys, const char *token, gint64 now
 static void
 test_client_token_checks (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func ((GDestroyNotify) eh_mp_token_key_free);
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func ((GDestroyNotify) eh_mp_token_key_unref);
   g_autoptr (EhMpTokenKey) stranger = test_token_key (86400);
   EhMpTokenKey *key = test_token_key (86400);
   gboolean created = FALSE;
