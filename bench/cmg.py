@@ -45,6 +45,10 @@ WORKERS = knob("BENCH_WORKERS", 2)
 THREADS = knob("BENCH_THREADS", 4)
 DOWNLOADS = knob("BENCH_DOWNLOADS", 2)
 CLIENTS = knob("BENCH_CLIENTS", 1000)
+# 1: only the download phase (for profiling); BENCH_PERF=DIR: perf record -g on both ehttpd
+# processes during the downloads through the gateway, into DIR
+DOWNLOAD_ONLY = knob("BENCH_DOWNLOAD_ONLY", 0)
+PERF_DIR = os.environ.get("BENCH_PERF", "")
 
 
 def say(key, value):
@@ -113,18 +117,46 @@ def renewals(base, cafile, client):
     return sum(r[0] for r in results) / elapsed, sum(r[1] for r in results)
 
 
-def download(url, token, cafile, expect_sha):
+def cpu_seconds(pid):
+    """user + system CPU of every thread of @pid so far"""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def download(url, token, cafile, expect_sha, procs):
+    """best MiB/s of DOWNLOADS runs, and the median run's CPU milliseconds per MiB of each
+    of @procs (name → pid) and of curl (robust on a loaded machine, where MiB/s is not)"""
     best = 0.0
+    cpu = {name: [] for name in list(procs) + ["curl"]}
     for _ in range(DOWNLOADS):
         out = subprocess.run(["curl", "-sS", "--cacert", cafile, "-H", f"Authorization: Bearer {token}",
                               "-o", "-", "-w", "", url], capture_output=True, check=True).stdout
         if hashlib.sha256(out).hexdigest() != expect_sha:
             raise SystemExit("a download's SHA-256 does not match")
+        before = {name: cpu_seconds(pid) for name, pid in procs.items()}
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
         subprocess.run(["curl", "-sS", "--cacert", cafile, "-H", f"Authorization: Bearer {token}",
                         "-o", "/dev/null", url], check=True)
         best = max(best, 64 / (time.monotonic() - started))
-    return best
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        for name, pid in procs.items():
+            cpu[name].append((cpu_seconds(pid) - before[name]) * 1000 / 64)
+        cpu["curl"].append((after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime) * 1000 / 64)
+    return best, {name: sorted(runs)[len(runs) // 2] for name, runs in cpu.items()}
+
+
+def perf_start(pid, name):
+    if not PERF_DIR:
+        return None
+    return subprocess.Popen(["perf", "record", "--call-graph", os.environ.get("BENCH_PERF_CALLGRAPH", "fp"), "-q", "-o", f"{PERF_DIR}/{name}.data", "-p", str(pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def perf_stop(proc):
+    if proc is not None:
+        proc.send_signal(2)
+        proc.wait(60)
 
 
 async def hold(host, port, path, cafile, clients):
@@ -244,7 +276,7 @@ def main():
                           {"Content-Type": "application/json"})
         say("registered", json.loads(body)["state"])
 
-        for name, base in (("direct", direct), ("gateway", via)):
+        for name, base in (("direct", direct), ("gateway", via)) if not DOWNLOAD_ONLY else ():
             rate, errors = renewals(base, cafile, client)
             say(f"renewals_{name}_per_s", f"{rate:.0f}")
             say(f"renewals_{name}_errors", errors)
@@ -261,8 +293,20 @@ def main():
                     headers={"Authorization": "Bearer " + client_token})), what="the content located")
         content_token = located["token"]
         path = PKG + content_id + "/64m.bin"
-        say("download_direct_mib_s", f"{download(site.url('https') + path, content_token, cafile, big_sha):.1f}")
-        say("download_gateway_mib_s", f"{download(gateway.url('https') + '/CCM_Proxy_ServerAuth/' + DP_ID + path, content_token, cafile, big_sha):.1f}")
+        rate, cpu = download(site.url('https') + path, content_token, cafile, big_sha, {"site": site.proc.pid})
+        say("download_direct_mib_s", f"{rate:.1f}")
+        for name, ms in cpu.items():
+            say(f"download_direct_cpu_ms_per_mib_{name}", f"{ms:.2f}")
+        perfs = [perf_start(site.proc.pid, "site"), perf_start(gateway.proc.pid, "gateway")]
+        rate, cpu = download(gateway.url('https') + '/CCM_Proxy_ServerAuth/' + DP_ID + path, content_token, cafile,
+                             big_sha, {"site": site.proc.pid, "gateway": gateway.proc.pid})
+        for proc in perfs:
+            perf_stop(proc)
+        say("download_gateway_mib_s", f"{rate:.1f}")
+        for name, ms in cpu.items():
+            say(f"download_gateway_cpu_ms_per_mib_{name}", f"{ms:.2f}")
+        if DOWNLOAD_ONLY:
+            return
 
         stop, peak = threading.Event(), []
         sampler = threading.Thread(target=peak_rss, args=(gateway.proc.pid, stop, peak))

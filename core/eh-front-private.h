@@ -59,6 +59,10 @@ void eh_front_certificate_changed (EhFront *front);
 
 guint eh_front_get_connection_count (EhFront *front);
 
+/* serves @socket_conn, a connection of this process (eh-front-adopt.c), as
+ * if @https_url's listener had accepted it, while that listener accepts */
+gboolean eh_front_adopt (EhFront *front, const char *https_url, GSocketConnection *socket_conn, GError **error);
+
 /* stop accepting and close idle connections; requests in progress finish */
 void eh_front_begin_shutdown (EhFront *front);
 

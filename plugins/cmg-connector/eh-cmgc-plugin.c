@@ -96,6 +96,8 @@ eh_cmgc_add_mapping (EhCmgc *cmgc, const char *id, const char *kind, const char 
   mapping->host = g_strdup (g_uri_get_host (uri));
   mapping->base = g_strdup_printf ("https://%s%s%s:%d", strchr (mapping->host, ':') ? "[" : "", mapping->host,
                                    strchr (mapping->host, ':') ? "]" : "", g_uri_get_port (uri));
+  /* this host's own front: asked over an internal connection, no TLS (eh-cmgc-local.c) */
+  mapping->internal = eh_plugin_is_own_https_listener (cmgc->plugin, mapping->base);
   g_ptr_array_add (cmgc->mappings, mapping);
   return TRUE;
 }

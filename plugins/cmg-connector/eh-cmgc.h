@@ -32,6 +32,7 @@ typedef struct {
   char *dp_name; /* the DP's name in content tokens, "" for an MP */
   char *base;    /* https://HOST:PORT the requests go to */
   char *host;    /* of base, which its certificate must name */
+  gboolean internal; /* base is this host's own HTTPS listener: no TLS to it (eh-cmgc-local.c) */
   guint64 requests;
   guint64 bytes_in;
   guint64 bytes_out;
@@ -95,6 +96,25 @@ void eh_cmgc_forward_resume (EhCmgcStream *stream);
 void eh_cmgc_forward_cancel (EhCmgcStream *stream);
 EhCmgcMapping *eh_cmgc_mapping_lookup (EhCmgc *cmgc, const char *id);
 SoupSession *eh_cmgc_session_new (EhCmgc *cmgc);
+
+/* ── to this host's own front (eh-cmgc-local.c) ───────────────────────── */
+/* an upstream's answer: its status and head, and its body */
+typedef struct {
+  guint status;
+  SoupMessageHeaders *headers;
+  GBytes *prefix;     /* (nullable) the body's first bytes, read with the head */
+  GInputStream *body; /* the rest */
+  gint64 length;      /* of the body, prefix included; -1: up to the end of the connection */
+  GIOStream *conn;    /* (nullable) an internal connection, closed with the answer */
+} EhCmgcAnswer;
+void eh_cmgc_answer_clear (EhCmgcAnswer *answer);
+typedef struct _EhCmgcLocal EhCmgcLocal;
+/* sends @msg's method, path and headers, and @body, over an internal
+ * connection to @https_url (one of this host's HTTPS listeners) */
+void eh_cmgc_local_send_async (EhCmgc *cmgc, const char *https_url, SoupMessage *msg, GBytes *body,
+                               GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+/* Returns: (transfer full): free with eh_cmgc_answer_clear() and g_free() */
+EhCmgcAnswer *eh_cmgc_local_send_finish (GAsyncResult *result, GError **error);
 
 /* ── D-Bus (eh-cmgc-dbus.c) ───────────────────────────────────────────── */
 gboolean eh_cmgc_dbus_export (EhCmgc *cmgc, GError **error);
