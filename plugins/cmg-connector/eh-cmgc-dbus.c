@@ -30,6 +30,8 @@ eh_cmgc_traffic (EhCmgc *cmgc)
     g_variant_dict_insert (&row, "kind", "s", mapping->kind);
     g_variant_dict_insert (&row, "dp", "s", mapping->dp_name);
     g_variant_dict_insert (&row, "url", "s", mapping->base);
+    /* "internal": this host's own front, over an internal connection; "https": over TLS */
+    g_variant_dict_insert (&row, "upstream", "s", mapping->internal ? "internal" : "https");
     g_variant_dict_insert (&row, "requests", "t", mapping->requests);
     g_variant_dict_insert (&row, "bytes-in", "t", mapping->bytes_in);
     g_variant_dict_insert (&row, "bytes-out", "t", mapping->bytes_out);

@@ -40,6 +40,7 @@ struct _EhCmgcStream {
   gboolean held; /* waits for the tunnel's send queue to drain */
   GByteArray *refusal; /* an Entra refusal being read, to be rewritten */
   guint8 *buffer;      /* the read in progress */
+  gsize buffer_have;   /* bytes in it before the read (a small answer's first, read with its head) */
   guint8 *spare;       /* a chunk's buffer, back from the tunnel, for the next read */
   GVariant *head;      /* (nullable) a small answer's head, sent with its whole body */
 };
@@ -181,7 +182,7 @@ eh_cmgc_stream_got (EhCmgcStream *stream, GBytes *bytes, gsize len, const GError
     /* the whole small answer, read to its end: one message */
     stream->mapping->bytes_out += len;
     eh_cmgc_tunnel_send (stream->tunnel, EH_CMG_HEAD, stream->id, g_steal_pointer (&stream->head),
-                         g_bytes_ref (bytes));
+                         bytes);
     eh_cmgc_stream_finish (stream);
   } else if (len == 0 && stream->refusal != NULL) {
     eh_cmgc_stream_send_refusal (stream);
@@ -194,7 +195,7 @@ eh_cmgc_stream_got (EhCmgcStream *stream, GBytes *bytes, gsize len, const GError
   } else {
     stream->credit -= MIN (stream->credit, len);
     stream->mapping->bytes_out += len;
-    eh_cmgc_tunnel_send (stream->tunnel, EH_CMG_DATA, stream->id, NULL, g_bytes_ref (bytes));
+    eh_cmgc_tunnel_send (stream->tunnel, EH_CMG_DATA, stream->id, NULL, bytes);
     eh_cmgc_stream_pump (stream);
   }
 }
@@ -238,8 +239,10 @@ eh_cmgc_stream_read (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GBytes) bytes = NULL;
 
   /* whole chunks (or the last, shorter one): fewer, larger messages and credits */
-  if (g_input_stream_read_all_finish (G_INPUT_STREAM (source), result, &len, &error))
+  if (g_input_stream_read_all_finish (G_INPUT_STREAM (source), result, &len, &error)) {
+    len += stream->buffer_have;
     bytes = eh_cmgc_chunk_new (stream, g_steal_pointer (&stream->buffer), len);
+  }
   g_clear_pointer (&stream->buffer, g_free);
 
   stream->reading = FALSE;
@@ -272,20 +275,30 @@ eh_cmgc_stream_pump (EhCmgcStream *stream)
     eh_cmgc_tunnel_hold (stream->tunnel);
     return;
   }
+  stream->buffer_have = 0;
   if (stream->answer.prefix != NULL) {
-    /* what came with the head first, no read needed */
     g_autoptr (GBytes) prefix = g_steal_pointer (&stream->answer.prefix);
     gsize have = g_bytes_get_size (prefix);
-    g_autoptr (GBytes) bytes = g_bytes_new_from_bytes (prefix, 0, MIN (want, have));
 
-    if (have > want)
-      stream->answer.prefix = g_bytes_new_from_bytes (prefix, want, have - want);
-    eh_cmgc_stream_got (stream, bytes, g_bytes_get_size (bytes), NULL);
-    return;
+    if (stream->head == NULL || have >= want) {
+      /* what came with the head first, no read needed */
+      g_autoptr (GBytes) bytes = g_bytes_new_from_bytes (prefix, 0, MIN (want, have));
+
+      if (have > want)
+        stream->answer.prefix = g_bytes_new_from_bytes (prefix, want, have - want);
+      eh_cmgc_stream_got (stream, bytes, g_bytes_get_size (bytes), NULL);
+      return;
+    }
+    /* a small answer crosses whole: the rest is read after what came with its head */
+    stream->buffer = stream->spare != NULL ? g_steal_pointer (&stream->spare) : g_malloc (EH_CMG_WIRE_CHUNK);
+    memcpy (stream->buffer, g_bytes_get_data (prefix, NULL), have);
+    stream->buffer_have = have;
   }
   stream->reading = TRUE;
-  stream->buffer = stream->spare != NULL ? g_steal_pointer (&stream->spare) : g_malloc (EH_CMG_WIRE_CHUNK);
-  g_input_stream_read_all_async (stream->answer.body, stream->buffer, want, G_PRIORITY_DEFAULT, stream->cancellable,
+  if (stream->buffer == NULL)
+    stream->buffer = stream->spare != NULL ? g_steal_pointer (&stream->spare) : g_malloc (EH_CMG_WIRE_CHUNK);
+  g_input_stream_read_all_async (stream->answer.body, stream->buffer + stream->buffer_have,
+                                 want - stream->buffer_have, G_PRIORITY_DEFAULT, stream->cancellable,
                                  eh_cmgc_stream_read, eh_cmgc_stream_ref (stream));
 }
 
