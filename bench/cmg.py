@@ -45,9 +45,9 @@ WORKERS = knob("BENCH_WORKERS", 2)
 THREADS = knob("BENCH_THREADS", 4)
 DOWNLOADS = knob("BENCH_DOWNLOADS", 2)
 CLIENTS = knob("BENCH_CLIENTS", 1000)
-# 1: only the download phase (for profiling); BENCH_PERF=DIR: perf record -g on both ehttpd
-# processes during the downloads through the gateway, into DIR
-DOWNLOAD_ONLY = knob("BENCH_DOWNLOAD_ONLY", 0)
+# the phases to run (for profiling one): renewals, download, held; BENCH_PERF=DIR: perf record
+# on both ehttpd processes during the downloads through the gateway, into DIR
+PHASES = os.environ.get("BENCH_PHASES", "renewals,download,held").split(",")
 PERF_DIR = os.environ.get("BENCH_PERF", "")
 
 
@@ -124,8 +124,9 @@ def cpu_seconds(pid):
 
 
 def download(url, token, cafile, expect_sha, procs):
-    """best MiB/s of DOWNLOADS runs, and the median run's CPU milliseconds per MiB of each
-    of @procs (name → pid) and of curl (robust on a loaded machine, where MiB/s is not)"""
+    """best MiB/s of DOWNLOADS runs, and the CPU milliseconds per MiB of each of @procs
+    (name → pid) and of curl over all the runs (robust on a loaded machine, where MiB/s
+    is not; the kernel counts CPU time in 10 ms ticks, so more runs give finer figures)"""
     best = 0.0
     cpu = {name: [] for name in list(procs) + ["curl"]}
     for _ in range(DOWNLOADS):
@@ -143,7 +144,7 @@ def download(url, token, cafile, expect_sha, procs):
         for name, pid in procs.items():
             cpu[name].append((cpu_seconds(pid) - before[name]) * 1000 / 64)
         cpu["curl"].append((after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime) * 1000 / 64)
-    return best, {name: sorted(runs)[len(runs) // 2] for name, runs in cpu.items()}
+    return best, {name: sum(runs) / len(runs) for name, runs in cpu.items()}
 
 
 def perf_start(pid, name):
@@ -276,10 +277,14 @@ def main():
                           {"Content-Type": "application/json"})
         say("registered", json.loads(body)["state"])
 
-        for name, base in (("direct", direct), ("gateway", via)) if not DOWNLOAD_ONLY else ():
+        for name, base in (("direct", direct), ("gateway", via)) if "renewals" in PHASES else ():
+            before = {"site": cpu_seconds(site.proc.pid), "gateway": cpu_seconds(gateway.proc.pid)}
             rate, errors = renewals(base, cafile, client)
             say(f"renewals_{name}_per_s", f"{rate:.0f}")
             say(f"renewals_{name}_errors", errors)
+            for host, pid in (("site", site.proc.pid), ("gateway", gateway.proc.pid)) if rate > 0 else ():
+                # the CPU each renewal cost each host (about SECONDS × rate renewals)
+                say(f"renewals_{name}_cpu_us_{host}", f"{(cpu_seconds(pid) - before[host]) * 1e6 / (rate * SECONDS):.0f}")
 
         # a content token, located through the gateway
         _, body = request(conn, "GET", via[2] + "/ehttpd/mp/nonce")
@@ -293,19 +298,20 @@ def main():
                     headers={"Authorization": "Bearer " + client_token})), what="the content located")
         content_token = located["token"]
         path = PKG + content_id + "/64m.bin"
-        rate, cpu = download(site.url('https') + path, content_token, cafile, big_sha, {"site": site.proc.pid})
-        say("download_direct_mib_s", f"{rate:.1f}")
-        for name, ms in cpu.items():
-            say(f"download_direct_cpu_ms_per_mib_{name}", f"{ms:.2f}")
-        perfs = [perf_start(site.proc.pid, "site"), perf_start(gateway.proc.pid, "gateway")]
-        rate, cpu = download(gateway.url('https') + '/CCM_Proxy_ServerAuth/' + DP_ID + path, content_token, cafile,
-                             big_sha, {"site": site.proc.pid, "gateway": gateway.proc.pid})
-        for proc in perfs:
-            perf_stop(proc)
-        say("download_gateway_mib_s", f"{rate:.1f}")
-        for name, ms in cpu.items():
-            say(f"download_gateway_cpu_ms_per_mib_{name}", f"{ms:.2f}")
-        if DOWNLOAD_ONLY:
+        if "download" in PHASES:
+            rate, cpu = download(site.url('https') + path, content_token, cafile, big_sha, {"site": site.proc.pid})
+            say("download_direct_mib_s", f"{rate:.1f}")
+            for name, ms in cpu.items():
+                say(f"download_direct_cpu_ms_per_mib_{name}", f"{ms:.2f}")
+            perfs = [perf_start(site.proc.pid, "site"), perf_start(gateway.proc.pid, "gateway")]
+            rate, cpu = download(gateway.url('https') + '/CCM_Proxy_ServerAuth/' + DP_ID + path, content_token, cafile,
+                                 big_sha, {"site": site.proc.pid, "gateway": gateway.proc.pid})
+            for proc in perfs:
+                perf_stop(proc)
+            say("download_gateway_mib_s", f"{rate:.1f}")
+            for name, ms in cpu.items():
+                say(f"download_gateway_cpu_ms_per_mib_{name}", f"{ms:.2f}")
+        if "held" not in PHASES:
             return
 
         stop, peak = threading.Event(), []
