@@ -255,7 +255,7 @@ static void
 eh_cmgc_stream_pump (EhCmgcStream *stream)
 {
   gsize want = stream->refusal != NULL || stream->head != NULL ? EH_CMG_WIRE_CHUNK
-                                                                : MIN (stream->credit, EH_CMG_WIRE_CHUNK);
+                                                                : MIN (stream->credit, EH_CMG_WIRE_DATA_BYTES);
 
   if (stream->reading || stream->tunnel == NULL || stream->answer.body == NULL)
     return;
