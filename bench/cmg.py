@@ -5,7 +5,8 @@
 cmg-connector) and a gateway host (cmg), as in tests/e2e/test_e2e_cmg.py,
 then three figures, each through the gateway and direct:
   1. client token renewals per second (nonce + proof of possession + token)
-  2. one 64 MiB download (best of BENCH_DOWNLOADS), MiB/s
+  2. one 64 MiB download (best of BENCH_DOWNLOADS), MiB/s, and the CPU per MiB of
+     each ehttpd process and of curl
   3. BENCH_CLIENTS concurrent TLS clients held open on the gateway, each
      asking twice; errors counted, the gateway's peak VmRSS
 Prints KEY=VALUE lines; nothing passes or fails on speed."""
