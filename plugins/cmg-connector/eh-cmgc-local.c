@@ -17,7 +17,6 @@
  * Content-Length (the front frames every answer of the MP, DP and CA so).
  */
 
-#define EH_CMGC_LOCAL_MAX_HEAD (64 * 1024)
 #define EH_CMGC_LOCAL_HEAD_READ 16384
 
 struct _EhCmgcLocal {
@@ -49,20 +48,20 @@ eh_cmgc_answer_clear (EhCmgcAnswer *answer)
   }
 }
 
-/* what may go on a request line or in a header value we write ourselves:
- * printable ASCII (and tabs in values), never a line break */
+/* what we write on the request line (@value FALSE: printable ASCII, no
+ * space) or as a header value (@value TRUE: also spaces, tabs and bytes of
+ * 0x80 and up, as HTTP allows): never a line break or another control */
 static gboolean
-eh_cmgc_local_is_clean (const char *text, gboolean spaces)
+eh_cmgc_local_is_clean (const char *text, gboolean value)
 {
-  for (const char *p = text; *p != '\0'; p++) {
-    if ((guchar) *p > 0x7e || ((guchar) *p < 0x20 && !(spaces && *p == '\t')) || (!spaces && *p == ' '))
+  for (const guchar *p = (const guchar *) text; *p != '\0'; p++) {
+    if (*p == 0x7f || (*p < 0x20 && !(value && *p == '\t')) || (!value && (*p == ' ' || *p > 0x7f)))
       return FALSE;
   }
   return TRUE;
 }
 
-/* the request as the front reads it; NULL when something in it cannot be written safely */
-static GBytes *
+GBytes *
 eh_cmgc_local_serialize (SoupMessage *msg, const char *authority, GBytes *body, GError **error)
 {
   GUri *uri = soup_message_get_uri (msg);
@@ -100,50 +99,59 @@ eh_cmgc_local_serialize (SoupMessage *msg, const char *authority, GBytes *body, 
 
 static void eh_cmgc_local_read_head (GTask *task);
 
-static void
-eh_cmgc_local_refuse (GTask *task, EhCmgcAnswer *answer, const char *why)
+/* a Content-Length we frame a body by: digits only, one value, at most 18 of them */
+static gboolean
+eh_cmgc_local_length (const char *text, gint64 *length)
 {
-  eh_cmgc_answer_clear (answer);
-  g_free (answer);
-  g_task_return_new_error (task, EH_ERROR, EH_ERROR_FAILED, "%s", why);
+  gsize n = strlen (text);
+
+  if (n == 0 || n > 18 || strspn (text, "0123456789") != n)
+    return FALSE;
+  *length = g_ascii_strtoll (text, NULL, 10);
+  return TRUE;
 }
 
-/* the answer's head is local->head's first @end bytes (the blank line excluded) */
-static void
-eh_cmgc_local_parse (GTask *task, gsize end, gsize head_len)
+gssize
+eh_cmgc_local_parse_head (const char *method, const guint8 *data, gsize len, EhCmgcAnswer *answer,
+                          GError **error)
 {
-  EhCmgcLocal *local = g_task_get_task_data (task);
-  EhCmgcAnswer *answer = g_new0 (EhCmgcAnswer, 1);
-  SoupHTTPVersion version;
+  /* a head holds no NUL: one stops the search, and the head is refused as too long or cut short */
+  const char *end = g_strstr_len ((const char *) data, len, "\r\n\r\n");
+  g_autoptr (SoupMessageHeaders) headers = NULL;
   g_autofree char *reason = NULL;
-  const char *encoding;
+  const char *lengths;
+  SoupHTTPVersion version;
+  guint status = 0;
+  gint64 length = -1;
 
-  answer->headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
-  if (!soup_headers_parse_response ((const char *) local->head->data, end, answer->headers, &version,
-                                    &answer->status, &reason) ||
-      answer->status < 200) {
-    eh_cmgc_local_refuse (task, answer, "the answer's head is malformed");
-    return;
+  if (end == NULL) {
+    if (len < EH_CMGC_LOCAL_MAX_HEAD)
+      return 0;
+    g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "the answer's head is too long");
+    return -1;
   }
-  encoding = soup_message_headers_get_one (answer->headers, "Transfer-Encoding");
-  if (strcmp (local->method, "HEAD") == 0 || answer->status == SOUP_STATUS_NO_CONTENT ||
-      answer->status == SOUP_STATUS_NOT_MODIFIED) {
-    answer->length = 0;
-  } else if (encoding != NULL) {
+  headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
+  if (!soup_headers_parse_response ((const char *) data, end + 2 - (const char *) data, headers, &version, &status,
+                                    &reason) ||
+      status < 200 || status > 599) {
+    g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "the answer's head is malformed");
+    return -1;
+  }
+  lengths = soup_message_headers_get_list (headers, "Content-Length");
+  if (strcmp (method, "HEAD") == 0 || status == SOUP_STATUS_NO_CONTENT || status == SOUP_STATUS_NOT_MODIFIED) {
+    length = 0;
+  } else if (soup_message_headers_get_one (headers, "Transfer-Encoding") != NULL) {
     /* the front frames every answer of the roles by its length */
-    eh_cmgc_local_refuse (task, answer, "an answer with a Transfer-Encoding is not relayed");
-    return;
-  } else if (soup_message_headers_get_one (answer->headers, "Content-Length") != NULL) {
-    answer->length = soup_message_headers_get_content_length (answer->headers);
-  } else {
-    answer->length = -1; /* up to the end of the connection */
+    g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "an answer with a Transfer-Encoding is not relayed");
+    return -1;
+  } else if (lengths != NULL && !eh_cmgc_local_length (lengths, &length)) {
+    g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "the answer's Content-Length is malformed");
+    return -1;
   }
-  /* what came after the head is the body's beginning */
-  if (local->head->len > head_len)
-    answer->prefix = g_bytes_new (local->head->data + head_len, local->head->len - head_len);
-  answer->conn = g_steal_pointer (&local->conn);
-  answer->body = g_object_ref (g_io_stream_get_input_stream (answer->conn));
-  g_task_return_pointer (task, answer, g_free);
+  answer->status = status;
+  answer->headers = g_steal_pointer (&headers);
+  answer->length = length; /* -1: up to the end of the connection */
+  return end + 4 - (const char *) data;
 }
 
 static void
@@ -153,29 +161,32 @@ eh_cmgc_local_got_head (GObject *source, GAsyncResult *result, gpointer user_dat
   EhCmgcLocal *local = g_task_get_task_data (task);
   GError *error = NULL;
   gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
-  gsize old, from;
-  const char *end;
+  EhCmgcAnswer *answer;
+  gssize head_len;
 
   if (n < 0) {
-    g_byte_array_set_size (local->head, 0);
     g_task_return_error (task, error);
     return;
   }
-  old = local->head->len - EH_CMGC_LOCAL_HEAD_READ;
-  g_byte_array_set_size (local->head, old + n);
-  /* the blank line may straddle two reads; a head holds no NUL (one stops the search: refused) */
-  from = old >= 3 ? old - 3 : 0;
-  end = g_strstr_len ((const char *) local->head->data + from, local->head->len - from, "\r\n\r\n");
-  if (end != NULL) {
-    eh_cmgc_local_parse (task, end + 2 - (const char *) local->head->data, end + 4 - (const char *) local->head->data);
+  g_byte_array_set_size (local->head, local->head->len - EH_CMGC_LOCAL_HEAD_READ + n);
+  answer = g_new0 (EhCmgcAnswer, 1);
+  head_len = eh_cmgc_local_parse_head (local->method, local->head->data, local->head->len, answer, &error);
+  if (head_len > 0) {
+    /* what came after the head is the body's beginning */
+    if (local->head->len > (gsize) head_len)
+      answer->prefix = g_bytes_new (local->head->data + head_len, local->head->len - head_len);
+    answer->conn = g_steal_pointer (&local->conn);
+    answer->body = g_object_ref (g_io_stream_get_input_stream (answer->conn));
+    g_task_return_pointer (task, answer, g_free);
     return;
   }
-  if (n == 0 || local->head->len >= EH_CMGC_LOCAL_MAX_HEAD) {
-    g_task_return_new_error (task, EH_ERROR, EH_ERROR_FAILED,
-                             n == 0 ? "the connection closed before an answer" : "the answer's head is too long");
-    return;
-  }
-  eh_cmgc_local_read_head (g_steal_pointer (&task));
+  g_free (answer);
+  if (head_len < 0)
+    g_task_return_error (task, error);
+  else if (n == 0)
+    g_task_return_new_error (task, EH_ERROR, EH_ERROR_FAILED, "the connection closed before an answer");
+  else
+    eh_cmgc_local_read_head (g_steal_pointer (&task));
 }
 
 /* reads on into local->head (the socket is pollable: no thread) */

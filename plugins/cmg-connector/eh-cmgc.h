@@ -115,6 +115,15 @@ void eh_cmgc_local_send_async (EhCmgc *cmgc, const char *https_url, SoupMessage 
                                GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
 /* Returns: (transfer full): free with eh_cmgc_answer_clear() and g_free() */
 EhCmgcAnswer *eh_cmgc_local_send_finish (GAsyncResult *result, GError **error);
+/* the request as the front reads it (Connection: close); NULL when something
+ * in it cannot be written safely (a line break, a control character) */
+GBytes *eh_cmgc_local_serialize (SoupMessage *msg, const char *authority, GBytes *body, GError **error);
+#define EH_CMGC_LOCAL_MAX_HEAD (64 * 1024)
+/* an answer's head at the start of @data: its length (status, headers and
+ * body length set in @answer), 0 while it needs more bytes, -1 when it is
+ * refused (malformed, too long, a Transfer-Encoding, a bad Content-Length) */
+gssize eh_cmgc_local_parse_head (const char *method, const guint8 *data, gsize len, EhCmgcAnswer *answer,
+                                 GError **error);
 
 /* ── D-Bus (eh-cmgc-dbus.c) ───────────────────────────────────────────── */
 gboolean eh_cmgc_dbus_export (EhCmgc *cmgc, GError **error);
