@@ -63,6 +63,8 @@ eh_cmgc_status (EhCmgc *cmgc)
   g_variant_dict_insert (&dict, "last-report", "x", cmgc->last_report);
   g_variant_dict_insert_value (&dict, "tunnels", g_variant_builder_end (&tunnels));
   g_variant_dict_insert_value (&dict, "traffic", eh_cmgc_traffic (cmgc));
+  if (cmgc->local != NULL)
+    eh_cmgc_local_pool_describe (cmgc->local, &dict);
   return g_variant_dict_end (&dict);
 }
 

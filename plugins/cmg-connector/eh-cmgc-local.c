@@ -19,17 +19,97 @@
 
 #define EH_CMGC_LOCAL_HEAD_READ 16384
 
+/* the internal connections open, and the requests waiting for a place;
+ * held by the role and by every connection open */
+struct _EhCmgcLocalPool {
+  gint ref_count;
+  EhPlugin *plugin;
+  guint open;
+  guint places;
+  GQueue waiting; /* GTask, not yet connected */
+  gboolean stopped;
+};
+
 struct _EhCmgcLocal {
-  GIOStream *conn;
+  EhCmgcLocalPool *pool;
+  char *url;
+  GIOStream *conn; /* holds a place in @pool while set */
   GByteArray *head; /* the answer as read so far */
   GBytes *request;  /* the serialized request, while it is written */
   char *method;
 };
 
+static void eh_cmgc_local_start (GTask *task);
+
+static EhCmgcLocalPool *
+eh_cmgc_local_pool_ref (EhCmgcLocalPool *pool)
+{
+  pool->ref_count++;
+  return pool;
+}
+
+static void
+eh_cmgc_local_pool_unref (EhCmgcLocalPool *pool)
+{
+  if (--pool->ref_count > 0)
+    return;
+  g_assert (g_queue_is_empty (&pool->waiting));
+  g_free (pool);
+}
+
+EhCmgcLocalPool *
+eh_cmgc_local_pool_new (EhPlugin *plugin, guint places)
+{
+  EhCmgcLocalPool *pool = g_new0 (EhCmgcLocalPool, 1);
+
+  pool->ref_count = 1;
+  pool->plugin = plugin;
+  pool->places = MAX (places, 1);
+  g_queue_init (&pool->waiting);
+  return pool;
+}
+
+void
+eh_cmgc_local_pool_stop (EhCmgcLocalPool *pool)
+{
+  GTask *task;
+
+  pool->stopped = TRUE;
+  while ((task = g_queue_pop_head (&pool->waiting)) != NULL) {
+    g_task_return_new_error (task, EH_ERROR, EH_ERROR_FAILED, "the connector stopped");
+    g_object_unref (task);
+  }
+  eh_cmgc_local_pool_unref (pool);
+}
+
+void
+eh_cmgc_local_pool_describe (EhCmgcLocalPool *pool, GVariantDict *dict)
+{
+  g_variant_dict_insert (dict, "internal-open", "u", pool->open);
+  g_variant_dict_insert (dict, "internal-waiting", "u", g_queue_get_length (&pool->waiting));
+}
+
+/* a connection closed: the next waiting request takes its place */
+static void
+eh_cmgc_local_pool_release (EhCmgcLocalPool *pool)
+{
+  GTask *task;
+
+  pool->open--;
+  if (!pool->stopped && pool->open < pool->places && (task = g_queue_pop_head (&pool->waiting)) != NULL)
+    eh_cmgc_local_start (task);
+  eh_cmgc_local_pool_unref (pool);
+}
+
 static void
 eh_cmgc_local_free (EhCmgcLocal *local)
 {
-  g_clear_object (&local->conn);
+  if (local->conn != NULL) {
+    g_io_stream_close (local->conn, NULL, NULL);
+    g_clear_object (&local->conn);
+    eh_cmgc_local_pool_release (local->pool);
+  }
+  g_free (local->url);
   g_byte_array_unref (local->head);
   g_clear_pointer (&local->request, g_bytes_unref);
   g_free (local->method);
@@ -45,6 +125,7 @@ eh_cmgc_answer_clear (EhCmgcAnswer *answer)
   if (answer->conn != NULL) {
     g_io_stream_close (answer->conn, NULL, NULL);
     g_clear_object (&answer->conn);
+    eh_cmgc_local_pool_release (g_steal_pointer (&answer->pool));
   }
 }
 
@@ -176,6 +257,7 @@ eh_cmgc_local_got_head (GObject *source, GAsyncResult *result, gpointer user_dat
     if (local->head->len > (gsize) head_len)
       answer->prefix = g_bytes_new (local->head->data + head_len, local->head->len - head_len);
     answer->conn = g_steal_pointer (&local->conn);
+    answer->pool = local->pool; /* the place goes with the connection */
     answer->body = g_object_ref (g_io_stream_get_input_stream (answer->conn));
     g_task_return_pointer (task, answer, g_free);
     return;
@@ -217,6 +299,30 @@ eh_cmgc_local_written (GObject *source, GAsyncResult *result, gpointer user_data
   eh_cmgc_local_read_head (g_steal_pointer (&task));
 }
 
+/* a place is free: connect and send */
+static void
+eh_cmgc_local_start (GTask *task)
+{
+  EhCmgcLocal *local = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (g_task_return_error_if_cancelled (task)) {
+    g_object_unref (task);
+    return;
+  }
+  local->conn = eh_plugin_connect_internal (local->pool->plugin, local->url, &error);
+  if (local->conn == NULL) {
+    g_task_return_error (task, error);
+    g_object_unref (task);
+    return;
+  }
+  local->pool->open++;
+  eh_cmgc_local_pool_ref (local->pool);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (local->conn),
+                                   g_bytes_get_data (local->request, NULL), g_bytes_get_size (local->request),
+                                   G_PRIORITY_DEFAULT, g_task_get_cancellable (task), eh_cmgc_local_written, task);
+}
+
 void
 eh_cmgc_local_send_async (EhCmgc *cmgc, const char *https_url, SoupMessage *msg, GBytes *body,
                           GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
@@ -226,18 +332,20 @@ eh_cmgc_local_send_async (EhCmgc *cmgc, const char *https_url, SoupMessage *msg,
   GError *error = NULL;
 
   g_task_set_task_data (task, local, (GDestroyNotify) eh_cmgc_local_free);
+  local->pool = cmgc->local;
+  local->url = g_strdup (https_url);
   local->head = g_byte_array_new ();
   local->method = g_strdup (soup_message_get_method (msg));
   local->request = eh_cmgc_local_serialize (msg, https_url + strlen ("https://"), body, &error);
-  if (local->request != NULL)
-    local->conn = eh_plugin_connect_internal (cmgc->plugin, https_url, &error);
-  if (local->conn == NULL) {
+  if (local->request == NULL) {
     g_task_return_error (task, error);
     return;
   }
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (local->conn),
-                                   g_bytes_get_data (local->request, NULL), g_bytes_get_size (local->request),
-                                   G_PRIORITY_DEFAULT, cancellable, eh_cmgc_local_written, g_steal_pointer (&task));
+  if (local->pool->open >= local->pool->places) {
+    g_queue_push_tail (&local->pool->waiting, g_steal_pointer (&task));
+    return;
+  }
+  eh_cmgc_local_start (g_steal_pointer (&task));
 }
 
 EhCmgcAnswer *

@@ -60,6 +60,7 @@ typedef struct {
   guint report_timer;
   gint64 last_report;
   SoupSession *session;   /* to the MP and DP */
+  struct _EhCmgcLocalPool *local; /* internal connections to this host's front */
 } EhCmgc;
 
 /* ── tunnels (eh-cmgc-tunnel.c) ───────────────────────────────────────── */
@@ -106,9 +107,19 @@ typedef struct {
   GInputStream *body; /* the rest */
   gint64 length;      /* of the body, prefix included; -1: up to the end of the connection */
   GIOStream *conn;    /* (nullable) an internal connection, closed with the answer */
+  struct _EhCmgcLocalPool *pool; /* (nullable) where @conn holds a place */
 } EhCmgcAnswer;
 void eh_cmgc_answer_clear (EhCmgcAnswer *answer);
 typedef struct _EhCmgcLocal EhCmgcLocal;
+typedef struct _EhCmgcLocalPool EhCmgcLocalPool;
+/* at most @places internal connections at once ([cmg-connector]
+ * internal-connections, 128: well within the front's per-address cap, 256
+ * by default); more requests wait for a place */
+EhCmgcLocalPool *eh_cmgc_local_pool_new (EhPlugin *plugin, guint places);
+/* the role stops: waiting requests fail, open connections end with their answers */
+void eh_cmgc_local_pool_stop (EhCmgcLocalPool *pool);
+/* internal-open, internal-waiting */
+void eh_cmgc_local_pool_describe (EhCmgcLocalPool *pool, GVariantDict *dict);
 /* sends @msg's method, path and headers, and @body, over an internal
  * connection to @https_url (one of this host's HTTPS listeners) */
 void eh_cmgc_local_send_async (EhCmgc *cmgc, const char *https_url, SoupMessage *msg, GBytes *body,

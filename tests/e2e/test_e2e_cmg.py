@@ -373,6 +373,48 @@ class InternalUpstreamTest(CmgTestCase):
         self.assertLess(rss[-1] - rss[0], 16 * 1024, rss)
 
 
+class InternalPlacesTest(CmgTestCase):
+    client_and_content_token = InternalUpstreamTest.client_and_content_token
+
+    def test_more_downloads_than_internal_places_wait_their_turn(self):
+        # two places, five clients that do not read yet (a small receive buffer): each holds its
+        # stream, and its internal connection, open
+        body = os.urandom(8 * 1024 * 1024)
+        site, gateway = self.bring_up(connector={"internal-connections": "2"}, contents={"App": {"m.bin": body}})
+        content_id, _ = self.contents["App"]
+        _, content_token = self.client_and_content_token(Via(gateway), content_id)
+        path = SERVER + DP_ID + PKG + content_id + "/m.bin"
+        context = ssl.create_default_context(cafile=str(self.root_pem))
+        host, port = gateway.address("https")
+        clients = []
+        try:
+            for _ in range(5):
+                raw = socket.socket()
+                raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                raw.settimeout(30)
+                raw.connect((host, port))
+                sock = context.wrap_socket(raw, server_hostname="localhost")
+                sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                             f"Authorization: Bearer {content_token}\r\n\r\n".encode())
+                clients.append(sock)
+            status = wait_for(lambda: (lambda s: s if s["internal-waiting"] == 3 else None)(
+                site.ctl_json("cmg", "connector")), what="3 requests waiting for an internal connection")
+            self.assertEqual(status["internal-open"], 2)
+            # in turn, each whole and byte for byte
+            for sock in clients:
+                data = b""
+                while chunk := sock.recv(1 << 20):
+                    data += chunk
+                head, _, got = data.partition(b"\r\n\r\n")
+                self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+                self.assertEqual(hashlib.sha256(got).digest(), hashlib.sha256(body).digest())
+        finally:
+            for sock in clients:
+                sock.close()
+        wait_for(lambda: (lambda s: (s["internal-open"], s["internal-waiting"]) == (0, 0))(
+            site.ctl_json("cmg", "connector")), what="every internal connection closed")
+
+
 class RefusingMp(http.server.BaseHTTPRequestHandler):
     """An MP whose Entra exchange refuses an identity that is not discovered."""
 
