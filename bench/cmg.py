@@ -5,7 +5,8 @@
 cmg-connector) and a gateway host (cmg), as in tests/e2e/test_e2e_cmg.py,
 then three figures, each through the gateway and direct:
   1. client token renewals per second (nonce + proof of possession + token)
-  2. one 64 MiB download (best of BENCH_DOWNLOADS), MiB/s
+  2. one 64 MiB download (best of BENCH_DOWNLOADS), MiB/s, and the CPU per MiB of
+     each ehttpd process and of curl
   3. BENCH_CLIENTS concurrent TLS clients held open on the gateway, each
      asking twice; errors counted, the gateway's peak VmRSS
 Prints KEY=VALUE lines; nothing passes or fails on speed."""
@@ -45,6 +46,10 @@ WORKERS = knob("BENCH_WORKERS", 2)
 THREADS = knob("BENCH_THREADS", 4)
 DOWNLOADS = knob("BENCH_DOWNLOADS", 2)
 CLIENTS = knob("BENCH_CLIENTS", 1000)
+# the phases to run (for profiling one): renewals, download, held; BENCH_PERF=DIR: perf record
+# on both ehttpd processes during the downloads through the gateway, into DIR
+PHASES = os.environ.get("BENCH_PHASES", "renewals,download,held").split(",")
+PERF_DIR = os.environ.get("BENCH_PERF", "")
 
 
 def say(key, value):
@@ -113,18 +118,47 @@ def renewals(base, cafile, client):
     return sum(r[0] for r in results) / elapsed, sum(r[1] for r in results)
 
 
-def download(url, token, cafile, expect_sha):
+def cpu_seconds(pid):
+    """user + system CPU of every thread of @pid so far"""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def download(url, token, cafile, expect_sha, procs):
+    """best MiB/s of DOWNLOADS runs, and the CPU milliseconds per MiB of each of @procs
+    (name → pid) and of curl over all the runs (robust on a loaded machine, where MiB/s
+    is not; the kernel counts CPU time in 10 ms ticks, so more runs give finer figures)"""
     best = 0.0
+    cpu = {name: [] for name in list(procs) + ["curl"]}
     for _ in range(DOWNLOADS):
         out = subprocess.run(["curl", "-sS", "--cacert", cafile, "-H", f"Authorization: Bearer {token}",
                               "-o", "-", "-w", "", url], capture_output=True, check=True).stdout
         if hashlib.sha256(out).hexdigest() != expect_sha:
             raise SystemExit("a download's SHA-256 does not match")
+        before = {name: cpu_seconds(pid) for name, pid in procs.items()}
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
         subprocess.run(["curl", "-sS", "--cacert", cafile, "-H", f"Authorization: Bearer {token}",
                         "-o", "/dev/null", url], check=True)
         best = max(best, 64 / (time.monotonic() - started))
-    return best
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        for name, pid in procs.items():
+            cpu[name].append((cpu_seconds(pid) - before[name]) * 1000 / 64)
+        cpu["curl"].append((after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime) * 1000 / 64)
+    return best, {name: sum(runs) / len(runs) for name, runs in cpu.items()}
+
+
+def perf_start(pid, name):
+    if not PERF_DIR:
+        return None
+    return subprocess.Popen(["perf", "record", "--call-graph", os.environ.get("BENCH_PERF_CALLGRAPH", "fp"), "-q", "-o", f"{PERF_DIR}/{name}.data", "-p", str(pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def perf_stop(proc):
+    if proc is not None:
+        proc.send_signal(2)
+        proc.wait(60)
 
 
 async def hold(host, port, path, cafile, clients):
@@ -244,10 +278,14 @@ def main():
                           {"Content-Type": "application/json"})
         say("registered", json.loads(body)["state"])
 
-        for name, base in (("direct", direct), ("gateway", via)):
+        for name, base in (("direct", direct), ("gateway", via)) if "renewals" in PHASES else ():
+            before = {"site": cpu_seconds(site.proc.pid), "gateway": cpu_seconds(gateway.proc.pid)}
             rate, errors = renewals(base, cafile, client)
             say(f"renewals_{name}_per_s", f"{rate:.0f}")
             say(f"renewals_{name}_errors", errors)
+            for host, pid in (("site", site.proc.pid), ("gateway", gateway.proc.pid)) if rate > 0 else ():
+                # the CPU each renewal cost each host (about SECONDS × rate renewals)
+                say(f"renewals_{name}_cpu_us_{host}", f"{(cpu_seconds(pid) - before[host]) * 1e6 / (rate * SECONDS):.0f}")
 
         # a content token, located through the gateway
         _, body = request(conn, "GET", via[2] + "/ehttpd/mp/nonce")
@@ -261,8 +299,21 @@ def main():
                     headers={"Authorization": "Bearer " + client_token})), what="the content located")
         content_token = located["token"]
         path = PKG + content_id + "/64m.bin"
-        say("download_direct_mib_s", f"{download(site.url('https') + path, content_token, cafile, big_sha):.1f}")
-        say("download_gateway_mib_s", f"{download(gateway.url('https') + '/CCM_Proxy_ServerAuth/' + DP_ID + path, content_token, cafile, big_sha):.1f}")
+        if "download" in PHASES:
+            rate, cpu = download(site.url('https') + path, content_token, cafile, big_sha, {"site": site.proc.pid})
+            say("download_direct_mib_s", f"{rate:.1f}")
+            for name, ms in cpu.items():
+                say(f"download_direct_cpu_ms_per_mib_{name}", f"{ms:.2f}")
+            perfs = [perf_start(site.proc.pid, "site"), perf_start(gateway.proc.pid, "gateway")]
+            rate, cpu = download(gateway.url('https') + '/CCM_Proxy_ServerAuth/' + DP_ID + path, content_token, cafile,
+                                 big_sha, {"site": site.proc.pid, "gateway": gateway.proc.pid})
+            for proc in perfs:
+                perf_stop(proc)
+            say("download_gateway_mib_s", f"{rate:.1f}")
+            for name, ms in cpu.items():
+                say(f"download_gateway_cpu_ms_per_mib_{name}", f"{ms:.2f}")
+        if "held" not in PHASES:
+            return
 
         stop, peak = threading.Event(), []
         sampler = threading.Thread(target=peak_rss, args=(gateway.proc.pid, stop, peak))

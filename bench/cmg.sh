@@ -9,8 +9,14 @@
 #   2. a 64 MiB download through the gateway vs direct from the DP (≥ 0.7×)
 #   3. 1,000 concurrent clients held by the gateway, each asking twice (0 errors)
 # usage: bench/cmg.sh [BUILD_DIR]      (default: build)
+# Each download also gives the CPU milliseconds per MiB of each ehttpd process
+# and of curl, each renewal the CPU microseconds of each host (robust where
+# MiB/s and renewals/s move with the machine's load).
 # Knobs: BENCH_SECONDS (8), BENCH_WORKERS (2 processes), BENCH_THREADS (4 per
-# process), BENCH_DOWNLOADS (2), BENCH_CLIENTS (1000), BENCH_KEEP.
+# process), BENCH_DOWNLOADS (2), BENCH_CLIENTS (1000), BENCH_KEEP,
+# BENCH_PHASES (renewals,download,held: the phases to run), BENCH_PERF=DIR
+# (perf record of both processes during the downloads through the gateway;
+# BENCH_PERF_CALLGRAPH, default fp, e.g. dwarf,8192).
 # Nothing passes or fails on speed.
 set -eu
 
@@ -41,5 +47,10 @@ printf '%-44s %12s %12s %8s %s\n' "client token renewals /s" "$(get renewals_gat
   "$(get renewals_direct_per_s)" "$(ratio "$(get renewals_gateway_per_s)" "$(get renewals_direct_per_s)")" "≥ 0.5"
 printf '%-44s %12s %12s %8s %s\n' "64 MiB download MiB/s" "$(get download_gateway_mib_s)" \
   "$(get download_direct_mib_s)" "$(ratio "$(get download_gateway_mib_s)" "$(get download_direct_mib_s)")" "≥ 0.7"
+printf '%-44s %12s %12s\n' "  CPU ms per MiB: site host" "$(get download_gateway_cpu_ms_per_mib_site)" \
+  "$(get download_direct_cpu_ms_per_mib_site)"
+printf '%-44s %12s %12s\n' "  CPU ms per MiB: gateway host" "$(get download_gateway_cpu_ms_per_mib_gateway)" ""
+printf '%-44s %12s %12s\n' "  CPU ms per MiB: curl" "$(get download_gateway_cpu_ms_per_mib_curl)" \
+  "$(get download_direct_cpu_ms_per_mib_curl)"
 printf '%-44s %12s\n' "clients held at once / errors" "$(get held_clients) / $(get held_errors)"
 printf '%-44s %12s\n' "gateway peak VmRSS (KiB)" "$(get gateway_peak_rss_kib)"

@@ -66,6 +66,10 @@ guint eh_front_get_connection_count (EhFront *front);
 /* requests answered since start, and of them those answered quickly (eh-quick.h) */
 void eh_front_get_request_counts (EhFront *front, guint64 *answered, guint64 *answered_quickly);
 
+/* serves @socket_conn, a connection of this process (eh-front-adopt.c), as
+ * if @https_url's listener had accepted it, while that listener accepts */
+gboolean eh_front_adopt (EhFront *front, const char *https_url, GSocketConnection *socket_conn, GError **error);
+
 /* stop accepting and close idle connections; requests in progress finish */
 void eh_front_begin_shutdown (EhFront *front);
 

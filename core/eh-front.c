@@ -1042,6 +1042,43 @@ eh_front_get_connection_count (EhFront *front)
   return front->n_connections;
 }
 
+/* an internal connection (eh-front-adopt.c): counted and capped as one from
+ * the listener's own address (loopback for a wildcard), served without TLS */
+gboolean
+eh_front_adopt (EhFront *front, const char *https_url, GSocketConnection *socket_conn, GError **error)
+{
+  for (guint i = 0; i < front->listeners->len; i++) {
+    EhListener *listener = g_ptr_array_index (front->listeners, i);
+    g_autoptr (GSocketAddress) own = NULL;
+    GInetAddress *inet;
+    char *peer;
+    guint count;
+
+    if (!listener->https || strcmp (listener->url, https_url) != 0)
+      continue;
+    own = g_socket_get_local_address (listener->socket, NULL);
+    inet = own != NULL ? g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (own)) : NULL;
+    if (inet == NULL)
+      break;
+    peer = g_inet_address_get_is_any (inet) ? g_strdup (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6
+                                                            ? "::1" : "127.0.0.1")
+                                            : g_inet_address_to_string (inet);
+    count = GPOINTER_TO_UINT (g_hash_table_lookup (front->per_address, peer));
+    if (!listener->active || count >= front->limits.max_connections_per_address) {
+      g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "%s does not accept connections now", https_url);
+      g_free (peer);
+      return FALSE;
+    }
+    g_hash_table_insert (front->per_address, g_strdup (peer), GUINT_TO_POINTER (count + 1));
+    front->n_connections++;
+    eh_front_update_accepting (front);
+    eh_front_serve (front, listener, socket_conn, NULL, peer);
+    return TRUE;
+  }
+  g_set_error (error, EH_ERROR, EH_ERROR_NOT_FOUND, "%s is not an HTTPS listener of this host", https_url);
+  return FALSE;
+}
+
 void
 eh_front_get_request_counts (EhFront *front, guint64 *answered, guint64 *answered_quickly)
 {

@@ -17,6 +17,7 @@
 #include "eh-error.h"
 #include "eh-file.h"
 #include "eh-front.h"
+#include "eh-front-adopt.h"
 #include "eh-json.h"
 #include "eh-jws.h"
 #include "eh-plugin.h"

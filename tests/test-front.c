@@ -4,8 +4,11 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "eh-core-private.h"
 #include "eh-test-plugins.h"
@@ -253,6 +256,101 @@ test_certificate_install_over_the_bus (Fixture *f, gconstpointer data)
   }
 }
 
+/* one exchange over an internal connection: @request written, everything read up to the end */
+static char *
+internal_exchange (GIOStream *conn, const char *request)
+{
+  GInputStream *input = g_io_stream_get_input_stream (conn);
+  g_autoptr (GString) answer = g_string_new (NULL);
+  g_autoptr (GError) error = NULL;
+  char buffer[4096];
+
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (conn), request, strlen (request), NULL,
+                                            NULL, &error));
+  g_assert_no_error (error);
+  /* the front answers on this very main context: read without blocking it */
+  for (;;) {
+    gssize n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (input), buffer, sizeof buffer,
+                                                         NULL, &error);
+
+    if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+      g_clear_error (&error);
+      g_main_context_iteration (NULL, TRUE);
+      continue;
+    }
+    g_assert_no_error (error);
+    if (n == 0)
+      break;
+    g_string_append_len (answer, buffer, n);
+  }
+  return g_string_free (g_steal_pointer (&answer), FALSE);
+}
+
+static void
+test_internal_connection (Fixture *f, gconstpointer data)
+{
+  EhPlugin *plugin = g_ptr_array_index (eh_core_get_plugins (f->core), 0);
+  g_autofree char *crt = NULL, *key = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GIOStream) conn = NULL;
+  g_autofree char *answer = NULL;
+  struct sockaddr_storage address;
+  socklen_t address_len = sizeof address;
+  BusCall call = { 0 };
+  guint before;
+  int fd;
+
+  /* only an HTTPS listener of this host, and only while it accepts (not before it has a certificate) */
+  g_assert_false (eh_plugin_is_own_https_listener (plugin, f->http_url));
+  g_assert_true (eh_plugin_is_own_https_listener (plugin, f->https_url));
+  g_assert_false (eh_plugin_is_own_https_listener (plugin, "https://127.0.0.1:1"));
+  g_assert_null (eh_plugin_connect_internal (plugin, f->http_url, &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_null (eh_plugin_connect_internal (plugin, "https://127.0.0.1:1", &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_null (eh_plugin_connect_internal (plugin, f->https_url, &error));
+  g_assert_error (error, EH_ERROR, EH_ERROR_FAILED);
+  g_clear_error (&error);
+  g_assert_cmpuint (eh_front_get_connection_count (eh_core_get_front (f->core)), ==, 0);
+
+  make_certificate (f->dir, "a");
+  crt = read_text (f->dir, "a.crt");
+  key = read_text (f->dir, "a.key");
+  install (f, crt, key, &call);
+  g_assert_no_error (call.error);
+  g_variant_unref (call.reply);
+
+  /* served as on the HTTPS listener: an HTTPS-only endpoint answers, over no TLS */
+  before = eh_front_get_connection_count (eh_core_get_front (f->core));
+  conn = eh_plugin_connect_internal (plugin, f->https_url, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (eh_front_get_connection_count (eh_core_get_front (f->core)), ==, before + 1);
+  /* nothing outside the process can reach it: no name, no address, not inherited */
+  fd = g_socket_get_fd (g_socket_connection_get_socket (G_SOCKET_CONNECTION (conn)));
+  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &address, &address_len), ==, 0);
+  g_assert_cmpint (address.ss_family, ==, AF_UNIX);
+  g_assert_cmpuint (address_len, ==, sizeof (sa_family_t));
+  g_assert_cmpint (fcntl (fd, F_GETFD) & FD_CLOEXEC, ==, FD_CLOEXEC);
+  answer = internal_exchange (conn, "GET /test/secure HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 200"));
+  g_assert_nonnull (strstr (answer, "\r\n\r\nhello over https\n"));
+  g_io_stream_close (conn, NULL, NULL);
+  g_clear_object (&conn);
+  while (eh_front_get_connection_count (eh_core_get_front (f->core)) > before)
+    g_main_context_iteration (NULL, TRUE);
+
+  /* and checked as any connection: a smuggling attempt is refused before any endpoint */
+  conn = eh_plugin_connect_internal (plugin, f->https_url, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&answer, g_free);
+  answer = internal_exchange (conn, "POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                                    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 400"));
+  g_io_stream_close (conn, NULL, NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -263,6 +361,7 @@ main (int argc, char **argv)
   ADD ("/eh/front/routes-and-refusals", test_routes_and_refusals);
   ADD ("/eh/front/range-never-reaches-libsoup", test_range_never_reaches_libsoup);
   ADD ("/eh/front/certificate-install-over-the-bus", test_certificate_install_over_the_bus);
+  ADD ("/eh/front/internal-connection", test_internal_connection);
 #undef ADD
   return g_test_run ();
 }

@@ -30,6 +30,8 @@ eh_cmgc_traffic (EhCmgc *cmgc)
     g_variant_dict_insert (&row, "kind", "s", mapping->kind);
     g_variant_dict_insert (&row, "dp", "s", mapping->dp_name);
     g_variant_dict_insert (&row, "url", "s", mapping->base);
+    /* "internal": this host's own front, over an internal connection; "https": over TLS */
+    g_variant_dict_insert (&row, "upstream", "s", mapping->internal ? "internal" : "https");
     g_variant_dict_insert (&row, "requests", "t", mapping->requests);
     g_variant_dict_insert (&row, "bytes-in", "t", mapping->bytes_in);
     g_variant_dict_insert (&row, "bytes-out", "t", mapping->bytes_out);
@@ -61,6 +63,8 @@ eh_cmgc_status (EhCmgc *cmgc)
   g_variant_dict_insert (&dict, "last-report", "x", cmgc->last_report);
   g_variant_dict_insert_value (&dict, "tunnels", g_variant_builder_end (&tunnels));
   g_variant_dict_insert_value (&dict, "traffic", eh_cmgc_traffic (cmgc));
+  if (cmgc->local != NULL)
+    eh_cmgc_local_pool_describe (cmgc->local, &dict);
   return g_variant_dict_end (&dict);
 }
 

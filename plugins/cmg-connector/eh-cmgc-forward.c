@@ -15,7 +15,8 @@
  * One relayed request: rebuilt from the REQUEST message (never the
  * client's bytes), sent to the mapping's MP or DP over HTTPS with the
  * correlation id, the gateway's name and the client's identity attached,
- * and answered as HEAD, DATA…, END. The body is read from upstream only as
+ * and answered as HEAD, DATA…, END. An MP or DP of this very host is asked
+ * over an internal connection instead (eh-cmgc-local.c). The body is read from upstream only as
  * far as the gateway's credit reaches and while the tunnel's send queue is
  * short, so a slow client slows the read instead of filling memory.
  */
@@ -30,14 +31,17 @@ struct _EhCmgcStream {
   EhCmgcMapping *mapping;
   guint32 id;
   char *correlation;
-  SoupMessage *msg;
-  GInputStream *input;
+  SoupMessage *msg;      /* the request, sent by libsoup or over an internal connection */
+  EhCmgcAnswer answer;   /* once it is answered: .body is read as the credit allows */
+  gint64 remaining;      /* of the body; -1: up to its end */
   GCancellable *cancellable;
   guint64 credit;
   gboolean reading;
   gboolean held; /* waits for the tunnel's send queue to drain */
   GByteArray *refusal; /* an Entra refusal being read, to be rewritten */
   guint8 *buffer;      /* the read in progress */
+  gsize buffer_have;   /* bytes in it before the read (a small answer's first, read with its head) */
+  guint8 *spare;       /* a chunk's buffer, back from the tunnel, for the next read */
   GVariant *head;      /* (nullable) a small answer's head, sent with its whole body */
 };
 
@@ -54,12 +58,13 @@ eh_cmgc_stream_unref (EhCmgcStream *stream)
   if (!g_atomic_ref_count_dec (&stream->ref))
     return;
   g_clear_object (&stream->msg);
-  g_clear_object (&stream->input);
+  eh_cmgc_answer_clear (&stream->answer);
   g_clear_object (&stream->cancellable);
   if (stream->refusal != NULL)
     g_byte_array_unref (stream->refusal);
   g_free (stream->correlation);
   g_free (stream->buffer);
+  g_free (stream->spare);
   g_clear_pointer (&stream->head, g_variant_unref);
   g_free (stream);
 }
@@ -156,24 +161,19 @@ eh_cmgc_stream_send_refusal (EhCmgcStream *stream)
   eh_cmgc_stream_end (stream, NULL);
 }
 
+/* @len bytes of the body (@bytes), its end (@len 0), or a failure (@bytes NULL) */
 static void
-eh_cmgc_stream_read (GObject *source, GAsyncResult *result, gpointer user_data)
+eh_cmgc_stream_got (EhCmgcStream *stream, GBytes *bytes, gsize len, const GError *error)
 {
-  EhCmgcStream *stream = user_data;
-  g_autoptr (GError) error = NULL;
-  gsize len = 0;
-  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (GError) short_body = NULL;
 
-  /* whole chunks (or the last, shorter one): fewer, larger messages and credits */
-  if (g_input_stream_read_all_finish (G_INPUT_STREAM (source), result, &len, &error))
-    bytes = g_bytes_new_take (g_steal_pointer (&stream->buffer), len);
-  g_clear_pointer (&stream->buffer, g_free);
-
-  stream->reading = FALSE;
-  if (stream->tunnel == NULL) {
-    eh_cmgc_stream_unref (stream);
-    return;
+  if (bytes != NULL && len == 0 && stream->remaining > 0) {
+    short_body = g_error_new (EH_ERROR, EH_ERROR_FAILED, "%" G_GINT64_FORMAT " bytes short", stream->remaining);
+    error = short_body;
+    bytes = NULL;
   }
+  if (stream->remaining > 0)
+    stream->remaining -= len;
   if (bytes == NULL) {
     g_autofree char *why = g_strdup_printf ("the answer broke off: %s", error->message);
 
@@ -181,7 +181,8 @@ eh_cmgc_stream_read (GObject *source, GAsyncResult *result, gpointer user_data)
   } else if (stream->head != NULL) {
     /* the whole small answer, read to its end: one message */
     stream->mapping->bytes_out += len;
-    eh_cmgc_tunnel_send (stream->tunnel, EH_CMG_HEAD, stream->id, g_steal_pointer (&stream->head), bytes);
+    eh_cmgc_tunnel_send (stream->tunnel, EH_CMG_HEAD, stream->id, g_steal_pointer (&stream->head),
+                         bytes);
     eh_cmgc_stream_finish (stream);
   } else if (len == 0 && stream->refusal != NULL) {
     eh_cmgc_stream_send_refusal (stream);
@@ -197,6 +198,56 @@ eh_cmgc_stream_read (GObject *source, GAsyncResult *result, gpointer user_data)
     eh_cmgc_tunnel_send (stream->tunnel, EH_CMG_DATA, stream->id, NULL, bytes);
     eh_cmgc_stream_pump (stream);
   }
+}
+
+typedef struct {
+  EhCmgcStream *stream;
+  guint8 *buffer;
+} EhCmgcChunk;
+
+/* a chunk went into its frame: its buffer serves the next read (a fresh
+ * one each time costs page faults and zeroed pages) */
+static void
+eh_cmgc_chunk_back (gpointer data)
+{
+  EhCmgcChunk *chunk = data;
+
+  if (chunk->stream->spare == NULL)
+    chunk->stream->spare = chunk->buffer;
+  else
+    g_free (chunk->buffer);
+  eh_cmgc_stream_unref (chunk->stream);
+  g_free (chunk);
+}
+
+static GBytes *
+eh_cmgc_chunk_new (EhCmgcStream *stream, guint8 *buffer, gsize len)
+{
+  EhCmgcChunk *chunk = g_new (EhCmgcChunk, 1);
+
+  chunk->stream = eh_cmgc_stream_ref (stream);
+  chunk->buffer = buffer;
+  return g_bytes_new_with_free_func (buffer, len, eh_cmgc_chunk_back, chunk);
+}
+
+static void
+eh_cmgc_stream_read (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  EhCmgcStream *stream = user_data;
+  g_autoptr (GError) error = NULL;
+  gsize len = 0;
+  g_autoptr (GBytes) bytes = NULL;
+
+  /* whole chunks (or the last, shorter one): fewer, larger messages and credits */
+  if (g_input_stream_read_all_finish (G_INPUT_STREAM (source), result, &len, &error)) {
+    len += stream->buffer_have;
+    bytes = eh_cmgc_chunk_new (stream, g_steal_pointer (&stream->buffer), len);
+  }
+  g_clear_pointer (&stream->buffer, g_free);
+
+  stream->reading = FALSE;
+  if (stream->tunnel != NULL)
+    eh_cmgc_stream_got (stream, bytes, len, error);
   eh_cmgc_stream_unref (stream);
 }
 
@@ -204,18 +255,50 @@ static void
 eh_cmgc_stream_pump (EhCmgcStream *stream)
 {
   gsize want = stream->refusal != NULL || stream->head != NULL ? EH_CMG_WIRE_CHUNK
-                                                                : MIN (stream->credit, EH_CMG_WIRE_CHUNK);
+                                                                : MIN (stream->credit, EH_CMG_WIRE_DATA_BYTES);
 
-  if (stream->reading || stream->tunnel == NULL || stream->input == NULL || want == 0)
+  if (stream->reading || stream->tunnel == NULL || stream->answer.body == NULL)
+    return;
+  if (stream->remaining == 0) {
+    /* all of it: no read that would wait for the connection's end */
+    g_autoptr (GBytes) none = g_bytes_new (NULL, 0);
+
+    eh_cmgc_stream_got (stream, none, 0, NULL);
+    return;
+  }
+  if (stream->remaining > 0)
+    want = MIN (want, (guint64) stream->remaining);
+  if (want == 0)
     return;
   if (eh_cmgc_tunnel_queued (stream->tunnel) > EH_CMGC_HIGH_WATER) {
     stream->held = TRUE;
     eh_cmgc_tunnel_hold (stream->tunnel);
     return;
   }
+  stream->buffer_have = 0;
+  if (stream->answer.prefix != NULL) {
+    g_autoptr (GBytes) prefix = g_steal_pointer (&stream->answer.prefix);
+    gsize have = g_bytes_get_size (prefix);
+
+    if (stream->head == NULL || have >= want) {
+      /* what came with the head first, no read needed */
+      g_autoptr (GBytes) bytes = g_bytes_new_from_bytes (prefix, 0, MIN (want, have));
+
+      if (have > want)
+        stream->answer.prefix = g_bytes_new_from_bytes (prefix, want, have - want);
+      eh_cmgc_stream_got (stream, bytes, g_bytes_get_size (bytes), NULL);
+      return;
+    }
+    /* a small answer crosses whole: the rest is read after what came with its head */
+    stream->buffer = stream->spare != NULL ? g_steal_pointer (&stream->spare) : g_malloc (EH_CMG_WIRE_CHUNK);
+    memcpy (stream->buffer, g_bytes_get_data (prefix, NULL), have);
+    stream->buffer_have = have;
+  }
   stream->reading = TRUE;
-  stream->buffer = g_malloc (want);
-  g_input_stream_read_all_async (stream->input, stream->buffer, want, G_PRIORITY_DEFAULT, stream->cancellable,
+  if (stream->buffer == NULL)
+    stream->buffer = stream->spare != NULL ? g_steal_pointer (&stream->spare) : g_malloc (EH_CMG_WIRE_CHUNK);
+  g_input_stream_read_all_async (stream->answer.body, stream->buffer + stream->buffer_have,
+                                 want - stream->buffer_have, G_PRIORITY_DEFAULT, stream->cancellable,
                                  eh_cmgc_stream_read, eh_cmgc_stream_ref (stream));
 }
 
@@ -237,9 +320,8 @@ eh_cmgc_forward_resume (EhCmgcStream *stream)
 }
 
 static GVariant *
-eh_cmgc_response_headers (SoupMessage *msg)
+eh_cmgc_response_headers (SoupMessageHeaders *headers)
 {
-  SoupMessageHeaders *headers = soup_message_get_response_headers (msg);
   GVariantBuilder builder;
   SoupMessageHeadersIter iter;
   const char *name, *value;
@@ -256,49 +338,76 @@ eh_cmgc_response_headers (SoupMessage *msg)
   return g_variant_builder_end (&builder);
 }
 
+/* the upstream answered (stream->answer is set): its head crosses now, or with a small body */
+static void
+eh_cmgc_stream_answered (EhCmgcStream *stream)
+{
+  const char *path = g_uri_get_path (soup_message_get_uri (stream->msg));
+  SoupMessageHeaders *headers = stream->answer.headers;
+  guint status = stream->answer.status;
+
+  stream->remaining = stream->answer.length;
+  /* one line per relayed request; the path only (queries may carry secrets) */
+  g_message ("relay %s: %s %s to %s %s: %u", stream->correlation, soup_message_get_method (stream->msg), path,
+             stream->mapping->kind, stream->mapping->id, status);
+  if (status == SOUP_STATUS_FORBIDDEN && g_str_has_prefix (path, EH_CMGC_STS_PATH)) {
+    stream->refusal = g_byte_array_new ();
+  } else if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+             soup_message_headers_get_content_length (headers) <= EH_CMG_WIRE_CHUNK) {
+    /* small: the head waits for the body, and both cross in one message */
+    stream->head = g_variant_ref_sink (g_variant_new_parsed (
+        "{'status': <%u>, 'headers': <%@a(ss)>, 'complete': <true>}", status, eh_cmgc_response_headers (headers)));
+  } else {
+    eh_cmgc_tunnel_send (stream->tunnel, EH_CMG_HEAD, stream->id,
+                         g_variant_new_parsed ("{'status': <%u>, 'headers': <%@a(ss)>}", status,
+                                               eh_cmgc_response_headers (headers)),
+                         NULL);
+  }
+  eh_cmgc_stream_pump (stream);
+}
+
+static void
+eh_cmgc_stream_unreachable (EhCmgcStream *stream, const GError *error)
+{
+  g_autofree char *why = g_strdup_printf ("%s could not be reached: %s", stream->mapping->base, error->message);
+
+  eh_cmgc_stream_end (stream, why);
+}
+
 static void
 eh_cmgc_stream_sent (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   EhCmgcStream *stream = user_data;
   g_autoptr (GError) error = NULL;
   g_autoptr (GInputStream) input = soup_session_send_finish (SOUP_SESSION (source), result, &error);
-  const char *path;
-  guint status;
 
-  if (stream->tunnel == NULL) {
-    eh_cmgc_stream_unref (stream);
-    return;
+  if (stream->tunnel != NULL && input == NULL) {
+    eh_cmgc_stream_unreachable (stream, error);
+  } else if (stream->tunnel != NULL) {
+    stream->answer.status = soup_message_get_status (stream->msg);
+    stream->answer.headers = soup_message_headers_ref (soup_message_get_response_headers (stream->msg));
+    stream->answer.body = g_steal_pointer (&input);
+    stream->answer.length = -1; /* libsoup frames the body */
+    eh_cmgc_stream_answered (stream);
   }
-  if (input == NULL) {
-    g_autofree char *why = g_strdup_printf ("%s could not be reached: %s", stream->mapping->base, error->message);
+  eh_cmgc_stream_unref (stream);
+}
 
-    eh_cmgc_stream_end (stream, why);
-    eh_cmgc_stream_unref (stream);
-    return;
+static void
+eh_cmgc_stream_sent_internal (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  EhCmgcStream *stream = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree EhCmgcAnswer *answer = eh_cmgc_local_send_finish (result, &error);
+
+  if (stream->tunnel != NULL && answer == NULL) {
+    eh_cmgc_stream_unreachable (stream, error);
+  } else if (stream->tunnel != NULL) {
+    stream->answer = *answer;
+    eh_cmgc_stream_answered (stream);
+  } else if (answer != NULL) {
+    eh_cmgc_answer_clear (answer);
   }
-  stream->input = g_steal_pointer (&input);
-  status = soup_message_get_status (stream->msg);
-  path = g_uri_get_path (soup_message_get_uri (stream->msg));
-  /* one line per relayed request; the path only (queries may carry secrets) */
-  g_message ("relay %s: %s %s to %s %s: %u", stream->correlation, soup_message_get_method (stream->msg), path,
-             stream->mapping->kind, stream->mapping->id, status);
-  if (status == SOUP_STATUS_FORBIDDEN && g_str_has_prefix (path, EH_CMGC_STS_PATH)) {
-    stream->refusal = g_byte_array_new ();
-  } else if (soup_message_headers_get_encoding (soup_message_get_response_headers (stream->msg)) ==
-                 SOUP_ENCODING_CONTENT_LENGTH &&
-             soup_message_headers_get_content_length (soup_message_get_response_headers (stream->msg)) <=
-                 EH_CMG_WIRE_CHUNK) {
-    /* small: the head waits for the body, and both cross in one message */
-    stream->head = g_variant_ref_sink (g_variant_new_parsed (
-        "{'status': <%u>, 'headers': <%@a(ss)>, 'complete': <true>}", status,
-        eh_cmgc_response_headers (stream->msg)));
-  } else {
-    eh_cmgc_tunnel_send (stream->tunnel, EH_CMG_HEAD, stream->id,
-                         g_variant_new_parsed ("{'status': <%u>, 'headers': <%@a(ss)>}", status,
-                                               eh_cmgc_response_headers (stream->msg)),
-                         NULL);
-  }
-  eh_cmgc_stream_pump (stream);
   eh_cmgc_stream_unref (stream);
 }
 
@@ -411,6 +520,11 @@ eh_cmgc_forward_start (EhCmgc *cmgc, EhCmgcTunnel *tunnel, EhCmgMessage *request
     stream->tunnel = NULL;
     eh_cmgc_stream_unref (stream);
     return NULL;
+  }
+  if (mapping->internal) {
+    eh_cmgc_local_send_async (cmgc, mapping->base, stream->msg, request->data, stream->cancellable,
+                              eh_cmgc_stream_sent_internal, eh_cmgc_stream_ref (stream));
+    return stream;
   }
   g_signal_connect (stream->msg, "accept-certificate", G_CALLBACK (eh_cmgc_accept_upstream), stream);
   g_signal_connect (stream->msg, "network-event", G_CALLBACK (eh_cmgc_network_event), NULL);

@@ -24,6 +24,9 @@ static const EhConfigKey eh_cmgc_keys[] = {
     "the DP's name in content tokens' aud (default: [dp] names, else [site] names, else the host name)" },
   { "health-interval", EH_CONFIG_UINT, "60", 1, 3600, "seconds between two health checks of each tunnel" },
   { "report-interval", EH_CONFIG_UINT, "300", 1, 86400, "seconds between two traffic reports" },
+  { "internal-connections", EH_CONFIG_UINT, "128", 1, 4096,
+    "internal connections to this host's MP and DP at once; more requests wait (keep under [core] "
+    "max-connections-per-address)" },
   EH_CONFIG_KEY_END
 };
 
@@ -51,6 +54,7 @@ eh_cmgc_free (gpointer data)
     soup_session_abort (cmgc->session);
     g_object_unref (cmgc->session);
   }
+  g_clear_pointer (&cmgc->local, eh_cmgc_local_pool_stop);
   g_free (cmgc->name);
   g_free (cmgc->ca_file);
   g_free (cmgc->host_pem);
@@ -96,6 +100,8 @@ eh_cmgc_add_mapping (EhCmgc *cmgc, const char *id, const char *kind, const char 
   mapping->host = g_strdup (g_uri_get_host (uri));
   mapping->base = g_strdup_printf ("https://%s%s%s:%d", strchr (mapping->host, ':') ? "[" : "", mapping->host,
                                    strchr (mapping->host, ':') ? "]" : "", g_uri_get_port (uri));
+  /* this host's own front: asked over an internal connection, no TLS (eh-cmgc-local.c) */
+  mapping->internal = eh_plugin_is_own_https_listener (cmgc->plugin, mapping->base);
   g_ptr_array_add (cmgc->mappings, mapping);
   return TRUE;
 }
@@ -222,6 +228,8 @@ eh_cmgc_start (EhPlugin *plugin)
     return;
   }
   cmgc->session = eh_cmgc_session_new (cmgc);
+  cmgc->local = eh_cmgc_local_pool_new (plugin, eh_config_get_uint (eh_plugin_get_config (plugin),
+                                                                     "cmg-connector", "internal-connections"));
   cmgc->last_report = g_get_real_time () / G_USEC_PER_SEC;
   cmgc->report_timer = g_timeout_add_seconds (cmgc->report_interval, eh_cmgc_report, cmgc);
   eh_bus_subscribe (cmgc->bus, EH_TOPIC_HOST_CERTIFICATE_CHANGED, eh_cmgc_certificate_changed, cmgc, NULL);

@@ -32,6 +32,7 @@ typedef struct {
   char *dp_name; /* the DP's name in content tokens, "" for an MP */
   char *base;    /* https://HOST:PORT the requests go to */
   char *host;    /* of base, which its certificate must name */
+  gboolean internal; /* base is this host's own HTTPS listener: no TLS to it (eh-cmgc-local.c) */
   guint64 requests;
   guint64 bytes_in;
   guint64 bytes_out;
@@ -59,6 +60,7 @@ typedef struct {
   guint report_timer;
   gint64 last_report;
   SoupSession *session;   /* to the MP and DP */
+  struct _EhCmgcLocalPool *local; /* internal connections to this host's front */
 } EhCmgc;
 
 /* ── tunnels (eh-cmgc-tunnel.c) ───────────────────────────────────────── */
@@ -95,6 +97,44 @@ void eh_cmgc_forward_resume (EhCmgcStream *stream);
 void eh_cmgc_forward_cancel (EhCmgcStream *stream);
 EhCmgcMapping *eh_cmgc_mapping_lookup (EhCmgc *cmgc, const char *id);
 SoupSession *eh_cmgc_session_new (EhCmgc *cmgc);
+
+/* ── to this host's own front (eh-cmgc-local.c) ───────────────────────── */
+/* an upstream's answer: its status and head, and its body */
+typedef struct {
+  guint status;
+  SoupMessageHeaders *headers;
+  GBytes *prefix;     /* (nullable) the body's first bytes, read with the head */
+  GInputStream *body; /* the rest */
+  gint64 length;      /* of the body, prefix included; -1: up to the end of the connection */
+  GIOStream *conn;    /* (nullable) an internal connection, closed with the answer */
+  struct _EhCmgcLocalPool *pool; /* (nullable) where @conn holds a place */
+} EhCmgcAnswer;
+void eh_cmgc_answer_clear (EhCmgcAnswer *answer);
+typedef struct _EhCmgcLocal EhCmgcLocal;
+typedef struct _EhCmgcLocalPool EhCmgcLocalPool;
+/* at most @places internal connections at once ([cmg-connector]
+ * internal-connections, 128: well within the front's per-address cap, 256
+ * by default); more requests wait for a place */
+EhCmgcLocalPool *eh_cmgc_local_pool_new (EhPlugin *plugin, guint places);
+/* the role stops: waiting requests fail, open connections end with their answers */
+void eh_cmgc_local_pool_stop (EhCmgcLocalPool *pool);
+/* internal-open, internal-waiting */
+void eh_cmgc_local_pool_describe (EhCmgcLocalPool *pool, GVariantDict *dict);
+/* sends @msg's method, path and headers, and @body, over an internal
+ * connection to @https_url (one of this host's HTTPS listeners) */
+void eh_cmgc_local_send_async (EhCmgc *cmgc, const char *https_url, SoupMessage *msg, GBytes *body,
+                               GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+/* Returns: (transfer full): free with eh_cmgc_answer_clear() and g_free() */
+EhCmgcAnswer *eh_cmgc_local_send_finish (GAsyncResult *result, GError **error);
+/* the request as the front reads it (Connection: close); NULL when something
+ * in it cannot be written safely (a line break, a control character) */
+GBytes *eh_cmgc_local_serialize (SoupMessage *msg, const char *authority, GBytes *body, GError **error);
+#define EH_CMGC_LOCAL_MAX_HEAD (64 * 1024)
+/* an answer's head at the start of @data: its length (status, headers and
+ * body length set in @answer), 0 while it needs more bytes, -1 when it is
+ * refused (malformed, too long, a Transfer-Encoding, a bad Content-Length) */
+gssize eh_cmgc_local_parse_head (const char *method, const guint8 *data, gsize len, EhCmgcAnswer *answer,
+                                 GError **error);
 
 /* ── D-Bus (eh-cmgc-dbus.c) ───────────────────────────────────────────── */
 gboolean eh_cmgc_dbus_export (EhCmgc *cmgc, GError **error);

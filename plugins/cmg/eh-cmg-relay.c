@@ -39,6 +39,8 @@ struct _EhCmgRelay {
   gboolean failed_over;
   gint64 remaining; /* body bytes the head announced and not yet received; -1: not announced */
   gsize window;     /* what the connector may have in flight on this stream */
+  guint64 credit_due; /* granted, not yet sent */
+  guint credit_source;
 };
 
 /* ── answers of the gateway itself ──────────────────────────────────── */
@@ -163,6 +165,7 @@ eh_cmg_relay_reset_window (EhCmgRelay *relay)
 static void
 eh_cmg_relay_free (EhCmgRelay *relay)
 {
+  g_clear_handle_id (&relay->credit_source, g_source_remove);
   g_hash_table_remove (relay->cmg->relays, relay);
   eh_cmg_relay_reset_window (relay);
   if (relay->tunnel != NULL)
@@ -209,6 +212,23 @@ eh_cmg_window_growth (gsize window, gsize taken, gboolean caught_up, gsize grown
   return MIN (more, EH_CMG_WINDOW_BUDGET - MIN (grown, EH_CMG_WINDOW_BUDGET));
 }
 
+/* what the client took since the last credit, in one message: libsoup often
+ * writes several chunks in one go, and a credit each cost both hosts a TLS
+ * record and a wakeup */
+static gboolean
+eh_cmg_relay_send_credit (gpointer data)
+{
+  EhCmgRelay *relay = data;
+
+  relay->credit_source = 0;
+  if (relay->credit_due > 0 && !relay->ended && relay->tunnel != NULL)
+    eh_cmg_tunnel_send (relay->tunnel, EH_CMG_CREDIT, relay->stream,
+                        g_variant_new_parsed ("{'bytes': <%u>}", (guint32) MIN (relay->credit_due, G_MAXUINT32)),
+                        NULL);
+  relay->credit_due = 0;
+  return G_SOURCE_REMOVE;
+}
+
 /* a chunk reached the client: the connector may send as much again */
 static void
 eh_cmg_relay_wrote_chunk (SoupServerMessage *msg, EhCmgRelay *relay)
@@ -222,8 +242,9 @@ eh_cmg_relay_wrote_chunk (SoupServerMessage *msg, EhCmgRelay *relay)
   more = eh_cmg_window_growth (relay->window, size, g_queue_is_empty (&relay->chunks), cmg->window_grown);
   relay->window += more;
   cmg->window_grown += more;
-  eh_cmg_tunnel_send (relay->tunnel, EH_CMG_CREDIT, relay->stream,
-                      g_variant_new_parsed ("{'bytes': <%u>}", (guint32) (size + more)), NULL);
+  relay->credit_due += size + more;
+  if (relay->credit_source == 0)
+    relay->credit_source = g_idle_add_full (G_PRIORITY_DEFAULT, eh_cmg_relay_send_credit, relay, NULL);
 }
 
 static gboolean
@@ -231,6 +252,7 @@ eh_cmg_relay_send (EhCmgRelay *relay, EhCmgTunnel *tunnel)
 {
   /* a new stream: the connector starts at the first window */
   eh_cmg_relay_reset_window (relay);
+  relay->credit_due = 0;
   relay->tunnel = tunnel;
   relay->stream = eh_cmg_tunnel_add_relay (tunnel, relay);
   eh_cmg_tunnel_count_request (tunnel);

@@ -27,6 +27,11 @@ G_BEGIN_DECLS
 #define EH_CMG_WIRE_MAX_BYTES (1024 * 1024)
 /* the largest DATA payload a connector sends */
 #define EH_CMG_WIRE_CHUNK (128 * 1024)
+/* what a connector puts in each DATA of a long body: with the message's
+ * framing (12 bytes) and a client's WebSocket head (14) its frame is exactly
+ * eight full 16 KiB TLS records, where 128 KiB left a ninth of 26 bytes —
+ * a record and a send of their own for every chunk */
+#define EH_CMG_WIRE_DATA_BYTES (EH_CMG_WIRE_CHUNK - 26)
 /* what a connector may send on a stream before the gateway grants more */
 #define EH_CMG_WIRE_WINDOW (512 * 1024)
 /* the most a gateway's credits may let it have in flight on one stream */

@@ -137,6 +137,10 @@ class CmgTestCase(PolicyTestCase):
         claims = jwt.decode(good, options={"verify_signature": False})
         claims["exp"] = int(time.time()) - 3600
         claims["nbf"] = claims["iat"] = claims["exp"] - 7200
+        return self.resigned(good, claims)
+
+    def resigned(self, good, claims):
+        """@good's header over @claims, signed with the MP's own key"""
         for path in glob.glob(str(self.site_host.state / "plugins" / "mp" / "**" / "*"), recursive=True):
             data = pathlib.Path(path).read_bytes() if os.path.isfile(path) else b""
             if b"PRIVATE KEY" in data:
@@ -227,6 +231,10 @@ class GatewayFlowTest(CmgTestCase):
         self.assertEqual(len(own), 2, listening)
         ports = {site.address("http")[1], site.address("https")[1]}
         self.assertEqual({int(line.split()[3].rsplit(":", 1)[1]) for line in own}, ports)
+        # the MP and DP of this host are asked over internal connections: socket pairs, nothing that listens
+        self.assertEqual({t["id"]: t["upstream"] for t in connector["traffic"]}, {MP_ID: "internal", DP_ID: "internal"})
+        unix = subprocess.run(["ss", "-Hxlp"], capture_output=True, text=True).stdout
+        self.assertEqual([line for line in unix.splitlines() if f"pid={site.proc.pid}," in line], [], unix)
         established = subprocess.run(["ss", "-Htnp", "state", "established"], capture_output=True, text=True).stdout
         outbound = [line for line in established.splitlines()
                     if f"pid={site.proc.pid}," in line and line.split()[3].endswith(f":{gw_port}")]
@@ -272,6 +280,139 @@ class GatewayFlowTest(CmgTestCase):
         site, gateway = self.bring_up(connector={"mp-url": "https://127.0.0.1:9"})
         status, error = self.gw_error(SERVER + MP_ID + "/ehttpd/mp/nonce")
         self.assertEqual((status, error), (500, "CMGConnector_InternalServerError"))
+        # another host's URL (here: nobody's) is asked over TLS, this host's own listener internally
+        upstreams = {t["id"]: t["upstream"] for t in site.ctl_json("cmg", "connector")["traffic"]}
+        self.assertEqual(upstreams, {MP_ID: "https", DP_ID: "internal"})
+
+
+class InternalUpstreamTest(CmgTestCase):
+    """The site's own MP and DP answer the connector over internal connections (no TLS): checked as any client."""
+
+    def client_and_content_token(self, via, content_id):
+        bulk = self.site_host.ctl_json("bulk-token", "create")["token"]
+        client = Client()
+        self.assertEqual(self.register(via, client, bulk_token=bulk)[0], 201)
+        token = self.token(via, client)["token"]
+
+        def located():
+            status, body, _ = self.gw(SERVER + MP_ID + "/ehttpd/mp/content/" + content_id, token)
+            return json.loads(body) if status == 200 else None
+        return token, wait_for(located, what="the content located")["token"]
+
+    def test_the_dp_checks_tokens_on_an_internal_connection_as_for_any_client(self):
+        # the connector publishes its DP under a name the DP itself does not answer to
+        src = {"a.bin": os.urandom(100 * 1024)}
+        site, gateway = self.bring_up(connector={"dp-name": "other.example"}, contents={"App": src})
+        content_id, _ = self.contents["App"]
+        _, content_token = self.client_and_content_token(Via(gateway), content_id)
+        path = PKG + content_id + "/a.bin"
+        # a token for the DP's real name: the gateway refuses it at the edge (not the mapping's DP)
+        self.assertEqual(self.gw_error(SERVER + DP_ID + path, content_token), (403, "CMGConnector_Forbidden"))
+        # one for the published name, validly signed: the gateway lets it through, the DP refuses it
+        claims = jwt.decode(content_token, options={"verify_signature": False})
+        claims["aud"] = ["other.example"]
+        foreign = self.resigned(content_token, claims)
+        context = ssl.create_default_context(cafile=str(self.root_pem))
+        req = urllib.request.Request(site.url("https") + path, headers={"Authorization": "Bearer " + foreign})
+        with self.assertRaises(urllib.error.HTTPError) as direct:
+            urllib.request.urlopen(req, context=context, timeout=15)
+        status, body, headers = self.gw(SERVER + DP_ID + path, foreign)
+        self.assertEqual(status, direct.exception.code)
+        self.assertIn(status, (401, 403))
+        correlation = headers["X-Ehttpd-Correlation-Id"]
+        wait_for(lambda: re.search(rf" GET {re.escape(path)} {status} .*correlation {correlation}", site.read_log()),
+                 what="the DP's refusal in the site's access log")
+        # and the real token, through a mapping named as the DP is named, downloads byte for byte
+        code, body = self.gw_curl(SERVER + DP_ID + path, self.resigned(content_token, dict(claims, aud=[
+            "other.example", "dp1.example"])))
+        self.assertEqual((code, hashlib.sha256(body).hexdigest()), (200, hashlib.sha256(src["a.bin"]).hexdigest()))
+
+    def test_a_client_leaving_mid_download_frees_the_stream_on_both_sides(self):
+        big = os.urandom(16 * 1024 * 1024)
+        site, gateway = self.bring_up(contents={"App": {"big.bin": big}})
+        content_id, _ = self.contents["App"]
+        _, content_token = self.client_and_content_token(Via(gateway), content_id)
+        path = SERVER + DP_ID + PKG + content_id + "/big.bin"
+        connections = site.ctl_json("status")["connections"]
+
+        # a client that reads 256 KiB of 16 MiB and goes away
+        context = ssl.create_default_context(cafile=str(self.root_pem))
+        host, port = gateway.address("https")
+        with socket.create_connection((host, port), timeout=15) as raw:
+            with context.wrap_socket(raw, server_hostname="localhost") as sock:
+                sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n"
+                             f"Authorization: Bearer {content_token}\r\n\r\n".encode())
+                got = b""
+                while len(got) < 256 * 1024:
+                    chunk = sock.recv(65536)
+                    self.assertTrue(chunk)
+                    got += chunk
+                self.assertTrue(got.startswith(b"HTTP/1.1 200"))
+        wait_for(lambda: gateway.ctl_json("cmg", "status")["in-flight"] == 0, what="the gateway's stream freed")
+        wait_for(lambda: site.ctl_json("cmg", "connector")["tunnels"][0]["in-flight"] == 0,
+                 what="the connector's stream freed")
+        # the internal connection to the DP is closed too, and the DP's send ended short
+        wait_for(lambda: site.ctl_json("status")["connections"] <= connections,
+                 what="the site's internal connection closed")
+        line = rf" GET {re.escape(PKG + content_id)}/big.bin \d+ (\d+) "
+        wait_for(lambda: re.search(line, site.read_log()), what="the DP's access line")
+        sent = int(re.search(line, site.read_log()).group(1))
+        self.assertLess(sent, len(big))
+        wait_for(lambda: gateway.ctl_json("cmg", "status")["window-grown"] == 0, what="the window given back")
+
+        # the tunnel carries on: whole downloads, byte for byte, and the site's memory does not keep them
+        out = pathlib.Path(self.workdir) / "big.out"
+        rss = []
+        for _ in range(5):
+            code, _ = self.gw_curl(path, content_token, out=out)
+            self.assertEqual(code, 200)
+            self.assertEqual(hashlib.sha256(out.read_bytes()).hexdigest(), hashlib.sha256(big).hexdigest())
+            status = pathlib.Path(f"/proc/{site.proc.pid}/status").read_text()
+            rss.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)))
+        # four more downloads of 16 MiB each: a body kept would be 64 MiB more
+        self.assertLess(rss[-1] - rss[0], 16 * 1024, rss)
+
+
+class InternalPlacesTest(CmgTestCase):
+    client_and_content_token = InternalUpstreamTest.client_and_content_token
+
+    def test_more_downloads_than_internal_places_wait_their_turn(self):
+        # two places, five clients that do not read yet (a small receive buffer): each holds its
+        # stream, and its internal connection, open
+        body = os.urandom(8 * 1024 * 1024)
+        site, gateway = self.bring_up(connector={"internal-connections": "2"}, contents={"App": {"m.bin": body}})
+        content_id, _ = self.contents["App"]
+        _, content_token = self.client_and_content_token(Via(gateway), content_id)
+        path = SERVER + DP_ID + PKG + content_id + "/m.bin"
+        context = ssl.create_default_context(cafile=str(self.root_pem))
+        host, port = gateway.address("https")
+        clients = []
+        try:
+            for _ in range(5):
+                raw = socket.socket()
+                raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                raw.settimeout(30)
+                raw.connect((host, port))
+                sock = context.wrap_socket(raw, server_hostname="localhost")
+                sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                             f"Authorization: Bearer {content_token}\r\n\r\n".encode())
+                clients.append(sock)
+            status = wait_for(lambda: (lambda s: s if s["internal-waiting"] == 3 else None)(
+                site.ctl_json("cmg", "connector")), what="3 requests waiting for an internal connection")
+            self.assertEqual(status["internal-open"], 2)
+            # in turn, each whole and byte for byte
+            for sock in clients:
+                data = b""
+                while chunk := sock.recv(1 << 20):
+                    data += chunk
+                head, _, got = data.partition(b"\r\n\r\n")
+                self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+                self.assertEqual(hashlib.sha256(got).digest(), hashlib.sha256(body).digest())
+        finally:
+            for sock in clients:
+                sock.close()
+        wait_for(lambda: (lambda s: (s["internal-open"], s["internal-waiting"]) == (0, 0))(
+            site.ctl_json("cmg", "connector")), what="every internal connection closed")
 
 
 class RefusingMp(http.server.BaseHTTPRequestHandler):

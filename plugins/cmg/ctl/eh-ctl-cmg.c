@@ -133,12 +133,14 @@ eh_ctl_cmg_connector (EhCtl *ctl, int argc, char **argv)
              eh_ctl_cmg_string (row, "state"), eh_ctl_cmg_number (row, "reconnects"), health);
     g_variant_unref (row);
   }
-  g_print ("\n%-20s %-4s %10s %14s %14s %8s\n", "MAPPING", "KIND", "REQUESTS", "BYTES IN", "BYTES OUT", "ERRORS");
+  g_print ("\n%-20s %-4s %-8s %10s %14s %14s %8s\n", "MAPPING", "KIND", "UPSTREAM", "REQUESTS", "BYTES IN",
+           "BYTES OUT", "ERRORS");
   traffic = g_variant_lookup_value (status, "traffic", G_VARIANT_TYPE ("aa{sv}"));
   g_variant_iter_init (&iter, traffic);
   while ((row = g_variant_iter_next_value (&iter)) != NULL) {
-    g_print ("%-20s %-4s %10" G_GUINT64_FORMAT " %14" G_GUINT64_FORMAT " %14" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT
-             "\n", eh_ctl_cmg_string (row, "id"), eh_ctl_cmg_string (row, "kind"),
+    g_print ("%-20s %-4s %-8s %10" G_GUINT64_FORMAT " %14" G_GUINT64_FORMAT " %14" G_GUINT64_FORMAT
+             " %8" G_GUINT64_FORMAT "\n", eh_ctl_cmg_string (row, "id"), eh_ctl_cmg_string (row, "kind"),
+             eh_ctl_cmg_string (row, "upstream"),
              eh_ctl_cmg_number (row, "requests"), eh_ctl_cmg_number (row, "bytes-in"),
              eh_ctl_cmg_number (row, "bytes-out"), eh_ctl_cmg_number (row, "errors"));
     g_variant_unref (row);

@@ -224,6 +224,20 @@ test_split_and_clean (void)
     g_assert_false (eh_cmg_path_clean (dirty[i]));
 }
 
+/* a long body's DATA, framed by a client, is eight whole 16 KiB TLS records */
+static void
+test_wire_data_fills_records (void)
+{
+  g_autofree guint8 *body = g_malloc0 (EH_CMG_WIRE_DATA_BYTES);
+  g_autoptr (GBytes) data = g_bytes_new_static (body, EH_CMG_WIRE_DATA_BYTES);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) message = eh_cmg_wire_build (EH_CMG_DATA, 7, NULL, data, &error);
+  gsize client_head = 2 + 8 + 4; /* 64-bit length, mask */
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_variant_get_size (message) + client_head, ==, 8 * 16384);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -232,6 +246,7 @@ main (int argc, char **argv)
   g_test_add_func ("/eh/cmg/wire/encoder-refuses", test_wire_encoder_refuses_what_the_decoder_would);
   g_test_add_func ("/eh/cmg/wire/hostile", test_wire_hostile);
   g_test_add_func ("/eh/cmg/wire/long-bodies", test_wire_long_bodies);
+  g_test_add_func ("/eh/cmg/wire/data-fills-records", test_wire_data_fills_records);
   g_test_add_func ("/eh/cmg/relay/window-growth", test_window_growth);
   g_test_add_func ("/eh/cmg/route/routes", test_routes);
   g_test_add_func ("/eh/cmg/route/split-and-clean", test_split_and_clean);
