@@ -10,12 +10,15 @@
 
 /*
  * Proofs of possession: a compact JWS by the client's key over a small JSON
- * object holding one fresh nonce from GET /ehttpd/mp/nonce. Registration
- * (typ mp-register+jwt, key from the body) and client tokens (typ
- * mp-token+jwt, key found by its thumbprint in `kid`) share this code.
+ * object holding one fresh nonce from GET /ehttpd/mp/nonce, or a self-timed
+ * {"jti", "iat"}. Registration (typ mp-register+jwt, key from the body) and
+ * client tokens (typ mp-token+jwt, key found by its thumbprint in `kid`)
+ * share this code.
  */
 
 #define EH_MP_PROOF_DEPTH 4
+#define EH_MP_JTI_MIN 16
+#define EH_MP_JTI_MAX 64
 
 /* exactly the members named in @members, plus any of @optional */
 gboolean
@@ -94,12 +97,61 @@ eh_mp_proof_verify (const char *proof, const char *typ, EhJwsKeyLookupFunc looku
   return g_steal_pointer (&node);
 }
 
-gboolean
-eh_mp_proof_consume_nonce (JsonNode *claims, EhMpNonces *nonces, GError **error)
+/* a jti: 16 to 64 base64url characters (at least 96 random bits) */
+static gboolean
+eh_mp_jti_is_valid (const char *jti)
 {
-  const char *nonce = json_object_get_string_member (json_node_get_object (claims), "nonce");
+  return eh_text_is_word (jti, EH_MP_JTI_MIN, EH_MP_JTI_MAX, "-_");
+}
 
-  return eh_mp_nonces_consume (nonces, nonce, error);
+/*
+ * The freshness of a proof whose signature holds, for registration and
+ * tokens alike: {"nonce"} from GET nonce (consumed), or {"jti", "iat"},
+ * self-timed (accepted once, within [mp] proof-window seconds of this MP's
+ * clock: eh-mp-replay.c), besides the caller's @bound members.
+ */
+gboolean
+eh_mp_proof_accept (JsonNode *claims, const char *const *bound, EhMpNonces *nonces, EhMpReplay *replay,
+                    GError **error)
+{
+  static const char *const nonce_members[] = { "nonce", NULL };
+  static const char *const timed_members[] = { "jti", "iat", NULL };
+  JsonObject *object = json_node_get_object (claims);
+  JsonNode *iat = json_object_get_member (object, "iat");
+  const char *jti = NULL;
+
+  if (json_object_has_member (object, "nonce")) {
+    const char *nonce = NULL;
+
+    return eh_mp_json_check_members (object, nonce_members, bound, "proof", error) &&
+           eh_mp_json_get_string (object, "nonce", "proof", &nonce, error) &&
+           eh_mp_nonces_consume (nonces, nonce, error);
+  }
+  if (!eh_mp_json_check_members (object, timed_members, bound, "proof", error) ||
+      !eh_mp_json_get_string (object, "jti", "proof", &jti, error))
+    return FALSE;
+  if (!eh_mp_jti_is_valid (jti) || !JSON_NODE_HOLDS_VALUE (iat) || json_node_get_value_type (iat) != G_TYPE_INT64) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN,
+                 "a self-timed proof holds jti (16 to 64 base64url characters) and iat (an integer, Unix seconds)");
+    return FALSE;
+  }
+  if (replay == NULL) {
+    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN, "a self-timed proof is not accepted here; use a nonce");
+    return FALSE;
+  }
+  return eh_mp_replay_accept (replay, jti, json_node_get_int (iat), error);
+}
+
+/* how a refused proof is answered: a clock too far off asks for a nonce
+ * (proof_stale), a full replay guard is busy, the rest an invalid proof */
+EhMpReason
+eh_mp_proof_refusal_reason (const GError *error)
+{
+  if (g_error_matches (error, EH_ERROR, EH_ERROR_UNAVAILABLE))
+    return EH_MP_REASON_BUSY;
+  if (g_error_matches (error, EH_ERROR, EH_ERROR_TIMEOUT))
+    return EH_MP_REASON_PROOF_STALE;
+  return EH_MP_REASON_INVALID_PROOF;
 }
 
 gnutls_pubkey_t

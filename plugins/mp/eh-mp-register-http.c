@@ -15,7 +15,8 @@
  *   1. in one of the mp's workers, the body is read and checked
  *      (eh_mp_registration_read: JSON, key import, thumbprint) and the
  *      proof's signature checked, nothing of which needs the main loop;
- *   2. on the main loop, the proof's claims and nonce; an Entra token is
+ *   2. on the main loop, the proof's claims and nonce or self-timed jti
+ *      (the token requests' replay guard); an Entra token is
  *      checked next, if any;
  *   3. the registration waits in the batch: every registration ready in one
  *      turn of the main loop is recorded in one durable transaction (one
@@ -206,7 +207,7 @@ eh_mp_register_read (gpointer data)
   call->registration = registration;
   call->claims = eh_mp_proof_verify_with_key (registration->proof, EH_MP_PROOF_TYP,
                                               g_steal_pointer (&registration->key), registration->alg, NULL,
-                                              eh_mp_registration_proof_members, &call->error);
+                                              NULL, &call->error);
 }
 
 /* stage 2, on the main loop: the claims and the nonce */
@@ -223,9 +224,9 @@ eh_mp_register_proved (gpointer data)
     return;
   }
   if (call->claims == NULL ||
-      !eh_mp_registration_check_claims (call->registration, call->claims, mp->nonces, &call->error)) {
-    eh_mp_http_message_refuse (mp, call->paused.msg, call->paused.request_id, EH_MP_REASON_INVALID_PROOF, NULL,
-                               call->error->message);
+      !eh_mp_registration_check_claims (call->registration, call->claims, mp->nonces, mp->replay, &call->error)) {
+    eh_mp_http_message_refuse (mp, call->paused.msg, call->paused.request_id,
+                               eh_mp_proof_refusal_reason (call->error), NULL, call->error->message);
     eh_mp_register_call_free (call);
     return;
   }

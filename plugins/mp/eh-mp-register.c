@@ -18,14 +18,16 @@
  * The proof is signed by the key in "jwk" (typ mp-register+jwt, ES256 or
  * EdDSA) over {"nonce": from GET /ehttpd/mp/nonce, "host_name", "hardware_id"}
  * equal to the body's, so it proves possession of the key and binds it to
- * this request and to one fresh nonce.
+ * this request and to one fresh nonce; or self-timed, {"jti", "iat",
+ * "host_name", "hardware_id"}, accepted once as a token's (eh-mp-replay.c),
+ * so a registration is one request.
  */
 
 #define EH_MP_JSON_DEPTH 4
 
 static const char *const eh_mp_register_members[] = { "jwk", "host_name", "hardware_id", "proof", NULL };
 static const char *const eh_mp_register_optional[] = { "bulk_token", "entra_token", NULL };
-const char *const eh_mp_registration_proof_members[] = { "nonce", "host_name", "hardware_id", NULL };
+static const char *const eh_mp_registration_proof_bound[] = { "host_name", "hardware_id", NULL };
 
 void
 eh_mp_registration_free (EhMpRegistration *registration)
@@ -99,18 +101,22 @@ eh_mp_proof_lookup (JsonObject *header, EhJwsAlg *alg, gpointer user_data, GErro
 
 gboolean
 eh_mp_registration_check_claims (EhMpRegistration *registration, JsonNode *claims, EhMpNonces *nonces,
-                                 GError **error)
+                                 EhMpReplay *replay, GError **error)
 {
   JsonObject *object = json_node_get_object (claims);
+  const char *proof_host_name = NULL, *proof_hardware_id = NULL;
   char *host_name;
 
-  if (strcmp (json_object_get_string_member (object, "host_name"), registration->host_name) != 0 ||
-      strcmp (json_object_get_string_member (object, "hardware_id"), registration->hardware_id) != 0) {
+  if (!eh_mp_json_get_string (object, "host_name", "proof", &proof_host_name, error) ||
+      !eh_mp_json_get_string (object, "hardware_id", "proof", &proof_hardware_id, error))
+    return FALSE;
+  if (strcmp (proof_host_name, registration->host_name) != 0 ||
+      strcmp (proof_hardware_id, registration->hardware_id) != 0) {
     g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN,
                  "the proof was made for another host name or hardware id");
     return FALSE;
   }
-  if (!eh_mp_proof_consume_nonce (claims, nonces, error))
+  if (!eh_mp_proof_accept (claims, eh_mp_registration_proof_bound, nonces, replay, error))
     return FALSE;
   /* the proof compares the host name as sent; it is stored lower-cased */
   host_name = g_ascii_strdown (registration->host_name, -1);
@@ -225,8 +231,8 @@ eh_mp_registration_parse (const char *body, gsize len, EhMpNonces *nonces, GErro
     return NULL;
   proof_key = (EhMpProofKey) { registration->key, registration->alg };
   claims = eh_mp_proof_verify (registration->proof, EH_MP_PROOF_TYP, eh_mp_proof_lookup, &proof_key,
-                               eh_mp_registration_proof_members, error);
-  if (claims == NULL || !eh_mp_registration_check_claims (registration, claims, nonces, error))
+                               NULL, error);
+  if (claims == NULL || !eh_mp_registration_check_claims (registration, claims, nonces, NULL, error))
     return NULL;
   return g_steal_pointer (&registration);
 }

@@ -22,11 +22,6 @@
 #define EH_MP_THUMBPRINT_MAX 64
 
 static const char *const eh_mp_token_members[] = { "proof", NULL };
-static const char *const eh_mp_token_nonce_members[] = { "nonce", NULL };
-static const char *const eh_mp_token_timed_members[] = { "jti", "iat", NULL };
-
-#define EH_MP_JTI_MIN 16
-#define EH_MP_JTI_MAX 64
 
 static gboolean
 eh_mp_thumbprint_is_valid (const char *text)
@@ -51,41 +46,6 @@ void
 eh_mp_token_refuse_state (EhMp *mp, EhRequest *request, const EhMpClient *client)
 {
   eh_mp_token_message_refuse_state (mp, eh_request_get_message (request), eh_request_get_id (request), client);
-}
-
-/* a jti: 16 to 64 base64url characters (at least 96 random bits) */
-static gboolean
-eh_mp_jti_is_valid (const char *jti)
-{
-  return eh_text_is_word (jti, EH_MP_JTI_MIN, EH_MP_JTI_MAX, "-_");
-}
-
-/* the payload of a token proof whose signature holds: {"nonce"} from GET
- * nonce (consumed), or {"jti", "iat"}, self-timed (accepted once, within
- * [mp] proof-window seconds of this MP's clock) */
-static gboolean
-eh_mp_token_proof_accept (EhMp *mp, JsonNode *claims, GError **error)
-{
-  JsonObject *object = json_node_get_object (claims);
-  JsonNode *iat = json_object_get_member (object, "iat");
-  const char *jti = NULL;
-
-  if (json_object_has_member (object, "nonce")) {
-    const char *nonce = NULL;
-
-    return eh_mp_json_check_members (object, eh_mp_token_nonce_members, NULL, "proof", error) &&
-           eh_mp_json_get_string (object, "nonce", "proof", &nonce, error) &&
-           eh_mp_proof_consume_nonce (claims, mp->nonces, error);
-  }
-  if (!eh_mp_json_check_members (object, eh_mp_token_timed_members, NULL, "proof", error) ||
-      !eh_mp_json_get_string (object, "jti", "proof", &jti, error))
-    return FALSE;
-  if (!eh_mp_jti_is_valid (jti) || !JSON_NODE_HOLDS_VALUE (iat) || json_node_get_value_type (iat) != G_TYPE_INT64) {
-    g_set_error (error, EH_ERROR, EH_ERROR_INVALID_TOKEN,
-                 "a self-timed proof holds jti (16 to 64 base64url characters) and iat (an integer, Unix seconds)");
-    return FALSE;
-  }
-  return eh_mp_replay_accept (mp->replay, jti, json_node_get_int (iat), error);
 }
 
 /* a token proof whose signature is being checked in a worker; for POST
@@ -138,13 +98,9 @@ eh_mp_token_proof_verified (JsonNode *verified, const GError *verify_error, gpoi
   g_autoptr (GError) error = verify_error != NULL ? g_error_copy (verify_error) : NULL;
   gboolean approved = FALSE;
 
-  if (claims == NULL || !eh_mp_token_proof_accept (mp, claims, &error)) {
-    EhMpReason reason = g_error_matches (error, EH_ERROR, EH_ERROR_UNAVAILABLE) ? EH_MP_REASON_BUSY
-                        : g_error_matches (error, EH_ERROR, EH_ERROR_TIMEOUT) ? EH_MP_REASON_PROOF_STALE
-                                                                              : EH_MP_REASON_INVALID_PROOF;
-
-    eh_mp_http_message_refuse (mp, call->paused.msg, call->paused.request_id, reason, call->client->guid,
-                               error->message);
+  if (claims == NULL || !eh_mp_proof_accept (claims, NULL, mp->nonces, mp->replay, &error)) {
+    eh_mp_http_message_refuse (mp, call->paused.msg, call->paused.request_id, eh_mp_proof_refusal_reason (error),
+                               call->client->guid, error->message);
   } else if (call->client->state != EH_MP_CLIENT_APPROVED) {
     eh_mp_token_message_refuse_state (mp, call->paused.msg, call->paused.request_id, call->client);
   } else {

@@ -184,13 +184,21 @@ gboolean eh_mp_json_get_string (JsonObject *object, const char *member, const ch
  *
  * Verifies a proof JWS (ES256/EdDSA, exact @typ, the key from @lookup) and
  * checks its payload: strict JSON holding exactly @members as strings. The
- * nonce is not consumed here (eh_mp_proof_consume_nonce), so the caller can
+ * nonce is not consumed here (eh_mp_proof_accept), so the caller can
  * check the rest of the request first.
  * Returns: (transfer full): the payload, or NULL with EH_ERROR_INVALID_TOKEN/_ARGUMENT
  */
 JsonNode *eh_mp_proof_verify (const char *proof, const char *typ, EhJwsKeyLookupFunc lookup,
                               gpointer user_data, const char *const *members, GError **error);
-gboolean eh_mp_proof_consume_nonce (JsonNode *claims, EhMpNonces *nonces, GError **error);
+/* the proof's freshness, once its signature holds: exactly {"nonce"} (consumed
+ * from @nonces) or {"jti", "iat"} (self-timed: accepted once by @replay,
+ * nullable: refused), plus any of @bound (nullable), which the caller checks.
+ * Errors: EH_ERROR_TIMEOUT (iat out of the window), _UNAVAILABLE (the replay
+ * guard is full), _INVALID_TOKEN/_ARGUMENT (the rest) */
+gboolean eh_mp_proof_accept (JsonNode *claims, const char *const *bound, EhMpNonces *nonces, EhMpReplay *replay,
+                             GError **error);
+/* the refusal a failed eh_mp_proof_accept (or signature) gets */
+EhMpReason eh_mp_proof_refusal_reason (const GError *error);
 /* eh_mp_proof_verify with @key (transfer full) and @alg; @kid (nullable):
  * the header's kid must be exactly this; any thread */
 JsonNode *eh_mp_proof_verify_with_key (const char *proof, const char *typ, gnutls_pubkey_t key, EhJwsAlg alg,
@@ -245,20 +253,20 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (EhMpRegistration, eh_mp_registration_free)
  * and their grammar, the key (EC P-256 or Ed25519 only), and the proof: a
  * compact JWS (typ EH_MP_PROOF_TYP, ES256/EdDSA) by that key over
  * {"nonce", "host_name", "hardware_id"} matching the body, whose nonce is
- * consumed. Errors are EH_ERROR_INVALID_ARGUMENT or _INVALID_TOKEN with a
+ * consumed (a self-timed proof is refused here: no replay guard). Errors are EH_ERROR_INVALID_ARGUMENT or _INVALID_TOKEN with a
  * message fit for the client.
  */
 EhMpRegistration *eh_mp_registration_parse (const char *body, gsize len, EhMpNonces *nonces,
                                             GError **error);
 /* the same in two steps, so that the signature can be checked elsewhere
- * (eh_mp_proof_verify_async with ->key taken, ->alg, ->proof and
- * eh_mp_registration_proof_members) in between: everything but the proof … */
+ * (eh_mp_proof_verify_with_key with ->key taken, ->alg, ->proof and no
+ * members) in between: everything but the proof … */
 EhMpRegistration *eh_mp_registration_read (const char *body, gsize len, GError **error);
-extern const char *const eh_mp_registration_proof_members[];
-/* … then the verified proof's claims: they must match the body, and their
- * nonce is consumed */
+/* … then the verified proof's claims: host_name and hardware_id must match
+ * the body, with a nonce (consumed) or a self-timed jti and iat (accepted
+ * once by @replay, nullable: refused), as eh_mp_proof_accept */
 gboolean eh_mp_registration_check_claims (EhMpRegistration *registration, JsonNode *claims, EhMpNonces *nonces,
-                                          GError **error);
+                                          EhMpReplay *replay, GError **error);
 
 gboolean eh_mp_host_name_is_valid (const char *name);
 gboolean eh_mp_hardware_id_is_valid (const char *id);
