@@ -12,8 +12,8 @@
 
 /*
  * Proof of possession, registration and the client token. A proof is a
- * compact JWS signed with the client key over a fresh MP nonce, or, for a
- * token, self-timed ({"jti", "iat"}: one request instead of two; a nonce
+ * compact JWS signed with the client key over a fresh MP nonce, or
+ * self-timed ({"jti", "iat"}: one request instead of two; a nonce
  * is asked for when the MP refuses it, e.g. for a skewed clock). The token
  * is kept in token.json (0600) with the moment it arrived by this host's
  * clock and its lifetime by the MP's (exp - iat): it is renewed when it is
@@ -93,11 +93,10 @@ eh_client_proof (EhClient *client, const char *typ, JsonObject *claims, JsonObje
   return eh_client_sign (client, typ, claims, header, error);
 }
 
-/* a self-timed token proof, {"jti", "iat"}: no nonce round trip */
+/* a self-timed proof over @claims (jti and iat are added): no nonce round trip */
 static char *
-eh_client_timed_proof (EhClient *client, JsonObject *header, GError **error)
+eh_client_timed_proof (EhClient *client, const char *typ, JsonObject *claims, JsonObject *header, GError **error)
 {
-  g_autoptr (JsonObject) claims = json_object_new ();
   guint8 random[18];
   g_autofree char *jti = NULL;
 
@@ -108,7 +107,7 @@ eh_client_timed_proof (EhClient *client, JsonObject *header, GError **error)
   jti = eh_base64url_encode (random, sizeof random);
   json_object_set_string_member (claims, "jti", jti);
   json_object_set_int_member (claims, "iat", g_get_real_time () / G_USEC_PER_SEC);
-  return eh_client_sign (client, EH_CLIENT_TOKEN_TYP, claims, header, error);
+  return eh_client_sign (client, typ, claims, header, error);
 }
 
 /* a refusal of a self-timed proof that a nonce may not get: another
@@ -121,6 +120,38 @@ eh_client_timed_proof_refused (guint status, JsonObject *answer)
 
   return (status == SOUP_STATUS_BAD_REQUEST && (g_str_equal (code, "proof_stale") || g_str_equal (code, "invalid_proof"))) ||
          (status == SOUP_STATUS_SERVICE_UNAVAILABLE && g_str_equal (code, "busy"));
+}
+
+/*
+ * POSTs @body with "proof" set to a proof of type @typ over @claims (and
+ * @header, nullable): self-timed first, one request; with a nonce when the
+ * MP wants one (its clock is another, its replay guard is full).
+ * Returns: the MP's answer (any status, in @status), or NULL with @error
+ */
+static JsonObject *
+eh_client_post_proved (EhClient *client, const char *path, const char *typ, JsonObject *claims, JsonObject *header,
+                       JsonObject *body, guint *status, GError **error)
+{
+  g_autoptr (JsonObject) answer = NULL;
+
+  for (guint attempt = 0; attempt < 2; attempt++) {
+    g_autofree char *proof = NULL;
+    g_autoptr (JsonNode) node = NULL;
+
+    g_clear_pointer (&answer, json_object_unref);
+    json_object_remove_member (claims, "jti");
+    json_object_remove_member (claims, "iat");
+    proof = attempt == 0 ? eh_client_timed_proof (client, typ, claims, header, error)
+                         : eh_client_proof (client, typ, claims, header, error);
+    if (proof == NULL)
+      return NULL;
+    json_object_set_string_member (body, "proof", proof);
+    node = eh_client_object_node (json_object_ref (body));
+    answer = eh_client_http_json (client, "POST", path, node, NULL, status, error);
+    if (answer == NULL || !eh_client_timed_proof_refused (*status, answer))
+      break;
+  }
+  return g_steal_pointer (&answer);
 }
 
 static JsonObject *
@@ -143,9 +174,7 @@ eh_client_register (EhClient *client, const char *bulk_token, const char *entra_
   g_autoptr (JsonObject) claims = json_object_new ();
   g_autoptr (JsonObject) jwk = NULL;
   g_autoptr (JsonObject) body = json_object_new ();
-  g_autoptr (JsonNode) node = NULL;
   g_autoptr (JsonObject) answer = NULL;
-  g_autofree char *proof = NULL;
   const char *got_guid = NULL, *got_state = NULL;
   guint status = 0;
 
@@ -153,19 +182,15 @@ eh_client_register (EhClient *client, const char *bulk_token, const char *entra_
     return FALSE;
   json_object_set_string_member (claims, "host_name", client->site->host_name);
   json_object_set_string_member (claims, "hardware_id", client->site->hardware_id);
-  proof = eh_client_proof (client, EH_CLIENT_REGISTER_TYP, claims, NULL, error);
-  if (proof == NULL)
-    return FALSE;
   json_object_set_object_member (body, "jwk", g_steal_pointer (&jwk));
   json_object_set_string_member (body, "host_name", client->site->host_name);
   json_object_set_string_member (body, "hardware_id", client->site->hardware_id);
-  json_object_set_string_member (body, "proof", proof);
   if (bulk_token != NULL)
     json_object_set_string_member (body, "bulk_token", bulk_token);
   if (entra_token != NULL)
     json_object_set_string_member (body, "entra_token", entra_token);
-  node = eh_client_object_node (json_object_ref (body));
-  answer = eh_client_http_json (client, "POST", "/ehttpd/mp/register", node, NULL, &status, error);
+  answer = eh_client_post_proved (client, "/ehttpd/mp/register", EH_CLIENT_REGISTER_TYP, claims, NULL, body,
+                                  &status, error);
   if (answer == NULL)
     return FALSE;
   if (status != SOUP_STATUS_OK && status != SOUP_STATUS_CREATED) {
@@ -286,9 +311,7 @@ eh_client_token_obtain (EhClient *client, const char *entra_token, GError **erro
   g_autoptr (JsonObject) body = json_object_new ();
   g_autoptr (JsonObject) answer = NULL;
   g_autoptr (JsonObject) token_claims = NULL;
-  g_autoptr (JsonNode) node = NULL;
   g_autofree char *thumbprint = NULL;
-  g_autofree char *proof = NULL;
   const char *token = NULL, *guid = NULL;
   gint64 expires_at = 0, issued_at = 0;
   guint status = 0;
@@ -298,24 +321,10 @@ eh_client_token_obtain (EhClient *client, const char *entra_token, GError **erro
   json_object_set_string_member (header, "kid", thumbprint);
   if (entra_token != NULL)
     json_object_set_string_member (body, "entra_token", entra_token);
-  /* a self-timed proof first (one request); a nonce when the MP wants one */
-  for (guint attempt = 0; attempt < 2; attempt++) {
-    g_clear_pointer (&proof, g_free);
-    g_clear_pointer (&answer, json_object_unref);
-    g_clear_pointer (&node, json_node_unref);
-    proof = attempt == 0 ? eh_client_timed_proof (client, header, error)
-                         : eh_client_proof (client, EH_CLIENT_TOKEN_TYP, claims, header, error);
-    if (proof == NULL)
-      return NULL;
-    json_object_set_string_member (body, "proof", proof);
-    node = eh_client_object_node (json_object_ref (body));
-    answer = eh_client_http_json (client, "POST", entra_token != NULL ? EH_CLIENT_STS_PATH : EH_CLIENT_TOKEN_PATH,
-                                  node, NULL, &status, error);
-    if (answer == NULL)
-      return NULL;
-    if (!eh_client_timed_proof_refused (status, answer))
-      break;
-  }
+  answer = eh_client_post_proved (client, entra_token != NULL ? EH_CLIENT_STS_PATH : EH_CLIENT_TOKEN_PATH,
+                                  EH_CLIENT_TOKEN_TYP, claims, header, body, &status, error);
+  if (answer == NULL)
+    return NULL;
   if (status != SOUP_STATUS_OK) {
     eh_client_token_note_state (client, answer);
     eh_client_http_refused (client, entra_token != NULL ? "Entra exchange" : "client token", status, answer,

@@ -573,6 +573,29 @@ class TokenTest(ClientTestCase):
                  timeout=20, what="a download with a content token of the new key")
         self.assert_tree(dest, files)
 
+    def test_registration_is_one_request_and_a_skewed_clock_costs_one_nonce(self):
+        site = self.start_site()
+
+        def count(line):
+            return site.read_log().count(line)
+        nonce, created, refused = " GET /ehttpd/mp/nonce 200 ", " POST /ehttpd/mp/register 201 ", \
+            " POST /ehttpd/mp/register 400 "
+        self.state = pathlib.Path(self.workdir) / "client-state"
+        self.join(site)
+        asked = count(nonce)
+        first = self.client("register").json
+        self.assertEqual(first["state"], "pending")
+        # a self-timed proof: one request, no nonce
+        self.assertEqual((count(nonce), count(created), count(refused)), (asked, 1, 0))
+        skewed = pathlib.Path(self.workdir) / "skewed-state"
+        self.join(site, state=skewed, host_name="pc2.example")
+        second = self.client("register", state=skewed, prefix=("faketime", "-f", "+200s")).json
+        self.assertEqual(second["state"], "pending")
+        self.assertNotEqual(second["client_guid"], first["client_guid"])
+        # a clock 200 s off: proof_stale, then exactly one nonce
+        self.assertEqual((count(nonce), count(created), count(refused)), (asked + 1, 2, 1))
+        self.assertEqual(len(site.ctl_json("client", "list")), 2)
+
     def test_a_pkcs11_key_registers_and_gets_tokens(self):
         module = "/usr/lib/softhsm/libsofthsm2.so"
         tokens = pathlib.Path(self.workdir) / "tokens"
