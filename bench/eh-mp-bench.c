@@ -8,10 +8,14 @@
  * clients, each with its own key, over HTTPS keep-alive connections.
  *
  *   keygen    make --clients keys (P-256 or Ed25519), client side only
- *   register  every client registers once: GET /ehttpd/mp/nonce, a proof
- *             signed with its key, POST /ehttpd/mp/register (the site must
- *             auto-approve, or --bulk-token approves); each one a durable
- *             registration on the MP
+ *   register  every client registers once: a self-timed proof ({"jti",
+ *             "iat"}) signed with its key, POST /ehttpd/mp/register (the
+ *             site must auto-approve, or --bulk-token approves); each one
+ *             a durable registration on the MP
+ *   register-nonce
+ *             the same with GET /ehttpd/mp/nonce first and a proof over
+ *             that nonce (after register, the clients are registered
+ *             already: run it alone for the cost of a new registration)
  *   storm     every registered client gets a token once, in parallel:
  *             nonce, proof, POST /ehttpd/mp/token (PoP verify + ES256 sign
  *             on the MP) — the renewal storm after, say, a site restart
@@ -30,7 +34,7 @@
  *
  * usage: eh-mp-bench --url https://127.0.0.1:PORT --root ROOT.pem
  *                    [--clients N] [--connections C] [--key-type p256|ed25519]
- *                    [--bulk-token T] [--seconds S] [--phases keygen,register,storm,renew]
+ *                    [--bulk-token T] [--seconds S] [--phases keygen,register,storm,renew,…]
  *                    [--server-pid PID]
  * Prints one "result phase=… count=… errors=… seconds=… rate=…" line each;
  * with --server-pid, also server_cpu_us=: the CPU time (user + system, from
@@ -88,7 +92,7 @@ typedef struct {
   char *hardware_id;
 } EhBenchClient;
 
-typedef enum { EH_PHASE_REGISTER, EH_PHASE_TOKEN, EH_PHASE_TOKEN_TIMED } EhBenchPhase;
+typedef enum { EH_PHASE_REGISTER, EH_PHASE_REGISTER_NONCE, EH_PHASE_TOKEN, EH_PHASE_TOKEN_TIMED } EhBenchPhase;
 
 typedef struct {
   char *host;
@@ -269,7 +273,9 @@ eh_bench_one (EhBench *bench, EhBenchConn *conn, EhBenchClient *client, char **e
   g_autoptr(JsonObject) claims = json_object_new ();
   guint status = 0;
 
-  if (bench->phase == EH_PHASE_TOKEN_TIMED) {
+  gboolean registering = bench->phase == EH_PHASE_REGISTER || bench->phase == EH_PHASE_REGISTER_NONCE;
+
+  if (bench->phase == EH_PHASE_TOKEN_TIMED || bench->phase == EH_PHASE_REGISTER) {
     guint8 random[18];
     g_autofree char *jti = NULL;
 
@@ -287,7 +293,7 @@ eh_bench_one (EhBench *bench, EhBenchConn *conn, EhBenchClient *client, char **e
     g_clear_pointer (&body, g_free);
     json_object_set_string_member (claims, "nonce", nonce);
   }
-  if (bench->phase == EH_PHASE_REGISTER)
+  if (registering)
     {
       g_autofree char *host_name = g_strdup_printf ("pc-%s.bench.example", client->hardware_id + 3);
       g_autofree char *bulk = opt_bulk_token ? g_strdup_printf (",\"bulk_token\":\"%s\"", opt_bulk_token) : g_strdup ("");
@@ -521,6 +527,8 @@ main (int argc, char **argv)
     {
       if (g_str_equal (phases[i], "register"))
         eh_bench_run (&bench, "register", EH_PHASE_REGISTER, 0);
+      else if (g_str_equal (phases[i], "register-nonce"))
+        eh_bench_run (&bench, "register-nonce", EH_PHASE_REGISTER_NONCE, 0);
       else if (g_str_equal (phases[i], "storm"))
         eh_bench_run (&bench, "storm", EH_PHASE_TOKEN, 0);
       else if (g_str_equal (phases[i], "renew"))

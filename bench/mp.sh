@@ -3,14 +3,16 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # The mp role's benchmark, over its real client protocol (bench/eh-mp-bench.c:
-# distinct clients with their own keys, HTTPS keep-alive, nonce + proof of
+# distinct clients with their own keys, HTTPS keep-alive, a proof of
 # possession on every call), with the references it is bounded by measured
 # in the same run:
 #   0. references: GnuTLS ES256/EdDSA sign and verify per second on one core
 #      (eh-mp-bench --phases crypto) and SQLite durable commits per second on
 #      this disk (eh-ca-bench --only commit)
 #   1. durable registrations per second: BENCH_CLIENTS clients register once
-#      (auto-approval, so each is one durable transaction)
+#      with a self-timed proof, one request each (auto-approval, so each is
+#      one durable transaction); phase register-nonce (in BENCH_PHASES instead
+#      of register) measures the nonce way, GET nonce then POST register
 #   2. the renewal storm: every one of them asks for a token at once
 #   3. steady token issuance for BENCH_SECONDS, round robin over them; then
 #      2 and 3 again with self-timed proofs ({"jti", "iat"}: no nonce request)
@@ -20,7 +22,7 @@
 # Each phase of 1-3 also reports the MP's CPU time per call (user + system,
 # /proc/PID/stat), a figure other load on the machine hardly moves.
 # BENCH_PHASES picks phases of 1-3 (eh-mp-bench --phases; keygen and
-# register are always needed first); BENCH_RSS=0 skips 4.
+# register or register-nonce are always needed first); BENCH_RSS=0 skips 4.
 # usage: bench/mp.sh [BUILD_DIR]      (default: build)
 # Nothing passes or fails on speed.
 set -eu
@@ -153,9 +155,13 @@ renew_timed=$(value renew-timed rate)
 verify=$(grep "alg=$( [ "$key_type" = ed25519 ] && echo EdDSA || echo ES256) " "$work/crypto.txt" | sed 's/.*verify=\([^ ]*\).*/\1/')
 sign=$(grep 'alg=ES256 ' "$work/crypto.txt" | sed 's/.*sign=\([^ ]*\).*/\1/')
 commit=$(field "$work/commit.txt" rate)
-say "registrations/s: $(value register rate) (target ≥ 2,000; SQLite durable commits alone: $commit/s)"
+for phase in register register-nonce; do
+  [ -n "$(value "$phase" rate)" ] || continue
+  way=$([ "$phase" = register ] && echo "self-timed, one request" || echo "with a nonce, two requests")
+  say "registrations/s ($way): $(value "$phase" rate), MP CPU $(value "$phase" server_cpu_us) µs each (target ≥ 2,000; SQLite durable commits alone: $commit/s)"
+done
 say "renewal storm: $clients clients in $storm_secs s, $storm_errors errors; self-timed proofs: $timed_secs s, $timed_errors errors (target ≤ 60 s, 0 errors)"
 say "steady token issuance: $renew/s with a nonce, $renew_timed/s self-timed (target ≥ 3,000; one core's $key_type verify $verify/s, ES256 sign $sign/s: self-timed / verify $(ratio "$renew_timed" "$verify"))"
-say "MP CPU per call: registration $(value register server_cpu_us) µs; token $(value renew server_cpu_us) µs with a nonce (two requests), $(value renew-timed server_cpu_us) µs self-timed"
+say "MP CPU per call: token $(value renew server_cpu_us) µs with a nonce (two requests), $(value renew-timed server_cpu_us) µs self-timed"
 [ "$measure_rss" = 0 ] ||
   say "MP VmRSS with $registered registered clients: $rss MiB now, $peak MiB peak (target < 200 MiB)"
