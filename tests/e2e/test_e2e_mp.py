@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -111,6 +112,38 @@ class MpTestCase(HostTestCase):
 
     def clients(self, host):
         return host.ctl_json("client", "list")
+
+    def race_one_time_bulk_token(self, host, guid, bodies):
+        """Sends the registration @bodies, all bringing the one-time bulk token
+        @guid, at once: exactly one is approved, the rest are refused, and the
+        token's ledger and the client list show that one"""
+        barrier = threading.Barrier(len(bodies))
+        results = []
+        lock = threading.Lock()
+
+        def register(body):
+            context = ssl.create_default_context(cafile=str(self.root_pem))
+            request = urllib.request.Request(host.url("https") + "/ehttpd/mp/register", data=body,
+                                             headers={"Content-Type": "application/json"})
+            barrier.wait()
+            try:
+                with urllib.request.urlopen(request, context=context, timeout=30) as response:
+                    outcome = (response.status, json.loads(response.read())["state"])
+            except urllib.error.HTTPError as error:
+                outcome = (error.code, json.loads(error.read())["reason"])
+            with lock:
+                results.append(outcome)
+
+        threads = [threading.Thread(target=register, args=(body,)) for body in bodies]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(sorted(results),
+                         [(201, "approved")] + [(403, "bulk_token_exhausted")] * (len(bodies) - 1))
+        ledger = {t["guid"]: t for t in host.ctl_json("bulk-token", "list")}[guid]
+        self.assertEqual((ledger["uses"], len(ledger["clients"])), (1, 1))
+        self.assertEqual([c["guid"] for c in self.clients(host)], ledger["clients"])
 
 
 class SiteInfoTest(MpTestCase):

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import ssl
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -74,32 +73,7 @@ class BulkTokenLimitsTest(TokenTestCase):
         host = self.site()
         once = host.ctl_json("bulk-token", "create", "--max-uses", "1")
         bodies = [json.dumps(self.bulk_body(host, once["token"])).encode() for _ in range(50)]
-        barrier = threading.Barrier(50)
-        results = []
-        lock = threading.Lock()
-
-        def register(body):
-            context = ssl.create_default_context(cafile=str(self.root_pem))
-            request = urllib.request.Request(host.url("https") + "/ehttpd/mp/register", data=body,
-                                             headers={"Content-Type": "application/json"})
-            barrier.wait()
-            try:
-                with urllib.request.urlopen(request, context=context, timeout=30) as response:
-                    outcome = (response.status, json.loads(response.read())["state"])
-            except urllib.error.HTTPError as error:
-                outcome = (error.code, json.loads(error.read())["reason"])
-            with lock:
-                results.append(outcome)
-
-        threads = [threading.Thread(target=register, args=(body,)) for body in bodies]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        self.assertEqual(sorted(results), [(201, "approved")] + [(403, "bulk_token_exhausted")] * 49)
-        ledger = {t["guid"]: t for t in host.ctl_json("bulk-token", "list")}[once["guid"]]
-        self.assertEqual((ledger["uses"], len(ledger["clients"])), (1, 1))
-        self.assertEqual([c["guid"] for c in self.clients(host)], ledger["clients"])
+        self.race_one_time_bulk_token(host, once["guid"], bodies)
 
 
 class HostileClientTokenTest(TokenTestCase):
