@@ -23,6 +23,7 @@
 # /proc/PID/stat), a figure other load on the machine hardly moves.
 # BENCH_PHASES picks phases of 1-3 (eh-mp-bench --phases; keygen and
 # register or register-nonce are always needed first); BENCH_RSS=0 skips 4.
+# BENCH_QUICK=0 sends every request through libsoup (no quick answers).
 # usage: bench/mp.sh [BUILD_DIR]      (default: build)
 # Nothing passes or fails on speed.
 set -eu
@@ -84,6 +85,7 @@ max-connections-per-address=1024
 [mp]
 auto-approve=true
 CONF
+front_config >>"$work/ehttpd.conf"
 
 # start_site: the site host (ca, mp), until its certificate and the MP's
 # token signing key are there; sets eh_pid and url
@@ -162,6 +164,6 @@ for phase in register register-nonce; do
 done
 say "renewal storm: $clients clients in $storm_secs s, $storm_errors errors; self-timed proofs: $timed_secs s, $timed_errors errors (target ≤ 60 s, 0 errors)"
 say "steady token issuance: $renew/s with a nonce, $renew_timed/s self-timed (target ≥ 3,000; one core's $key_type verify $verify/s, ES256 sign $sign/s: self-timed / verify $(ratio "$renew_timed" "$verify"))"
-say "MP CPU per call: token $(value renew server_cpu_us) µs with a nonce (two requests), $(value renew-timed server_cpu_us) µs self-timed"
+say "MP CPU per call: token $(value renew server_cpu_us) µs with a nonce (two requests), $(value renew-timed server_cpu_us) µs self-timed; quick answers $([ "${BENCH_QUICK:-1}" = 0 ] && echo "off (BENCH_QUICK=0)" || echo on)"
 [ "$measure_rss" = 0 ] ||
   say "MP VmRSS with $registered registered clients: $rss MiB now, $peak MiB peak (target < 200 MiB)"

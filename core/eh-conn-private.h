@@ -37,16 +37,21 @@ typedef void (*EhConnEndedFunc) (EhConn *conn, gpointer user_data);
 /**
  * EhConnQuickFunc:
  * @head: a complete head the checker released, CRLF CRLF included
+ * @available: the checked bytes from @head on (a body follows the head)
  * @out: where the whole answer goes
+ * @wanted: (out): when 0 is returned, the bytes from @head on to wait for
+ *   (a POST whose body is not all there yet) before offering it again;
+ *   left alone, the request goes to libsoup
  * @close: (out): the connection ends after this answer
  *
- * Offered each complete GET or HEAD head while libsoup has nothing of this
- * connection in flight (no request it read and has not answered, no
- * checked byte it has not read).
- * Returns: %TRUE when answered; %FALSE leaves the request to libsoup
+ * Offered each complete head while libsoup has nothing of this connection
+ * in flight (no request it read and has not answered, no checked byte it
+ * has not read) and no quick request is held.
+ * Returns: the bytes of the request (head and body) when answered, or held
+ *   (eh_conn_hold()); 0 leaves the request to libsoup
  */
-typedef gboolean (*EhConnQuickFunc) (EhConn *conn, const guint8 *head, gsize len, GByteArray *out,
-                                     gboolean *close, gpointer user_data);
+typedef gsize (*EhConnQuickFunc) (EhConn *conn, const guint8 *head, gsize len, gsize available,
+                                  GByteArray *out, gsize *wanted, gboolean *close, gpointer user_data);
 
 /**
  * eh_conn_new:
@@ -76,6 +81,12 @@ GIOStream *eh_conn_upgrade (EhConn *conn);
 /* answers requests quickly where it can (see EhConnQuickFunc); the data is
  * the one given to eh_conn_new() */
 void eh_conn_set_quick (EhConn *conn, EhConnQuickFunc quick);
+/* the quick request just offered is answered later: nothing behind it is
+ * offered or passed to libsoup until eh_conn_answer_held() (and the
+ * answer is written); the deadlines run as for a request libsoup answers */
+void eh_conn_hold (EhConn *conn);
+/* the held request's whole answer; @close: the connection ends after it */
+void eh_conn_answer_held (EhConn *conn, const GByteArray *answer, gboolean close);
 /* at shutdown: a connection busy only writing quick answers ends once they are written */
 void eh_conn_end_after_quick_answers (EhConn *conn);
 /* libsoup finished (or aborted) a request it read: the next may be quick again */

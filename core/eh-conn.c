@@ -31,6 +31,9 @@ struct _EhCheckedInput {
   EhConn *conn;       /* (unowned) the connection owns this stream */
   GByteArray *pending; /* received, not yet checked */
   GByteArray *ready;   /* checked, not yet read by libsoup */
+  GByteArray *held_back; /* checked, from a head on: behind a held quick request,
+                          * or a quick POST waiting for the rest of its body */
+  guint64 held_heads;    /* the heads in held_back */
   EhFraming *framing;
   GError *refusal; /* set once a request was refused */
   gboolean ended;  /* over before libsoup saw anything of the current request */
@@ -64,6 +67,9 @@ struct _EhConn {
   GByteArray *out;     /* quick answers, written from out_sent on */
   gsize out_sent;
   gboolean quick_closing; /* the last quick answer ends the connection */
+  gboolean held;          /* a quick request is answered later (eh_conn_hold()) */
+  GCancellable *wake;     /* cancelled when it is: libsoup reads on */
+  gsize awaiting;         /* a quick POST waits for this many bytes in held_back */
   guint64 soup_heads;     /* heads handed to libsoup */
   guint64 soup_done;      /* of them, answered (or aborted) */
 };
@@ -84,6 +90,7 @@ eh_checked_input_finalize (GObject *object)
   g_clear_object (&self->base);
   g_byte_array_unref (self->pending);
   g_byte_array_unref (self->ready);
+  g_byte_array_unref (self->held_back);
   eh_framing_free (self->framing);
   g_clear_error (&self->refusal);
   G_OBJECT_CLASS (eh_checked_input_parent_class)->finalize (object);
@@ -98,6 +105,54 @@ eh_checked_input_take_ready (EhCheckedInput *self, void *buffer, gsize count)
   memcpy (buffer, self->ready->data, n);
   g_byte_array_remove_range (self->ready, 0, n);
   return n;
+}
+
+/* passes checked bytes on: the leading requests to quick answers (when
+ * @data starts with a head), the rest to libsoup, or aside while a quick
+ * request is held (it starts with a head then); returns the bytes answered
+ * quickly */
+static gsize
+eh_checked_input_release (EhCheckedInput *self, const guint8 *data, gsize len, guint64 heads,
+                          gboolean at_head)
+{
+  EhConn *conn = self->conn;
+  gsize quick = 0;
+
+  if (at_head && !conn->held && conn->awaiting == 0)
+    quick = eh_conn_answer_quickly (conn, data, len, &heads);
+  if (conn->quick_closing)
+    return quick;
+  if (conn->held || conn->awaiting > 0) {
+    g_byte_array_append (self->held_back, data + quick, len - quick);
+    self->held_heads += heads;
+  } else {
+    g_byte_array_append (self->ready, data + quick, len - quick);
+    conn->soup_heads += heads;
+  }
+  return quick;
+}
+
+/* answered at once: the idle clock starts again */
+static void
+eh_checked_input_answered (EhCheckedInput *self, gsize quick)
+{
+  EhConn *conn = self->conn;
+
+  if (quick > 0 && !conn->held && conn->last_state == EH_FRAMING_STATE_IDLE && self->ready->len == 0)
+    eh_conn_arm_deadline (conn, conn->timeouts.idle_timeout_ms);
+}
+
+/* the held request is answered, or the awaited body is all there: what
+ * waited is released now */
+static void
+eh_checked_input_resume (EhCheckedInput *self)
+{
+  g_autoptr (GByteArray) back = g_steal_pointer (&self->held_back);
+  guint64 heads = self->held_heads;
+
+  self->held_back = g_byte_array_new ();
+  self->held_heads = 0;
+  eh_checked_input_answered (self, eh_checked_input_release (self, back->data, back->len, heads, TRUE));
 }
 
 /* runs the checker over what is pending; %FALSE when it refused. What it
@@ -124,18 +179,17 @@ eh_checked_input_check (EhCheckedInput *self, GError **error)
   if (n > 0) {
     heads = eh_framing_get_request_count (self->framing) - heads;
     /* what was released starts with a head */
-    if (before == EH_FRAMING_STATE_IDLE || before == EH_FRAMING_STATE_HEAD)
-      quick = eh_conn_answer_quickly (conn, self->pending->data, n, &heads);
-    if (!conn->quick_closing) {
-      g_byte_array_append (self->ready, self->pending->data + quick, n - quick);
-      conn->soup_heads += heads;
-    }
+    quick = eh_checked_input_release (self, self->pending->data, n, heads,
+                                      before == EH_FRAMING_STATE_IDLE || before == EH_FRAMING_STATE_HEAD);
     g_byte_array_remove_range (self->pending, 0, n);
   }
   eh_conn_framing_advanced (conn, eh_framing_get_state (self->framing));
-  /* answered at once: the idle clock starts again */
-  if (quick > 0 && conn->last_state == EH_FRAMING_STATE_IDLE && self->ready->len == 0)
-    eh_conn_arm_deadline (conn, conn->timeouts.idle_timeout_ms);
+  eh_checked_input_answered (self, quick);
+  /* a quick POST's body came whole: offered again */
+  if (conn->awaiting > 0 && !conn->held && self->held_back->len >= conn->awaiting) {
+    conn->awaiting = 0;
+    eh_checked_input_resume (self);
+  }
   return TRUE;
 }
 
@@ -222,6 +276,15 @@ eh_checked_input_read_internal (EhCheckedInput *self, void *buffer, gsize count,
 
     if (got != -2)
       return got;
+    /* nothing goes past a held request before its answer */
+    if (self->conn->held) {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "an answer is on its way");
+      return -1;
+    }
+    if (self->held_back->len > 0 && self->conn->awaiting == 0) {
+      eh_checked_input_resume (self);
+      continue;
+    }
     if (self->ready->len > 0)
       return eh_checked_input_take_ready (self, buffer, count);
     if (self->ended && !blocking)
@@ -276,7 +339,10 @@ eh_checked_input_is_readable (GPollableInputStream *stream)
   if (self->conn->out->len > 0)
     return g_pollable_output_stream_is_writable (
         G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (self->conn->stream)));
-  return self->ready->len > 0 || self->refusal != NULL || self->conn->quick_closing ||
+  if (self->conn->held)
+    return FALSE;
+  return self->ready->len > 0 || (self->held_back->len > 0 && self->conn->awaiting == 0) ||
+         self->refusal != NULL || self->conn->quick_closing ||
          g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (self->base));
 }
 
@@ -291,7 +357,10 @@ eh_checked_input_create_source (GPollableInputStream *stream, GCancellable *canc
   if (self->conn->out->len > 0)
     child = g_pollable_output_stream_create_source (
         G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (self->conn->stream)), NULL);
-  else if (self->ready->len > 0 || self->refusal != NULL || self->conn->quick_closing)
+  else if (self->conn->held)
+    child = g_cancellable_source_new (self->conn->wake);
+  else if (self->ready->len > 0 || (self->held_back->len > 0 && self->conn->awaiting == 0) ||
+           self->refusal != NULL || self->conn->quick_closing)
     child = g_timeout_source_new (0);
   else
     child = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (self->base), NULL);
@@ -337,6 +406,7 @@ eh_checked_input_init (EhCheckedInput *self)
 {
   self->pending = g_byte_array_new ();
   self->ready = g_byte_array_new ();
+  self->held_back = g_byte_array_new ();
 }
 
 /* ── the connection ─────────────────────────────────────────────────── */
@@ -468,7 +538,8 @@ eh_conn_is_busy (EhConn *conn)
   if (conn->upgraded)
     return FALSE;
   return conn->answering > 0 || conn->last_state != EH_FRAMING_STATE_IDLE ||
-         conn->input->ready->len > 0 || conn->out->len > 0;
+         conn->input->ready->len > 0 || conn->out->len > 0 || conn->held ||
+         conn->input->held_back->len > 0;
 }
 
 void
@@ -481,7 +552,8 @@ void
 eh_conn_end_after_quick_answers (EhConn *conn)
 {
   /* libsoup holds nothing of it: no request of its will be cut */
-  if (conn->out->len > 0 && conn->input->ready->len == 0 && conn->soup_heads == conn->soup_done)
+  if (conn->out->len > 0 && !conn->held && conn->input->ready->len == 0 &&
+      conn->input->held_back->len == 0 && conn->soup_heads == conn->soup_done)
     conn->quick_closing = TRUE;
 }
 
@@ -492,33 +564,65 @@ eh_conn_soup_request_finished (EhConn *conn)
     conn->soup_done++;
 }
 
-/* offers the leading heads of @data (released by the checker, starting
- * with a head) for quick answers while libsoup has nothing in flight;
- * returns the bytes answered, and counts them off @heads */
+/* offers the leading requests of @data (released by the checker, starting
+ * with a head) for quick answers while libsoup has nothing in flight and no
+ * quick request is held; returns the bytes answered (or held), and counts
+ * them off @heads */
 static gsize
 eh_conn_answer_quickly (EhConn *conn, const guint8 *data, gsize len, guint64 *heads)
 {
   gsize used = 0;
 
-  while (conn->quick != NULL && *heads > 0 && !conn->quick_closing && !conn->upgraded &&
+  while (conn->quick != NULL && *heads > 0 && !conn->quick_closing && !conn->upgraded && !conn->held &&
          conn->input->ready->len == 0 && conn->soup_heads == conn->soup_done &&
          conn->out->len < EH_CONN_QUICK_MAX_PENDING) {
     /* a checked head holds no NUL, and its first empty line ends it */
     const guint8 *end = (const guint8 *) g_strstr_len ((const char *) data + used, len - used,
                                                        "\r\n\r\n");
     gboolean close = FALSE;
-    gsize head_len;
+    gsize head_len, consumed, wanted = 0;
 
     if (end == NULL)
       break;
     head_len = end + 4 - (data + used);
-    if (!conn->quick (conn, data + used, head_len, conn->out, &close, conn->closed_data))
+    consumed = conn->quick (conn, data + used, head_len, len - used, conn->out, &wanted, &close,
+                            conn->closed_data);
+    if (consumed == 0) {
+      /* a quick POST's body is on its way: it waits aside, with what follows */
+      if (wanted > len - used)
+        conn->awaiting = wanted;
       break;
-    used += head_len;
+    }
+    used += consumed;
     (*heads)--;
-    conn->quick_closing = close;
+    /* a held request answered at once may have ended the connection already */
+    if (close)
+      conn->quick_closing = TRUE;
   }
   return used;
+}
+
+void
+eh_conn_hold (EhConn *conn)
+{
+  g_return_if_fail (!conn->held);
+  conn->held = TRUE;
+  g_clear_object (&conn->wake);
+  conn->wake = g_cancellable_new ();
+  /* as for a request libsoup is answering: no idle clock meanwhile */
+  eh_conn_request_began (conn);
+}
+
+void
+eh_conn_answer_held (EhConn *conn, const GByteArray *answer, gboolean close)
+{
+  g_return_if_fail (conn->held);
+  conn->held = FALSE;
+  g_byte_array_append (conn->out, answer->data, answer->len);
+  if (close)
+    conn->quick_closing = TRUE;
+  eh_conn_request_ended (conn);
+  g_cancellable_cancel (conn->wake);
 }
 
 void
@@ -667,6 +771,7 @@ eh_conn_finalize (GObject *object)
   eh_conn_drop_deadline (conn);
   g_clear_object (&conn->input);
   g_byte_array_unref (conn->out);
+  g_clear_object (&conn->wake);
   g_clear_object (&conn->tls_stream);
   g_clear_object (&conn->socket_conn);
   G_OBJECT_CLASS (eh_conn_parent_class)->finalize (object);

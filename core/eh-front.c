@@ -563,51 +563,91 @@ eh_front_quick_admits (const EhRoute *route, const char *method, gboolean https)
          (route->owner == NULL || eh_plugin_get_state (route->owner) == EH_PLUGIN_STATE_RUNNING);
 }
 
-/* the EhConnQuickFunc of every connection (when quick answers are on) */
+/* writes @request's answer to @out, counts and logs it; returns whether
+ * the connection ends after it */
 static gboolean
-eh_front_answer_quickly (EhConn *conn, const guint8 *head, gsize len, GByteArray *out,
-                         gboolean *close, gpointer user_data)
+eh_front_quick_finish (EhFront *front, EhConnInfo *info, EhQuickRequest *request, GByteArray *out)
+{
+  /* as the ordinary path: say so when the connection ends; HTTP/1.0 always ends */
+  gboolean closing = front->shutting_down || eh_quick_request_header_lists (request, "Connection", "close");
+  gsize bytes = eh_quick_request_write (request, closing, out);
+
+  front->answered++;
+  front->answered_quickly++;
+  if (front->limits.access_log)
+    eh_front_log_line (eh_quick_request_get_id (request), request->method, request->path,
+                       request->status, bytes, request->started, info->peer,
+                       eh_quick_request_get_header (request, EH_CORRELATION_HEADER));
+  return closing || request->http10;
+}
+
+/* a held request is answered: unless its connection ended meanwhile */
+static void
+eh_front_quick_deliver (EhQuickRequest *request, gpointer data)
+{
+  EhConnInfo *info = data;
+  g_autoptr (GByteArray) out = NULL;
+  gboolean close;
+
+  if (info->conn == NULL) {
+    g_debug ("the client of a held request left before its answer");
+    return;
+  }
+  out = g_byte_array_new ();
+  close = eh_front_quick_finish (info->front, info, request, out);
+  eh_conn_answer_held (info->conn, out, close);
+}
+
+/* the EhConnQuickFunc of every connection (when quick answers are on) */
+static gsize
+eh_front_answer_quickly (EhConn *conn, const guint8 *head, gsize len, gsize available,
+                         GByteArray *out, gsize *wanted, gboolean *close, gpointer user_data)
 {
   EhConnInfo *info = user_data;
   EhFront *front = info->front;
-  gint64 started = g_get_monotonic_time ();
   EhQuickRequest request;
   const EhRoute *route;
-  gboolean closing;
-  gsize bytes;
+  gsize consumed;
 
-  if (!eh_quick_request_parse (&request, &front->quick, head, len, info->listener->https))
-    return FALSE;
+  if (!eh_quick_request_parse (&request, &front->quick, head, len, available, info->listener->https))
+    return 0;
   route = eh_front_route (front, request.method, request.path);
   if (!eh_front_quick_admits (route, request.method, request.https)) {
     eh_quick_request_clear (&request);
-    return FALSE;
+    return 0;
   }
+  if (request.consumed > available) {
+    *wanted = request.consumed;
+    eh_quick_request_clear (&request);
+    return 0;
+  }
+  request.started = g_get_monotonic_time ();
   request.prefix_len = strlen (route->path_prefix);
   request.peer = info->peer;
   request.peer_certificate = info->peer_certificate;
   request.make_id = eh_front_next_request_id;
   request.make_id_data = front;
+  consumed = request.consumed;
   if (!route->quick (&request, route->quick_data)) {
+    if (request.held != NULL)
+      g_warning ("a quick handler for %s held a request it declined", route->path_prefix);
     eh_quick_request_clear (&request);
-    return FALSE;
+    return 0;
+  }
+  if (request.held != NULL) {
+    eh_conn_hold (conn);
+    eh_quick_request_await (request.held, eh_front_quick_deliver, eh_conn_info_ref (info),
+                            (GDestroyNotify) eh_conn_info_unref);
+    eh_quick_request_clear (&request);
+    return consumed;
   }
   if (!request.answered) {
     g_warning ("a quick handler for %s accepted a request without answering it", route->path_prefix);
     eh_quick_request_answer_text (&request, SOUP_STATUS_INTERNAL_SERVER_ERROR, "internal error");
   }
-  /* as the ordinary path: say so when the connection ends; HTTP/1.0 always ends */
-  closing = front->shutting_down || eh_quick_request_header_lists (&request, "Connection", "close");
-  *close = closing || request.http10;
-  bytes = eh_quick_request_write (&request, closing, out);
-  front->answered++;
-  front->answered_quickly++;
-  if (front->limits.access_log)
-    eh_front_log_line (eh_quick_request_get_id (&request), request.method, request.path,
-                       request.status, bytes, started, info->peer,
-                       eh_quick_request_get_header (&request, EH_CORRELATION_HEADER));
+  *close = eh_front_quick_finish (front, info, &request, out);
   eh_quick_request_clear (&request);
-  return TRUE;
+  return consumed;
 }
 
 /* ── connections ────────────────────────────────────────────────────── */

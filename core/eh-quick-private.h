@@ -27,6 +27,8 @@ typedef struct {
   GString *headers; /* response header lines the handler added */
 } EhQuickScratch;
 
+typedef void (*EhQuickDeliver) (EhQuickRequest *request, gpointer data);
+
 struct _EhQuickRequest {
   EhQuickScratch *scratch;
   const char *method;
@@ -36,6 +38,9 @@ struct _EhQuickRequest {
   GUri *uri;
   char *path; /* decoded */
   gsize prefix_len;
+  GBytes *request_body; /* (nullable) a POST's whole body */
+  gsize consumed;       /* head and body (beyond what was there: the body is not yet) */
+  gint64 started;       /* monotonic µs, for the access log */
   gboolean https;
   const char *peer;
   GTlsCertificate *peer_certificate;
@@ -47,6 +52,13 @@ struct _EhQuickRequest {
   guint status;
   char *content_type;
   GBytes *body;
+  /* held (eh_quick_request_hold()): a copy on the heap with a scratch of its own */
+  EhQuickRequest *held; /* on the front's request: the copy the handler holds */
+  guint ref_count;      /* 0: the front's, on its stack */
+  EhQuickScratch own_scratch;
+  EhQuickDeliver deliver; /* set once the front waits for the answer */
+  gpointer deliver_data;
+  GDestroyNotify deliver_destroy;
 };
 
 void eh_quick_scratch_init (EhQuickScratch *scratch);
@@ -55,13 +67,20 @@ void eh_quick_scratch_clear (EhQuickScratch *scratch);
 /**
  * eh_quick_request_parse:
  * @head: a complete head EhFraming released, CRLF CRLF included
+ * @available: the checked bytes from @head on (at least @len)
  *
+ * A POST whose body is not all there yet is read all the same, with
+ * @consumed beyond @available and no body: the caller waits for the rest.
  * Returns: %FALSE (nothing to clear) when the request is not one for a
- * quick answer: another method, a body, an Expect, or anything libsoup would
- * refuse or route differently
+ * quick answer: another method, a chunked body or none declared, an
+ * Expect, or anything libsoup would refuse or route differently
  */
 gboolean eh_quick_request_parse (EhQuickRequest *request, EhQuickScratch *scratch,
-                                 const guint8 *head, gsize len, gboolean https);
+                                 const guint8 *head, gsize len, gsize available, gboolean https);
+/* the front waits for a held request's answer: @deliver runs once it is
+ * answered (at once when it is already), @destroy when the request goes */
+void eh_quick_request_await (EhQuickRequest *held, EhQuickDeliver deliver, gpointer data,
+                             GDestroyNotify destroy);
 void eh_quick_request_clear (EhQuickRequest *request);
 
 /* does a (comma-separated) request header list @token? (any case) */

@@ -34,6 +34,8 @@ eh_quick_method (const guint8 *head, gsize len)
     return "GET";
   if (len > 5 && memcmp (head, "HEAD ", 5) == 0)
     return "HEAD";
+  if (len > 5 && memcmp (head, "POST ", 5) == 0)
+    return "POST";
   return NULL;
 }
 
@@ -128,13 +130,22 @@ eh_quick_decoded_path (GUri *uri)
   return path;
 }
 
+/* a POST's body length; EhFraming refused a duplicate or non-numeric
+ * Content-Length and one over the endpoint's cap */
+static gboolean
+eh_quick_body_length (const char *length, guint64 *body_len)
+{
+  return length != NULL && g_ascii_string_to_unsigned (length, 10, 0, G_MAXSIZE / 2, body_len, NULL);
+}
+
 gboolean
 eh_quick_request_parse (EhQuickRequest *request, EhQuickScratch *scratch, const guint8 *head,
-                        gsize len, gboolean https)
+                        gsize len, gsize available, gboolean https)
 {
   const char *method = eh_quick_method (head, len);
   const char *length;
   char *target, *version;
+  guint64 body_len = 0;
 
   memset (request, 0, sizeof *request);
   if (method == NULL)
@@ -145,9 +156,13 @@ eh_quick_request_parse (EhQuickRequest *request, EhQuickScratch *scratch, const 
   if (target == NULL)
     return FALSE;
   length = eh_quick_field (scratch, "Content-Length");
-  /* a body, a continue to negotiate, a protocol switch: libsoup's business */
-  if ((length != NULL && strcmp (length, "0") != 0) || eh_quick_field (scratch, "Transfer-Encoding") ||
-      eh_quick_field (scratch, "Expect") || eh_quick_field (scratch, "Upgrade"))
+  /* a chunked body, a body on a GET, a continue to negotiate, a protocol
+   * switch: libsoup's business */
+  if (eh_quick_field (scratch, "Transfer-Encoding") || eh_quick_field (scratch, "Expect") ||
+      eh_quick_field (scratch, "Upgrade"))
+    return FALSE;
+  if (method[0] == 'P' ? !eh_quick_body_length (length, &body_len)
+                       : length != NULL && strcmp (length, "0") != 0)
     return FALSE;
   request->scratch = scratch;
   request->method = method;
@@ -160,6 +175,10 @@ eh_quick_request_parse (EhQuickRequest *request, EhQuickScratch *scratch, const 
     eh_quick_request_clear (request);
     return FALSE;
   }
+  /* a body not all there yet: the caller may wait for it */
+  if (method[0] == 'P' && body_len <= available - len)
+    request->request_body = g_bytes_new (head + len, body_len);
+  request->consumed = len + body_len;
   g_string_truncate (scratch->headers, 0);
   return TRUE;
 }
@@ -172,6 +191,72 @@ eh_quick_request_clear (EhQuickRequest *request)
   g_clear_pointer (&request->id, g_free);
   g_clear_pointer (&request->body, g_bytes_unref);
   g_clear_pointer (&request->content_type, g_free);
+  g_clear_pointer (&request->request_body, g_bytes_unref);
+}
+
+/* @to gets a copy of @from, its fields pointing into its own head */
+static void
+eh_quick_scratch_copy (EhQuickScratch *to, const EhQuickScratch *from)
+{
+  eh_quick_scratch_init (to);
+  g_string_append_len (to->head, from->head->str, from->head->len);
+  g_string_append_len (to->headers, from->headers->str, from->headers->len);
+  for (guint i = 0; i < from->fields->len; i++) {
+    const EhQuickField *field = &g_array_index (from->fields, EhQuickField, i);
+    EhQuickField copy = { to->head->str + (field->name - from->head->str),
+                          to->head->str + (field->value - from->head->str) };
+
+    g_array_append_val (to->fields, copy);
+  }
+}
+
+EhQuickRequest *
+eh_quick_request_hold (EhQuickRequest *request)
+{
+  EhQuickRequest *held;
+
+  g_return_val_if_fail (request->ref_count == 0 && request->held == NULL && !request->answered, NULL);
+  held = g_new (EhQuickRequest, 1);
+  *held = *request;
+  held->ref_count = 1;
+  eh_quick_scratch_copy (&held->own_scratch, request->scratch);
+  held->scratch = &held->own_scratch;
+  held->uri = g_uri_ref (request->uri);
+  held->path = g_strdup (request->path);
+  held->id = g_strdup (request->id);
+  held->request_body = request->request_body != NULL ? g_bytes_ref (request->request_body) : NULL;
+  request->held = held;
+  return held;
+}
+
+void
+eh_quick_request_await (EhQuickRequest *held, EhQuickDeliver deliver, gpointer data,
+                        GDestroyNotify destroy)
+{
+  held->deliver_data = data;
+  held->deliver_destroy = destroy;
+  if (held->answered)
+    deliver (held, data);
+  else
+    held->deliver = deliver;
+}
+
+void
+eh_quick_request_unref (EhQuickRequest *request)
+{
+  g_return_if_fail (request->ref_count > 0);
+  if (--request->ref_count > 0)
+    return;
+  /* the connection waits for it: a request let go unanswered still gets an answer */
+  if (!request->answered && request->deliver != NULL) {
+    g_warning ("a held request for %s was let go of without an answer", request->path);
+    eh_quick_request_answer_text (request, SOUP_STATUS_INTERNAL_SERVER_ERROR, "internal error");
+  }
+  eh_quick_request_clear (request);
+  eh_quick_scratch_clear (&request->own_scratch);
+  if (request->deliver_destroy != NULL)
+    request->deliver_destroy (request->deliver_data);
+  g_free (request);
 }
 
 gboolean
@@ -282,6 +367,12 @@ eh_quick_request_get_query (EhQuickRequest *request)
   return g_uri_get_query (request->uri);
 }
 
+GBytes *
+eh_quick_request_get_body (EhQuickRequest *request)
+{
+  return request->request_body;
+}
+
 const char *
 eh_quick_request_get_header (EhQuickRequest *request, const char *name)
 {
@@ -339,6 +430,11 @@ eh_quick_request_answer (EhQuickRequest *request, guint status, const char *cont
   request->status = status;
   request->content_type = g_strdup (content_type);
   request->body = body != NULL ? g_bytes_ref (body) : NULL;
+  if (request->deliver != NULL) {
+    EhQuickDeliver deliver = g_steal_pointer (&request->deliver);
+
+    deliver (request, request->deliver_data);
+  }
 }
 
 void

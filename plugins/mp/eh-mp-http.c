@@ -31,17 +31,47 @@ eh_mp_paused_init (EhMpPaused *paused, EhMp *mp, EhRequest *request)
   paused->mp = mp;
   paused->msg = g_object_ref (eh_request_get_message (request));
   paused->request_id = g_strdup (eh_request_get_id (request));
+  paused->quick = NULL;
   soup_server_message_pause (paused->msg);
+}
+
+void
+eh_mp_paused_init_quick (EhMpPaused *paused, EhMp *mp, EhQuickRequest *request)
+{
+  paused->mp = mp;
+  paused->msg = NULL;
+  paused->request_id = g_strdup (eh_quick_request_get_id (request));
+  paused->quick = eh_quick_request_hold (request);
 }
 
 void
 eh_mp_paused_finish (EhMpPaused *paused)
 {
+  if (paused->quick != NULL) {
+    g_clear_pointer (&paused->quick, eh_quick_request_unref);
+    g_clear_pointer (&paused->request_id, g_free);
+    return;
+  }
   if (paused->msg == NULL)
     return;
   soup_server_message_unpause (paused->msg);
   g_clear_object (&paused->msg);
   g_clear_pointer (&paused->request_id, g_free);
+}
+
+void
+eh_mp_paused_json (EhMpPaused *paused, guint status, const char *json)
+{
+  g_autoptr (GBytes) body = NULL;
+
+  if (paused->msg != NULL) {
+    eh_mp_http_message_json (paused->msg, status, json);
+    return;
+  }
+  /* the very bytes libsoup writes for eh_mp_http_message_json() */
+  body = g_bytes_new (json, strlen (json));
+  eh_quick_request_add_header (paused->quick, "Cache-Control", "no-store");
+  eh_quick_request_answer (paused->quick, status, "application/json", body);
 }
 
 void
@@ -52,12 +82,11 @@ eh_mp_http_json (EhRequest *request, guint status, const char *json)
 
 /* {"error", "reason", "message", "request_id"}: a stable code, a clear
  * message, the log line and the record `ehttpctl explain` reads */
-void
-eh_mp_http_message_refuse (EhMp *mp, SoupServerMessage *msg, const char *request_id, EhMpReason reason,
-                           const char *subject, const char *message)
+static char *
+eh_mp_http_refusal (EhMp *mp, const char *path, const char *request_id, EhMpReason reason,
+                    const char *subject, const char *message, guint *status)
 {
   const EhMpReasonInfo *info = eh_mp_reason_info (reason);
-  const char *path = g_uri_get_path (soup_server_message_get_uri (msg));
   g_autoptr (JsonBuilder) builder = json_builder_new ();
   g_autoptr (JsonNode) root = NULL;
   g_autofree char *json = NULL;
@@ -78,7 +107,34 @@ eh_mp_http_message_refuse (EhMp *mp, SoupServerMessage *msg, const char *request
           subject != NULL ? subject : "-", message);
   eh_mp_denials_add (mp->denials, request_id, reason, subject, path, message,
                      g_get_real_time () / G_USEC_PER_SEC);
-  eh_mp_http_message_json (msg, info->status, json);
+  *status = info->status;
+  return g_steal_pointer (&json);
+}
+
+void
+eh_mp_http_message_refuse (EhMp *mp, SoupServerMessage *msg, const char *request_id, EhMpReason reason,
+                           const char *subject, const char *message)
+{
+  guint status = 0;
+  g_autofree char *json = eh_mp_http_refusal (mp, g_uri_get_path (soup_server_message_get_uri (msg)),
+                                              request_id, reason, subject, message, &status);
+
+  eh_mp_http_message_json (msg, status, json);
+}
+
+void
+eh_mp_paused_refuse (EhMpPaused *paused, EhMpReason reason, const char *subject, const char *message)
+{
+  guint status = 0;
+  g_autofree char *json = NULL;
+
+  if (paused->msg != NULL) {
+    eh_mp_http_message_refuse (paused->mp, paused->msg, paused->request_id, reason, subject, message);
+    return;
+  }
+  json = eh_mp_http_refusal (paused->mp, eh_quick_request_get_path (paused->quick), paused->request_id,
+                             reason, subject, message, &status);
+  eh_mp_paused_json (paused, status, json);
 }
 
 void

@@ -43,7 +43,7 @@ eh_mp_sts_verified (const EhMpEntraIdentity *identity, EhMpReason reason, const 
     eh_mp_http_message_refuse (call->paused.mp, call->paused.msg, call->paused.request_id, reason,
                                subject != NULL ? subject : call->client->guid, message);
   else
-    eh_mp_token_http_answer (call->paused.mp, call->paused.msg, call->paused.request_id, call->client, identity);
+    eh_mp_token_http_answer (&call->paused, call->client, identity);
   eh_mp_sts_call_free (call);
 }
 

@@ -16,6 +16,10 @@
  *   payload exactly {"nonce"} from GET /ehttpd/mp/nonce, or exactly
  *   {"jti", "iat"}: self-timed, one request instead of two (eh-mp-replay.c).
  * GET  /ehttpd/mp/whoami  Authorization: Bearer <client token> → who and state
+ *
+ * POST token is answered the same way through libsoup or as a quick
+ * answer (eh-quick.h): the decision below answers an EhMpPaused, which is
+ * either; the quick one is held while the worker checks the proof.
  */
 
 #define EH_MP_TOKEN_JSON_DEPTH 2
@@ -29,23 +33,33 @@ eh_mp_thumbprint_is_valid (const char *text)
   return eh_text_is_word (text, 1, EH_MP_THUMBPRINT_MAX, "-_");
 }
 
+/* @request's answer, borrowed: it is not paused */
+static EhMpPaused
+eh_mp_token_target (EhMp *mp, EhRequest *request)
+{
+  EhMpPaused target = { mp, eh_request_get_message (request), (char *) eh_request_get_id (request), NULL };
+
+  return target;
+}
+
 /* a client that is not approved: blocked or pending */
 static void
-eh_mp_token_message_refuse_state (EhMp *mp, SoupServerMessage *msg, const char *request_id,
-                                  const EhMpClient *client)
+eh_mp_token_target_refuse_state (EhMpPaused *target, const EhMpClient *client)
 {
   if (client->state == EH_MP_CLIENT_BLOCKED)
-    eh_mp_http_message_refuse (mp, msg, request_id, EH_MP_REASON_CLIENT_BLOCKED, client->guid,
-                               "this client is blocked by the site's administrator");
+    eh_mp_paused_refuse (target, EH_MP_REASON_CLIENT_BLOCKED, client->guid,
+                         "this client is blocked by the site's administrator");
   else
-    eh_mp_http_message_refuse (mp, msg, request_id, EH_MP_REASON_CLIENT_PENDING, client->guid,
-                               "this client is waiting for approval by the site's administrator");
+    eh_mp_paused_refuse (target, EH_MP_REASON_CLIENT_PENDING, client->guid,
+                         "this client is waiting for approval by the site's administrator");
 }
 
 void
 eh_mp_token_refuse_state (EhMp *mp, EhRequest *request, const EhMpClient *client)
 {
-  eh_mp_token_message_refuse_state (mp, eh_request_get_message (request), eh_request_get_id (request), client);
+  EhMpPaused target = eh_mp_token_target (mp, request);
+
+  eh_mp_token_target_refuse_state (&target, client);
 }
 
 /* a token proof whose signature is being checked in a worker; for POST
@@ -99,32 +113,30 @@ eh_mp_token_proof_verified (JsonNode *verified, const GError *verify_error, gpoi
   gboolean approved = FALSE;
 
   if (claims == NULL || !eh_mp_proof_accept (claims, NULL, mp->nonces, mp->replay, &error)) {
-    eh_mp_http_message_refuse (mp, call->paused.msg, call->paused.request_id, eh_mp_proof_refusal_reason (error),
-                               call->client->guid, error->message);
+    eh_mp_paused_refuse (&call->paused, eh_mp_proof_refusal_reason (error), call->client->guid, error->message);
   } else if (call->client->state != EH_MP_CLIENT_APPROVED) {
-    eh_mp_token_message_refuse_state (mp, call->paused.msg, call->paused.request_id, call->client);
+    eh_mp_token_target_refuse_state (&call->paused, call->client);
   } else {
     approved = TRUE;
   }
   if (call->done != NULL)
     call->done (&call->paused, approved ? g_steal_pointer (&call->client) : NULL, call->user_data);
   else if (approved && call->token != NULL)
-    eh_mp_token_http_reply (mp, call->paused.msg, call->paused.request_id, call->client, NULL, call->token,
-                            call->expires_at, call->signer->x5t);
+    eh_mp_token_http_reply (&call->paused, call->client, NULL, call->token, call->expires_at, call->signer->x5t);
   else if (approved && call->sign_error != NULL)
-    eh_mp_token_http_refuse_signing (mp, call->paused.msg, call->paused.request_id, call->client,
-                                     call->sign_error);
+    eh_mp_token_http_refuse_signing (&call->paused, call->client, call->sign_error);
   else if (approved)
-    eh_mp_token_http_answer (mp, call->paused.msg, call->paused.request_id, call->client, NULL);
+    eh_mp_token_http_answer (&call->paused, call->client, NULL);
   eh_mp_token_proof_call_free (call);
 }
 
 /* kid is the registered key's thumbprint: looked up in our table, nothing
  * else; the signature is checked off the main loop, then the nonce and the
- * client's state on it. @done NULL: POST token, answered here. */
+ * client's state on it. @done NULL: POST token, answered here. @target
+ * (borrowed) is @request's, or a quick request's when @request is NULL. */
 static void
-eh_mp_token_http_check (EhMp *mp, EhRequest *request, const char *proof, EhMpTokenProofDone done,
-                        gpointer user_data)
+eh_mp_token_http_check (EhMp *mp, EhMpPaused *target, EhRequest *request, const char *proof,
+                        EhMpTokenProofDone done, gpointer user_data)
 {
   g_autoptr (EhMpClient) client = NULL;
   g_autoptr (GError) error = NULL;
@@ -138,7 +150,7 @@ eh_mp_token_http_check (EhMp *mp, EhRequest *request, const char *proof, EhMpTok
     g_set_error (&error, EH_ERROR, EH_ERROR_INVALID_TOKEN,
                  "the proof's kid must be the registered key's RFC 7638 thumbprint");
   if (error != NULL) {
-    eh_mp_http_refuse (mp, request, EH_MP_REASON_INVALID_PROOF, NULL, error->message);
+    eh_mp_paused_refuse (target, EH_MP_REASON_INVALID_PROOF, NULL, error->message);
     if (done != NULL)
       done (NULL, NULL, user_data);
     return;
@@ -146,19 +158,22 @@ eh_mp_token_http_check (EhMp *mp, EhRequest *request, const char *proof, EhMpTok
   client = eh_mp_records_get_key_by_thumbprint (mp->store, kid, &key, &alg, &error);
   if (client == NULL) {
     if (g_error_matches (error, EH_ERROR, EH_ERROR_NOT_FOUND)) {
-      eh_mp_http_refuse (mp, request, EH_MP_REASON_CLIENT_UNKNOWN, NULL,
-                         "no client is registered with this key; register first");
+      eh_mp_paused_refuse (target, EH_MP_REASON_CLIENT_UNKNOWN, NULL,
+                           "no client is registered with this key; register first");
     } else {
-      g_warning ("%s: a client could not be read: %s", eh_request_get_id (request), error->message);
-      eh_mp_http_refuse (mp, request, EH_MP_REASON_STORE_FAILED, NULL,
-                         "the client could not be read; try again later");
+      g_warning ("%s: a client could not be read: %s", target->request_id, error->message);
+      eh_mp_paused_refuse (target, EH_MP_REASON_STORE_FAILED, NULL,
+                           "the client could not be read; try again later");
     }
     if (done != NULL)
       done (NULL, NULL, user_data);
     return;
   }
   call = g_new0 (EhMpTokenProofCall, 1);
-  eh_mp_paused_init (&call->paused, mp, request);
+  if (request != NULL)
+    eh_mp_paused_init (&call->paused, mp, request);
+  else
+    eh_mp_paused_init_quick (&call->paused, mp, target->quick);
   call->client = g_steal_pointer (&client);
   call->done = done;
   call->user_data = user_data;
@@ -177,16 +192,17 @@ void
 eh_mp_token_http_check_proof (EhMp *mp, EhRequest *request, const char *proof, EhMpTokenProofDone done,
                               gpointer user_data)
 {
+  EhMpPaused target = eh_mp_token_target (mp, request);
+
   g_return_if_fail (done != NULL);
-  eh_mp_token_http_check (mp, request, proof, done, user_data);
+  eh_mp_token_http_check (mp, &target, request, proof, done, user_data);
 }
 
-JsonObject *
-eh_mp_token_http_read_body (EhMp *mp, EhRequest *request, const char *const *members, gsize max_bytes,
-                            const char *what)
+/* a token request body: exactly @members, all strings; NULL after refusing it */
+static JsonObject *
+eh_mp_token_read_body (EhMpPaused *target, GBytes *body, const char *const *members, gsize max_bytes,
+                       const char *what)
 {
-  SoupServerMessage *msg = eh_request_get_message (request);
-  g_autoptr (GBytes) body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
   g_autoptr (JsonNode) node = NULL;
   g_autoptr (GError) error = NULL;
 
@@ -204,26 +220,36 @@ eh_mp_token_http_read_body (EhMp *mp, EhRequest *request, const char *const *mem
     }
   }
   if (error != NULL) {
-    eh_mp_http_refuse (mp, request, EH_MP_REASON_INVALID_REQUEST, NULL, error->message);
+    eh_mp_paused_refuse (target, EH_MP_REASON_INVALID_REQUEST, NULL, error->message);
     return NULL;
   }
   return json_object_ref (json_node_get_object (node));
 }
 
-void
-eh_mp_token_http_refuse_signing (EhMp *mp, SoupServerMessage *msg, const char *request_id, const EhMpClient *client,
-                                 const GError *error)
+JsonObject *
+eh_mp_token_http_read_body (EhMp *mp, EhRequest *request, const char *const *members, gsize max_bytes,
+                            const char *what)
 {
-  g_warning ("%s: a client token could not be signed: %s", request_id, error->message);
-  eh_mp_http_message_refuse (mp, msg, request_id, EH_MP_REASON_TOKEN_FAILED, client->guid,
-                             "the token could not be signed; try again later");
+  EhMpPaused target = eh_mp_token_target (mp, request);
+  g_autoptr (GBytes) body =
+      soup_message_body_flatten (soup_server_message_get_request_body (eh_request_get_message (request)));
+
+  return eh_mp_token_read_body (&target, body, members, max_bytes, what);
+}
+
+void
+eh_mp_token_http_refuse_signing (EhMpPaused *target, const EhMpClient *client, const GError *error)
+{
+  g_warning ("%s: a client token could not be signed: %s", target->request_id, error->message);
+  eh_mp_paused_refuse (target, EH_MP_REASON_TOKEN_FAILED, client->guid,
+                       "the token could not be signed; try again later");
 }
 
 /* answers a signed client token (200 JSON); without an Entra identity, every
  * member is our own base64url, GUID or number, so no JSON builder is needed */
 void
-eh_mp_token_http_reply (EhMp *mp, SoupServerMessage *msg, const char *request_id, const EhMpClient *client,
-                        const EhMpEntraIdentity *entra, const char *token, gint64 expires_at, const char *x5t)
+eh_mp_token_http_reply (EhMpPaused *target, const EhMpClient *client, const EhMpEntraIdentity *entra,
+                        const char *token, gint64 expires_at, const char *x5t)
 {
   g_autofree char *json = NULL;
 
@@ -253,44 +279,64 @@ eh_mp_token_http_reply (EhMp *mp, SoupServerMessage *msg, const char *request_id
   }
   /* formatted only when it is printed: this is once per token */
   if (!g_log_writer_default_would_drop (G_LOG_LEVEL_INFO, G_LOG_DOMAIN))
-    g_info ("%s: client token for %s (certificate %s)%s%s", request_id, client->guid, x5t,
+    g_info ("%s: client token for %s (certificate %s)%s%s", target->request_id, client->guid, x5t,
             entra != NULL ? " with Entra " : "", entra != NULL ? eh_mp_entra_kind_to_string (entra->kind) : "");
-  eh_mp_http_message_json (msg, SOUP_STATUS_OK, json);
+  eh_mp_paused_json (target, SOUP_STATUS_OK, json);
 }
 
 void
-eh_mp_token_http_answer (EhMp *mp, SoupServerMessage *msg, const char *request_id, const EhMpClient *client,
-                         const EhMpEntraIdentity *entra)
+eh_mp_token_http_answer (EhMpPaused *target, const EhMpClient *client, const EhMpEntraIdentity *entra)
 {
+  EhMp *mp = target->mp;
   g_autoptr (GError) error = NULL;
   g_autofree char *token = NULL;
   const EhMpTokenKey *signer = eh_mp_token_keys_signer (mp);
   gint64 now = g_get_real_time () / G_USEC_PER_SEC, expires_at = 0;
 
   if (signer == NULL || mp->site_code == NULL) {
-    eh_mp_http_message_refuse (mp, msg, request_id, EH_MP_REASON_TOKEN_KEY_UNAVAILABLE, client->guid,
-                               "this MP has no token signing certificate or site yet; try again shortly");
+    eh_mp_paused_refuse (target, EH_MP_REASON_TOKEN_KEY_UNAVAILABLE, client->guid,
+                         "this MP has no token signing certificate or site yet; try again shortly");
     return;
   }
   token = eh_mp_client_token_issue (signer, mp->site_code, client, entra, mp->client_token_lifetime, now,
                                     &expires_at, &error);
   if (token == NULL) {
-    eh_mp_token_http_refuse_signing (mp, msg, request_id, client, error);
+    eh_mp_token_http_refuse_signing (target, client, error);
     return;
   }
-  eh_mp_token_http_reply (mp, msg, request_id, client, entra, token, expires_at, signer->x5t);
+  eh_mp_token_http_reply (target, client, entra, token, expires_at, signer->x5t);
+}
+
+/* POST token, from libsoup (@request) or as a quick answer (@target only) */
+static void
+eh_mp_token_http_post (EhMp *mp, EhMpPaused *target, EhRequest *request, GBytes *bytes)
+{
+  g_autoptr (JsonObject) body = eh_mp_token_read_body (target, bytes, eh_mp_token_members,
+                                                       EH_MP_MAX_TOKEN_REQUEST_BYTES, "token request");
+
+  if (body != NULL)
+    eh_mp_token_http_check (mp, target, request, json_object_get_string_member (body, "proof"), NULL, NULL);
 }
 
 static void
 eh_mp_http_token (EhRequest *request, gpointer user_data)
 {
   EhMp *mp = user_data;
-  g_autoptr (JsonObject) body = NULL;
+  EhMpPaused target = eh_mp_token_target (mp, request);
+  g_autoptr (GBytes) body =
+      soup_message_body_flatten (soup_server_message_get_request_body (eh_request_get_message (request)));
 
-  body = eh_mp_token_http_read_body (mp, request, eh_mp_token_members, EH_MP_MAX_TOKEN_REQUEST_BYTES,
-                                     "token request");
-  if (body != NULL)
-    eh_mp_token_http_check (mp, request, json_object_get_string_member (body, "proof"), NULL, NULL);
+  eh_mp_token_http_post (mp, &target, request, body);
+}
+
+static gboolean
+eh_mp_quick_token (EhQuickRequest *request, gpointer user_data)
+{
+  EhMp *mp = user_data;
+  EhMpPaused target = { mp, NULL, (char *) eh_quick_request_get_id (request), request };
+
+  eh_mp_token_http_post (mp, &target, NULL, eh_quick_request_get_body (request));
+  return TRUE;
 }
 
 /* the client a Bearer client token names, checked; NULL after answering */
@@ -373,5 +419,6 @@ eh_mp_token_http_start (EhMp *mp, GError **error)
     if (!eh_plugin_add_endpoint (mp->plugin, &endpoints[i], mp, error))
       return FALSE;
   }
-  return TRUE;
+  return eh_plugin_add_quick_handler (mp->plugin, "POST", EH_MP_HTTP_PREFIX "/token", eh_mp_quick_token, mp,
+                                      error);
 }

@@ -773,11 +773,13 @@ void eh_mp_token_refuse_state (EhMp *mp, EhRequest *request, const EhMpClient *c
 /* a token request body: exactly @members, all strings; NULL after refusing it */
 JsonObject *eh_mp_token_http_read_body (EhMp *mp, EhRequest *request, const char *const *members,
                                         gsize max_bytes, const char *what);
-/* a request answered later, after a bus call or a JWKS refresh (the EhRequest is gone by then) */
+/* a request answered later, after a bus call or a JWKS refresh (the EhRequest is gone by then):
+ * libsoup's message, or a quick request held (POST token, eh-quick.h) */
 typedef struct {
   EhMp *mp;
   SoupServerMessage *msg;
   char *request_id;
+  EhQuickRequest *quick;
 } EhMpPaused;
 
 /**
@@ -794,14 +796,12 @@ typedef void (*EhMpTokenProofDone) (EhMpPaused *paused, EhMpClient *client, gpoi
 void eh_mp_token_http_check_proof (EhMp *mp, EhRequest *request, const char *proof, EhMpTokenProofDone done,
                                    gpointer user_data);
 /* issues a client token for @client and answers it (200 JSON) */
-void eh_mp_token_http_answer (EhMp *mp, SoupServerMessage *msg, const char *request_id, const EhMpClient *client,
-                              const EhMpEntraIdentity *entra);
+void eh_mp_token_http_answer (EhMpPaused *target, const EhMpClient *client, const EhMpEntraIdentity *entra);
 /* answers a client token signed already by the key whose x5t#S256 is @x5t (200 JSON) */
-void eh_mp_token_http_reply (EhMp *mp, SoupServerMessage *msg, const char *request_id, const EhMpClient *client,
-                             const EhMpEntraIdentity *entra, const char *token, gint64 expires_at, const char *x5t);
+void eh_mp_token_http_reply (EhMpPaused *target, const EhMpClient *client, const EhMpEntraIdentity *entra,
+                             const char *token, gint64 expires_at, const char *x5t);
 /* a client token that could not be signed: logged, refused (token_failed) */
-void eh_mp_token_http_refuse_signing (EhMp *mp, SoupServerMessage *msg, const char *request_id,
-                                      const EhMpClient *client, const GError *error);
+void eh_mp_token_http_refuse_signing (EhMpPaused *target, const EhMpClient *client, const GError *error);
 
 /* this MP's token signing keys (eh-mp-token-key.c) */
 gboolean eh_mp_token_keys_start (EhMp *mp, GError **error);
@@ -825,8 +825,13 @@ void eh_mp_locate_http_stop (EhMp *mp);
 
 /* pauses @request's message and keeps what answering it needs */
 void eh_mp_paused_init (EhMpPaused *paused, EhMp *mp, EhRequest *request);
+/* holds a quick request instead (answered later the same way) */
+void eh_mp_paused_init_quick (EhMpPaused *paused, EhMp *mp, EhQuickRequest *request);
 /* unpauses the message (answered by now) and lets go of it */
 void eh_mp_paused_finish (EhMpPaused *paused);
+/* answers a paused request, or one not paused yet (fields borrowed), whichever way it came */
+void eh_mp_paused_json (EhMpPaused *paused, guint status, const char *json);
+void eh_mp_paused_refuse (EhMpPaused *paused, EhMpReason reason, const char *subject, const char *message);
 /* answers a paused message later (the EhRequest is gone by then) */
 void eh_mp_http_message_json (SoupServerMessage *msg, guint status, const char *json);
 void eh_mp_http_message_refuse (EhMp *mp, SoupServerMessage *msg, const char *request_id,

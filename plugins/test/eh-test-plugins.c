@@ -74,6 +74,32 @@ eh_test_echo_kib_quickly (EhQuickRequest *request, gpointer user_data)
   return TRUE;
 }
 
+/* POST /test/echo without libsoup: held and answered later on the main
+ * context, as an endpoint that works on another thread does; "?later=MS"
+ * waits that long first (at most 10 s), so a client may leave meanwhile */
+static gboolean
+eh_test_echo_answer_later (gpointer data)
+{
+  EhQuickRequest *request = data;
+
+  eh_quick_request_answer (request, SOUP_STATUS_OK, "application/octet-stream",
+                           eh_quick_request_get_body (request));
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+eh_test_echo_post_quickly (EhQuickRequest *request, gpointer user_data)
+{
+  const char *query = eh_quick_request_get_query (request);
+  guint64 later = 0;
+
+  if (query != NULL && g_str_has_prefix (query, "later="))
+    g_ascii_string_to_unsigned (query + 6, 10, 0, 10000, &later, NULL);
+  g_timeout_add_full (G_PRIORITY_DEFAULT, later, eh_test_echo_answer_later,
+                      eh_quick_request_hold (request), (GDestroyNotify) eh_quick_request_unref);
+  return TRUE;
+}
+
 static void
 eh_test_echo_respond (EhBusRequest *request, GVariant *payload, gpointer user_data)
 {
@@ -153,7 +179,9 @@ eh_test_echo_start (EhPlugin *plugin)
       return;
     }
   }
-  if (!eh_plugin_add_quick_handler (plugin, "GET", "/test/1k", eh_test_echo_kib_quickly, echo,
+  if (!eh_plugin_add_quick_handler (plugin, "POST", "/test/echo", eh_test_echo_post_quickly, echo,
+                                    &error) ||
+      !eh_plugin_add_quick_handler (plugin, "GET", "/test/1k", eh_test_echo_kib_quickly, echo,
                                     &error)) {
     eh_plugin_start_done (plugin, error);
     return;

@@ -5,6 +5,7 @@ client written here with python3-cryptography and python3-jwt."""
 import base64
 import json
 import os
+import re
 import ssl
 import threading
 import time
@@ -61,10 +62,14 @@ class Client:
 
 
 class MpTestCase(HostTestCase):
+    # POST token is a quick answer (core/eh-quick.h) unless a subclass turns them off
+    quick_answers = True
+
     def site(self, mp=None):
         plugins = ("ca", "mp")
         host = self.host(plugins=plugins, with_certificate=False,
-                         plugin_dir=plugin_dir_with(self.workdir, *plugins), groups={"mp": mp or {}})
+                         plugin_dir=plugin_dir_with(self.workdir, *plugins),
+                         groups={"mp": mp or {}, "front": {"quick-answers": str(self.quick_answers).lower()}})
         host.start()
         deadline = time.monotonic() + 10
         while not host.ctl_json("status")["certificate"]:
@@ -555,6 +560,86 @@ class ClientTokenTest(TokenTestCase):
         host.start()
         self.assertEqual(jwt.get_unverified_header(self.token(host, client)["token"])["x5t#S256"], new_x5t)
         self.assertEqual(self.whoami(host, old)[0], 200)
+
+
+class ClientTokenThroughLibsoupTest(ClientTokenTest):
+    """the same token tests with every request through libsoup"""
+    quick_answers = False
+
+
+# ends each exchange with an answer that is the same on every host
+CLOSER = b"GET /ehttpd/mp/whoami HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+
+
+class QuickTokenTest(TokenTestCase):
+    """POST token answered quickly gives the very bytes libsoup gives, for good and hostile requests"""
+
+    def exchange(self, host, request):
+        context = ssl.create_default_context(cafile=str(self.root_pem))
+        data = raw_exchange(*host.address("https"), request, read_timeout=10, tls_context=context)
+        data = re.sub(rb"Date: [^\r\n]*\r\n", b"", data)
+        return re.sub(rb'"request_id":"[^"]*"', b'"request_id":"-"', data)
+
+    def cases(self, host, client, stranger):
+        def post(body, extra=b"", length=None):
+            length = len(body) if length is None else length
+            return (b"POST /ehttpd/mp/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    + extra + b"Content-Length: %d\r\n\r\n" % length + body)
+
+        def proof(who, **headers):
+            return json.dumps({"proof": jwt.encode({"nonce": self.nonce(host)}, who.key, algorithm=who.alg,
+                                                   headers={"typ": TOKEN_PROOF_TYP, "kid": thumbprint(who.jwk),
+                                                            **headers})}).encode()
+        closer = CLOSER
+        return {
+            "not json": post(b"{proof"),
+            "not an object": post(b'["x"]'),
+            "no proof": post(b"{}"),
+            "extra member": post(b'{"proof":"a.b.c","more":1}'),
+            "proof not a string": post(b'{"proof":1}'),
+            "duplicate member": post(b'{"proof":"a.b.c","proof":"d.e.f"}'),
+            "deep": post(b'{"proof":' + b"[" * 50 + b"]" * 50 + b"}"),
+            "empty body": post(b""),
+            "not a jws": post(b'{"proof":"x"}'),
+            "bad kid": post(json.dumps({"proof": jwt.encode({"nonce": "n"}, client.key, algorithm=client.alg,
+                                                            headers={"typ": TOKEN_PROOF_TYP, "kid": "a/b"})}).encode()),
+            "unknown client": post(proof(stranger)),
+            "used nonce": post(json.dumps({"proof": jwt.encode({"nonce": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},
+                                                               client.key, algorithm=client.alg,
+                                                               headers={"typ": TOKEN_PROOF_TYP,
+                                                                        "kid": thumbprint(client.jwk)})}).encode()),
+            "over the cap": post(b'{"proof":"', length=9000),
+            "short body": post(b'{"proof":"x"}', length=40) + closer,
+            "duplicate content-length": post(b"{}", extra=b"Content-Length: 2\r\n"),
+            "chunked": (b"POST /ehttpd/mp/token HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        b"2\r\n{}\r\n0\r\n\r\n"),
+            "pipelined": post(b"{}") + post(b'{"proof":"x"}') + closer,
+            "plain get": b"GET /ehttpd/mp/token HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        }
+
+    def test_same_bytes_both_ways(self):
+        answers = {}
+        for quick in (True, False):
+            self.quick_answers = quick
+            host = self.site()
+            client, _ = self.approved_client(host)
+            stranger = Client()
+            answers[quick] = {name: self.exchange(host, request + CLOSER)
+                              for name, request in self.cases(host, client, stranger).items()}
+            quickly = host.ctl_json("status")["quick-answers"]
+            # and a real token, each way, on a pipelined connection
+            status, issued = self.token_request(host, client)
+            self.assertEqual(status, 200, issued)
+            self.assertEqual(host.ctl_json("status")["quick-answers"] - quickly, 1 if quick else 0)
+            if quick:
+                self.assertGreater(quickly, 8)
+            host.stop()
+        for name in answers[True]:
+            with self.subTest(case=name):
+                self.assertEqual(answers[True][name], answers[False][name])
+        self.assertIn(b'"reason":"client_unknown"', answers[True]["unknown client"])
+        self.assertTrue(answers[True]["over the cap"].startswith(b"HTTP/1.1 413 "))
+        self.assertEqual(len(status_lines(answers[True]["pipelined"])), 3)
 
 
 class BulkTokenTest(TokenTestCase):

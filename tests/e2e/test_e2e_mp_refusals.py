@@ -196,6 +196,11 @@ class HostileClientTokenTest(TokenTestCase):
         self.assertIn("kid", explained["message"])
 
 
+class HostileClientTokenThroughLibsoupTest(HostileClientTokenTest):
+    """the same hostile token requests with every request through libsoup"""
+    quick_answers = False
+
+
 class ExplainTest(TokenTestCase):
     def test_every_kind_of_refusal_is_explained(self):
         host = self.site()

@@ -64,6 +64,39 @@ CASES = [
     ("range header passes", b"GET /test/1k HTTP/1.1\r\nHost: x\r\nRange: bytes=0-9\r\n\r\n"),
     ("upgrade", b"GET /test/1k HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
     ("three pipelined", b"GET /test/1k HTTP/1.1\r\nHost: x\r\n\r\n" * 3),
+    ("post", b"POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"),
+    ("post empty", b"POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"),
+    ("post answered later", b"POST /test/echo?later=50 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"),
+    ("post binary body", b"POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 256\r\n\r\n" + bytes(range(256))),
+    ("post body at the cap", b"POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 65536\r\n\r\n" + b"c" * 65536),
+    # refused on its head: the client is not left writing to a closed connection
+    ("post body over the cap", b"POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 65537\r\n\r\nccc"),
+    # the declared length takes the next request's first bytes: both paths read them as body
+    ("post short body", b"POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nhello"),
+    ("post long body", b"POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhello"),
+    ("post duplicate content-length", b"POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                                      b"Content-Length: 2\r\n\r\nhi"),
+    ("post two content-lengths", b"POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                                 b"Content-Length: 3\r\n\r\nhi!"),
+    ("post content-length list", b"POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2, 2\r\n\r\nhi"),
+    ("post signed content-length", b"POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: +2\r\n\r\nhi"),
+    ("post leading zeros", b"POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 002\r\n\r\nhi"),
+    ("post without content-length", b"POST /test/echo HTTP/1.1\r\nHost: x\r\n\r\n"),
+    ("post chunked", b"POST /test/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"5\r\nhello\r\n0\r\n\r\n"),
+    ("post chunked and length", b"POST /test/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                                b"Content-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+    ("post expect", b"POST /test/echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello"),
+    ("post connection close", b"POST /test/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi"),
+    ("post http/1.0", b"POST /test/echo HTTP/1.0\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"),
+    ("post https only", b"POST /test/secure HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"),
+    ("post unrouted", b"POST /nothing HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"),
+    ("post then get", b"POST /test/echo?later=30 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nfirst"
+                      b"GET /test/1k HTTP/1.1\r\nHost: x\r\n\r\nGET /test/echo HTTP/1.1\r\nHost: x\r\n\r\n"
+                      b"POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nlast"),
+    ("three posts", b"POST /test/echo?later=20 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n1"
+                    b"POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n2"
+                    b"POST /test/echo?later=10 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n3"),
     ("mixed pipeline", b"GET /test/1k HTTP/1.1\r\nHost: x\r\n\r\nGET /test/echo HTTP/1.1\r\nHost: x\r\n\r\n"
                        b"GET /test/1k HTTP/1.1\r\nHost: x\r\n\r\nGET /test/blob HTTP/1.1\r\nHost: x\r\n"
                        b"Range: bytes=5-9\r\n\r\nHEAD /test/1k HTTP/1.1\r\nHost: x\r\n\r\n"),
@@ -94,6 +127,15 @@ class QuickTest(HostTestCase):
     def counts(self, host):
         status = host.ctl_json("status")
         return status["requests"], status["quick-answers"]
+
+    def connect(self, host, https, nodelay=False):
+        """a connection to @host's listener, each segment sent at once with @nodelay"""
+        sock = socket.create_connection(host.address("https" if https else "http"), timeout=10)
+        if nodelay:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if https:
+            sock = host.ssl_context().wrap_socket(sock, server_hostname="localhost")
+        return sock
 
     def exchange_all(self, host, https):
         context = host.ssl_context() if https else None
@@ -127,6 +169,18 @@ class QuickTest(HostTestCase):
         self.assertEqual(status_lines(answers_quick["http"]["escaped dot dot"]), [b"HTTP/1.1 400 Bad Request"])
         self.assertEqual(len(status_lines(answers_quick["http"]["oversized head"])), 1)
         self.assertTrue(status_lines(answers_quick["http"]["oversized head"])[0].startswith(b"HTTP/1.1 431 "))
+        post = answers_quick["https"]["post"]
+        self.assertTrue(post.startswith(b"HTTP/1.1 200 OK\r\n"), post[:200])
+        self.assertIn(b"Content-Length: 5\r\n\r\nhelloHTTP/1.1 200 OK", post)
+        self.assertEqual([body for _, body in split_responses(answers_quick["http"]["post then get"])],
+                         [b"first", KIB, b"hello over http\n", b"last", b"hello over http\n"])
+        self.assertEqual([body for _, body in split_responses(answers_quick["https"]["three posts"])],
+                         [b"1", b"2", b"3", b"hello over https\n"])
+        self.assertTrue(status_lines(answers_quick["http"]["post body over the cap"])[0].startswith(b"HTTP/1.1 413 "))
+        self.assertTrue(answers_quick["http"]["post body at the cap"].endswith(b"c" * 65536 + b"HTTP/1.1 200 OK")
+                        or b"c" * 65536 in answers_quick["http"]["post body at the cap"])
+        self.assertEqual(status_lines(answers_quick["http"]["post duplicate content-length"]),
+                         [b"HTTP/1.1 400 Bad Request"])
 
     def assert_pipeline(self, host, scheme, paths):
         request = b"".join(f"GET {p} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for p in paths) + CLOSER
@@ -159,10 +213,7 @@ class QuickTest(HostTestCase):
         request = b"GET /test/1k HTTP/1.1\r\nHost: x\r\nUser-Agent: cut\r\n\r\n"
         for https in (True, False):
             before = self.counts(host)[1]
-            sock = socket.create_connection(host.address("https" if https else "http"), timeout=10)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if https:
-                sock = host.ssl_context().wrap_socket(sock, server_hostname="localhost")
+            sock = self.connect(host, https, nodelay=True)
             try:
                 for i in range(0, len(request), 3):
                     sock.sendall(request[i:i + 3])
@@ -192,6 +243,58 @@ class QuickTest(HostTestCase):
         response = raw_exchange(*host.address("http"), b"GET /test/1k HTTP/1.1\r\nHost: x\r\n\r\n" + CLOSER)
         self.assertEqual(len(status_lines(response)), 2)
         self.assertIsNone(host.proc.poll())
+
+    def test_post_cut_across_records_and_reads(self):
+        """a POST whose head and body come in pieces (TLS records, TCP segments) is answered quickly once whole"""
+        host = self.start()
+        body = bytes(i % 251 for i in range(700))
+        request = b"POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 700\r\n\r\n" + body
+        for https in (True, False):
+            before = self.counts(host)[1]
+            sock = self.connect(host, https, nodelay=True)
+            try:
+                head_len = request.index(b"\r\n\r\n") + 4
+                for cut in (head_len - 2, head_len, head_len + 1, len(request) - 1):
+                    sock.sendall(request[:cut])
+                    time.sleep(0.05)
+                    sock.sendall(request[cut:])
+                    response = read_response(sock)
+                    self.assertTrue(response.startswith(b"HTTP/1.1 200 OK"), response[:200])
+                    self.assertTrue(response.endswith(b"\r\n\r\n" + body))
+                # sent whole, the body comes with its head: answered quickly
+                sock.sendall(request)
+                self.assertTrue(read_response(sock).endswith(b"\r\n\r\n" + body))
+            finally:
+                sock.close()
+            # each cut waits for the rest of the body rather than hand the request to libsoup
+            self.assertEqual(self.counts(host)[1], before + 5)
+
+    def test_client_leaving_while_held(self):
+        """a client that leaves while its POST's answer is held costs nothing lasting; the answer is dropped"""
+        host = self.start()
+        held = b"POST /test/echo?later=300 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+        for https in (True, False):
+            for behind in (b"", b"GET /test/1k HTTP/1.1\r\nHost: x\r\n\r\n" * 50 + CLOSER):
+                sock = self.connect(host, https)
+                sock.sendall(held + behind)
+                sock.close()
+        wait_for(lambda: host.ctl_json("status")["connections"] == 0, what="every connection closed")
+        response = raw_exchange(*host.address("http"), held + CLOSER)
+        self.assertEqual([body for _, body in split_responses(response)], [b"hello", b"hello over http\n"])
+        self.assertIsNone(host.proc.poll())
+
+    def test_held_answer_outlasts_the_idle_timeout(self):
+        """a held request is in progress, not idle: the idle timeout runs again only after its answer"""
+        host = self.start(core={"idle-timeout": "1"})
+        sock = socket.create_connection(host.address("http"), timeout=30)
+        try:
+            sock.sendall(b"POST /test/echo?later=2500 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
+            self.assertTrue(read_response(sock, timeout=30).endswith(b"\r\n\r\nhi"))
+            sock.settimeout(30)
+            self.assertEqual(sock.recv(100), b"")
+        finally:
+            sock.close()
+        self.assertEqual(self.counts(host)[1], 1)
 
     def test_many_connections(self):
         """200 connections of 25 keep-alive requests each, over HTTPS, all answered right"""
