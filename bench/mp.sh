@@ -126,6 +126,8 @@ start_site
 root="$work/state/plugins/ca/root.pem"
 "$mpbench" --url "$url" --root "$root" --clients "$clients" --connections "$connections" \
   --key-type "$key_type" --seconds "$secs" --phases "$phases" --server-pid "$eh_pid" | tee "$work/run.txt"
+answered=$("$ehttpctl" --session status 2>/dev/null | sed -n 's/^requests: *//p')
+say "  the MP's requests: ${answered:-?}"
 
 if [ "$measure_rss" != 0 ]; then
   step "4. VmRSS with $rss_clients registered clients"
