@@ -598,6 +598,40 @@ eh_front_quick_deliver (EhQuickRequest *request, gpointer data)
   eh_conn_answer_held (info->conn, out, close);
 }
 
+/* whether a route with a quick handler may match @head's request line,
+ * from its raw bytes, before anything is copied or parsed: most requests to
+ * routes without one are let through to libsoup here. %TRUE whenever it
+ * cannot tell (an absolute or percent-encoded target); a %TRUE is checked
+ * again by the parse and routing that follow */
+static gboolean
+eh_front_quick_may_match (EhFront *front, const guint8 *head, gsize len)
+{
+  const char *line = (const char *) head;
+  const char *target = memchr (line, ' ', MIN (len, sizeof "HEAD"));
+  const char *end;
+  gsize target_len;
+
+  if (target == NULL)
+    return FALSE;
+  target++;
+  end = memchr (target, ' ', len - (target - line));
+  if (end == NULL)
+    return FALSE;
+  target_len = end - target;
+  if (target_len == 0 || target[0] != '/' || memchr (target, '%', target_len) != NULL)
+    return TRUE;
+  for (guint i = 0; i < front->routes->len; i++) {
+    const EhRoute *route = g_ptr_array_index (front->routes, i);
+    gsize n = strlen (route->path_prefix);
+
+    if (route->quick == NULL || n > target_len || memcmp (target, route->path_prefix, n) != 0)
+      continue;
+    if (n == target_len || target[n] == '/' || target[n] == '?' || route->path_prefix[n - 1] == '/')
+      return TRUE;
+  }
+  return FALSE;
+}
+
 /* the EhConnQuickFunc of every connection (when quick answers are on) */
 static gsize
 eh_front_answer_quickly (EhConn *conn, const guint8 *head, gsize len, gsize available,
@@ -609,7 +643,8 @@ eh_front_answer_quickly (EhConn *conn, const guint8 *head, gsize len, gsize avai
   const EhRoute *route;
   gsize consumed;
 
-  if (!eh_quick_request_parse (&request, &front->quick, head, len, available, info->listener->https))
+  if (!eh_front_quick_may_match (front, head, len) ||
+      !eh_quick_request_parse (&request, &front->quick, head, len, available, info->listener->https))
     return 0;
   route = eh_front_route (front, request.method, request.path);
   if (!eh_front_quick_admits (route, request.method, request.https)) {
