@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gnutls/crypto.h>
+
 #include "eh-dp.h"
 
 /*
@@ -214,9 +216,9 @@ eh_dp_fetch_small (EhDpFetch *fetch, const char *path, gsize max, GError **error
 
 /* ── one body ────────────────────────────────────────────────────────── */
 
-/* hashes the first @len bytes of @fd into @checksum */
+/* hashes the first @len bytes of @fd into @hash */
 static gboolean
-eh_dp_fetch_hash_existing (int fd, goffset len, GChecksum *checksum, GError **error)
+eh_dp_fetch_hash_existing (int fd, goffset len, gnutls_hash_hd_t hash, GError **error)
 {
   g_autofree guint8 *buffer = g_malloc (EH_DP_FETCH_CHUNK);
   goffset done = 0;
@@ -229,7 +231,7 @@ eh_dp_fetch_hash_existing (int fd, goffset len, GChecksum *checksum, GError **er
                    n < 0 ? g_strerror (errno) : "it got shorter");
       return FALSE;
     }
-    g_checksum_update (checksum, buffer, n);
+    gnutls_hash (hash, buffer, n);
     done += n;
   }
   return TRUE;
@@ -255,7 +257,7 @@ eh_dp_fetch_write_all (int fd, const guint8 *data, gsize len, GError **error)
 
 /* asks for the rest of the body from @have on; appends it to @fd (or starts over on a 200) */
 static gboolean
-eh_dp_fetch_transfer (EhDpFetch *fetch, const EhDpManifestFile *file, int fd, goffset *have, GChecksum *checksum,
+eh_dp_fetch_transfer (EhDpFetch *fetch, const EhDpManifestFile *file, int fd, goffset *have, gnutls_hash_hd_t *hash,
                       const char *id, guint64 *content_done, GError **error)
 {
   g_autofree char *path = g_strconcat (EH_DP_PULL_BODY_PATH "/", file->sha256, NULL);
@@ -289,7 +291,12 @@ eh_dp_fetch_transfer (EhDpFetch *fetch, const EhDpManifestFile *file, int fd, go
     }
     *content_done -= *have;
     *have = 0;
-    g_checksum_reset (checksum);
+    gnutls_hash_deinit (*hash, NULL);
+    if (gnutls_hash_init (hash, GNUTLS_DIG_SHA256) < 0) {
+      *hash = NULL;
+      g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "cannot start a SHA-256 hash");
+      return FALSE;
+    }
   } else {
     g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "%s: %u %s", path, soup_message_get_status (msg),
                  soup_message_get_reason_phrase (msg));
@@ -312,7 +319,7 @@ eh_dp_fetch_transfer (EhDpFetch *fetch, const EhDpManifestFile *file, int fd, go
     }
     if (!eh_dp_fetch_write_all (fd, buffer, n, error))
       return FALSE;
-    g_checksum_update (checksum, buffer, n);
+    gnutls_hash (*hash, buffer, n);
     *have += n;
     *content_done += n;
     if (*content_done - reported >= EH_DP_FETCH_PROGRESS_STEP) {
@@ -348,7 +355,9 @@ eh_dp_fetch_body (EhDpFetch *fetch, const char *id, const EhDpManifestFile *file
   g_autofree char *staging_dir = g_build_filename (fetch->dir, EH_DP_PULL_STAGING, NULL);
   g_autofree char *name = g_strconcat (file->sha256, ".part", NULL);
   g_autofree char *staging = g_build_filename (staging_dir, name, NULL);
-  g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree char *actual = NULL;
+  gnutls_hash_hd_t hash = NULL;
+  guint8 digest[32];
   struct stat st;
   goffset have;
   int fd;
@@ -366,18 +375,27 @@ eh_dp_fetch_body (EhDpFetch *fetch, const char *id, const EhDpManifestFile *file
   fd = eh_file_open_partial (staging, file->size, &have, error);
   if (fd < 0)
     return FALSE;
-  ok = eh_dp_fetch_hash_existing (fd, have, checksum, error);
+  if (gnutls_hash_init (&hash, GNUTLS_DIG_SHA256) < 0) {
+    close (fd);
+    g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "cannot start a SHA-256 hash");
+    return FALSE;
+  }
+  ok = eh_dp_fetch_hash_existing (fd, have, hash, error);
   if (ok && have > 0)
     g_info ("content %s: resuming %s at %" G_GINT64_FORMAT " bytes", id, file->sha256, (gint64) have);
   *content_done += MAX (have, 0);
   if (ok && (guint64) have < file->size)
-    ok = eh_dp_fetch_transfer (fetch, file, fd, &have, checksum, id, content_done, error);
+    ok = eh_dp_fetch_transfer (fetch, file, fd, &have, &hash, id, content_done, error);
   if (ok && (guint64) have != file->size) {
     g_set_error (error, EH_ERROR, EH_ERROR_FAILED, "the upstream sent %" G_GINT64_FORMAT " of %" G_GUINT64_FORMAT
                  " bytes of %s", (gint64) have, file->size, file->path);
     ok = FALSE;
   }
-  if (ok && strcmp (g_checksum_get_string (checksum), file->sha256) != 0) {
+  if (hash != NULL) {
+    gnutls_hash_deinit (hash, digest);
+    actual = eh_dp_hex (digest, sizeof digest);
+  }
+  if (ok && strcmp (actual, file->sha256) != 0) {
     /* never kept: the next pull starts this body over */
     unlink (staging);
     g_set_error (error, EH_ERROR, EH_ERROR_CRYPTO, "hash mismatch for %s: the staged copy was deleted",

@@ -133,7 +133,7 @@ eh_dp_store_unpin (EhDpStore *store, const char *sha256_hex)
   g_mutex_unlock (&store->lock);
 }
 
-static char *
+char *
 eh_dp_hex (const guint8 *bytes, gsize len)
 {
   GString *hex = g_string_sized_new (len * 2);

@@ -285,6 +285,9 @@ guint eh_dp_bundle_count_signers (const EhDpBundle *bundle);
 
 /* (transfer full) (nullable) the key of the token signing certificate named by @x5t,
  * while it is in date at @now; NULL + EH_ERROR_INVALID_TOKEN */
+/* @len bytes as lower-case hex */
+char *eh_dp_hex (const guint8 *bytes, gsize len);
+
 gnutls_pubkey_t eh_dp_bundle_lookup_signer (const EhDpBundle *bundle, const char *x5t, gint64 now,
                                             EhJwsAlg *alg, GError **error);
 /* what eh_dp_bundle_token_lookup() looks a token's signer up in */
